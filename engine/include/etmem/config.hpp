@@ -1,0 +1,84 @@
+// The project configuration model and its readers.
+//
+// Two file forms give the same model: YAML (the documented form) and etmem 1.0's
+// line-oriented `key : value` form indented with any mix of tabs and spaces. Both are
+// validated by the same rules, and every rejection says where, which key, which value and
+// what is allowed.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace etmem {
+
+// Ranges the configuration keys accept (inclusive).
+inline constexpr unsigned kMinLoop = 1, kMaxLoop = 120;
+inline constexpr unsigned kMinInterval = 1, kMaxInterval = 1200;
+inline constexpr unsigned kMinSleep = 1, kMaxSleep = 1200;
+inline constexpr std::size_t kMaxProcessNameLength = 15;  // TASK_COMM_LEN - 1
+// A config larger than this is refused before it is parsed.
+inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
+
+enum class TaskType { Pid, Name };
+
+struct TaskConfig {
+    TaskType type = TaskType::Pid;
+    std::string value;  // decimal pid (type pid) or process name (type name)
+    unsigned maxThreads = 1;
+    std::string engine = "slide";
+    unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
+
+    bool operator==(const TaskConfig&) const = default;
+};
+
+struct ProjectConfig {
+    unsigned loop = 1;
+    unsigned interval = 1;
+    unsigned sleep = 1;
+    std::vector<TaskConfig> tasks;
+
+    bool operator==(const ProjectConfig&) const = default;
+};
+
+// A rejected configuration. line/column are 1-based; 0 where the fault has no position
+// (an empty file, say). what() is the full human sentence.
+class ConfigError : public std::runtime_error {
+public:
+    ConfigError(int line, int column, std::string key, std::string value, const std::string& message);
+
+    int line() const { return line_; }
+    int column() const { return column_; }
+    const std::string& key() const { return key_; }
+    const std::string& value() const { return value_; }
+
+private:
+    int line_;
+    int column_;
+    std::string key_;
+    std::string value_;
+};
+
+struct ParseOptions {
+    // The number of online CPUs: max_threads accepts 1..2*cores+1.
+    unsigned cores = 1;
+};
+
+enum class ConfigFormat { Yaml, Legacy };
+
+// Which reader a text is for. Legacy is chosen for etmem 1.0 files (tab indentation,
+// `key : value` lines that are not valid YAML).
+ConfigFormat detectFormat(std::string_view text);
+
+// Parses and validates a config in either form. Throws ConfigError.
+ProjectConfig parseConfig(std::string_view text, const ParseOptions& options);
+
+// The config as normalized YAML: every key present, in a fixed order. Parsing the result
+// gives back an equal ProjectConfig.
+std::string toYaml(const ProjectConfig& config);
+
+std::string_view toString(TaskType type);
+
+}  // namespace etmem

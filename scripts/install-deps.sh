@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package etmem needs to build, test and demo.
+# Idempotent; run as root on Debian 12 (bookworm).
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config clang clang-format
+  libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libyaml-cpp-dev libfmt-dev
+  googletest libgtest-dev libgmock-dev
+  # run and bus/system tests
+  dbus polkitd systemd libxml2-utils procps util-linux
+  # VM test tier: qemu, initramfs, kernel build from Debian's source package
+  qemu-system-x86 busybox-static cpio xz-utils zstd kmod
+  bc bison flex libelf-dev libssl-dev dwarves rsync
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,106 @@
+#include "bus_names.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace etmem::bus {
+namespace {
+
+bool isAsciiAlnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int hexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// FNV-1a: stable across builds and machines, which is all a name suffix needs.
+std::uint64_t fnv1a64(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+std::string checkPrintableName(std::string_view what, std::string_view name, std::size_t max) {
+    if (name.empty()) return fmt::format("{} name is empty", what);
+    if (name.size() > max)
+        return fmt::format("{} name is {} characters long; at most {} are allowed", what,
+                           name.size(), max);
+    for (unsigned char c : name) {
+        if (c < 0x20 || c == 0x7f)
+            return fmt::format("{} name contains a control character; use printable characters",
+                               what);
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string checkInstanceName(std::string_view name) {
+    return checkPrintableName("instance", name, kMaxInstanceNameLength);
+}
+
+std::string checkProjectName(std::string_view name) {
+    std::string problem = checkPrintableName("project", name, kMaxProjectNameLength);
+    if (problem.empty() && name.find('/') != std::string_view::npos)
+        problem = "project name contains '/'; use letters, digits, '-', '_' or '.'";
+    return problem;
+}
+
+std::string escapeLabel(std::string_view label) {
+    if (label.empty()) return "_";
+    std::string out;
+    out.reserve(label.size());
+    for (char c : label) {
+        if (isAsciiAlnum(c))
+            out += c;
+        else
+            out += fmt::format("_{:02x}", static_cast<unsigned char>(c));
+    }
+    return out;
+}
+
+std::string unescapeLabel(std::string_view escaped) {
+    if (escaped == "_") return {};
+    std::string out;
+    for (std::size_t i = 0; i < escaped.size(); ++i) {
+        if (escaped[i] == '_' && i + 2 < escaped.size() && hexValue(escaped[i + 1]) >= 0 &&
+            hexValue(escaped[i + 2]) >= 0) {
+            out += static_cast<char>(hexValue(escaped[i + 1]) * 16 + hexValue(escaped[i + 2]));
+            i += 2;
+        } else {
+            out += escaped[i];
+        }
+    }
+    return out;
+}
+
+std::string busNameForInstance(std::string_view instance) {
+    if (instance.empty()) return std::string(kDefaultBusName);
+    // A bus name element may hold [A-Za-z0-9_-]; escaping keeps it within that, and the
+    // leading "i_" keeps it from starting with a digit.
+    constexpr std::size_t kMaxBusName = 255;
+    std::string name = fmt::format("{}.i_{}", kDefaultBusName, escapeLabel(instance));
+    if (name.size() <= kMaxBusName) return name;
+    // Too long once escaped (up to 3 bytes per character): keep a readable prefix and make
+    // the rest unique with a hash of the whole instance name.
+    std::string suffix = fmt::format("_h{:016x}", fnv1a64(instance));
+    name.resize(kMaxBusName - suffix.size());
+    // Never cut an escape sequence in half.
+    if (auto cut = name.rfind('_'); cut != std::string::npos && cut + 3 > name.size())
+        name.resize(cut);
+    return name + suffix;
+}
+
+std::string projectObjectPath(std::string_view projectName) {
+    return fmt::format("{}/{}", kProjectPathPrefix, escapeLabel(projectName));
+}
+
+}  // namespace etmem::bus

@@ -1,0 +1,94 @@
+#include "bus_names.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace etmem::bus {
+namespace {
+
+// A bus name is elements of [A-Za-z0-9_-], none starting with a digit, at most 255 bytes.
+bool isValidBusName(const std::string& name) {
+    if (name.empty() || name.size() > 255) return false;
+    bool elementStart = true;
+    int elements = 1;
+    for (char c : name) {
+        if (c == '.') {
+            if (elementStart) return false;
+            elementStart = true;
+            ++elements;
+            continue;
+        }
+        bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+        bool digit = c >= '0' && c <= '9';
+        if (!alpha && !digit) return false;
+        if (elementStart && digit) return false;
+        elementStart = false;
+    }
+    return !elementStart && elements >= 2;
+}
+
+TEST(BusNames, DefaultInstanceUsesWellKnownName) {
+    EXPECT_EQ(busNameForInstance(""), "org.openeuler.Etmem");
+}
+
+TEST(BusNames, InstanceNameIsEscapedIntoValidBusName) {
+    EXPECT_EQ(busNameForInstance("dt_socket"), "org.openeuler.Etmem.i_dt_5fsocket");
+    for (std::string name : {"a", "0start", "with space", "dots.and-dashes", "ünïcode", "@x"}) {
+        EXPECT_TRUE(isValidBusName(busNameForInstance(name))) << name;
+    }
+}
+
+TEST(BusNames, LongestInstanceNamesStayValidAndDistinct) {
+    std::set<std::string> seen;
+    for (char fill : {'a', '.', '~'}) {
+        for (char last : {'x', 'y'}) {
+            std::string name(kMaxInstanceNameLength - 1, fill);
+            name += last;
+            std::string bus = busNameForInstance(name);
+            EXPECT_TRUE(isValidBusName(bus)) << bus;
+            EXPECT_LE(bus.size(), 255u);
+            EXPECT_TRUE(seen.insert(bus).second) << "collision for " << name;
+        }
+    }
+}
+
+TEST(BusNames, InstanceNameChecks) {
+    EXPECT_EQ(checkInstanceName("dt_socket"), "");
+    EXPECT_NE(checkInstanceName(""), "");
+    EXPECT_EQ(checkInstanceName(std::string(107, 'a')), "");
+    EXPECT_NE(checkInstanceName(std::string(108, 'a')).find("at most 107"), std::string::npos);
+    EXPECT_NE(checkInstanceName("bad\nname"), "");
+}
+
+TEST(BusNames, ProjectNameChecks) {
+    EXPECT_EQ(checkProjectName("test"), "");
+    EXPECT_NE(checkProjectName(""), "");
+    EXPECT_NE(checkProjectName("a/b"), "");
+    EXPECT_NE(checkProjectName(std::string(256, 'p')), "");
+    EXPECT_NE(checkProjectName(std::string("a\0b", 3)), "");
+}
+
+TEST(ObjectPaths, EscapeLikeSdBusPathEncode) {
+    EXPECT_EQ(escapeLabel(""), "_");
+    EXPECT_EQ(escapeLabel("abcXYZ019"), "abcXYZ019");
+    EXPECT_EQ(escapeLabel("my-project.1"), "my_2dproject_2e1");
+    EXPECT_EQ(escapeLabel("_"), "_5f");
+    EXPECT_EQ(escapeLabel("\xff"), "_ff");
+    EXPECT_EQ(projectObjectPath("test"), "/org/openeuler/Etmem/project/test");
+}
+
+TEST(ObjectPaths, EscapeRoundTrips) {
+    for (std::string name : {"", "_", "a_b", "with space", "x/y", "\x01\x7f\xfe", "_5f"}) {
+        EXPECT_EQ(unescapeLabel(escapeLabel(name)), name) << name;
+    }
+}
+
+TEST(ObjectPaths, DistinctNamesGiveDistinctPaths) {
+    EXPECT_NE(projectObjectPath("a-b"), projectObjectPath("a_b"));
+    EXPECT_NE(projectObjectPath("a_2db"), projectObjectPath("a-b"));
+}
+
+}  // namespace
+}  // namespace etmem::bus
