@@ -10,6 +10,8 @@ packages=(
   googletest libgtest-dev libgmock-dev
   # run and bus/system tests
   dbus polkitd systemd libxml2-utils procps util-linux
+  # deploy checks: libdbus-1-dev ships busconfig.dtd (validates the bus policy); dpkg-dev for cpack DEB
+  libdbus-1-dev dpkg-dev
   # VM test tier: qemu, initramfs, kernel build from Debian's source package
   qemu-system-x86 busybox-static cpio xz-utils zstd kmod
   bc bison flex libelf-dev libssl-dev dwarves rsync
