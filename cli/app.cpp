@@ -1,0 +1,98 @@
+#include "app.hpp"
+
+#include "command_line.hpp"
+#include "config_file.hpp"
+#include "render.hpp"
+
+#include <fmt/format.h>
+
+#include <ostream>
+
+namespace etmem::cli {
+namespace {
+
+std::vector<ProjectInfo> collectProjects(DaemonClient& client, const std::string& onlyName) {
+    std::vector<ProjectInfo> projects;
+    bool found = false;
+    for (const auto& entry : client.listProjects()) {
+        if (!onlyName.empty() && entry.name != onlyName) continue;
+        found = true;
+        if (auto details = client.projectDetails(entry)) projects.push_back(std::move(*details));
+    }
+    if (!onlyName.empty() && (!found || projects.empty()))
+        throw ClientError(fmt::format(
+            "no project named '{}'; 'etmem project show' lists the projects", onlyName));
+    return projects;
+}
+
+void execute(const Command& command, const ClientFactory& connect, std::ostream& out) {
+    // Read the file before connecting: a wrong path must not depend on a running daemon.
+    std::string configText;
+    if (command.action == Action::ProjectAdd) configText = readConfigFile(command.configPath);
+    std::unique_ptr<DaemonClient> client = connect(command.instance);
+    switch (command.action) {
+        case Action::ProjectAdd:
+            client->addProject(command.projectName, configText);
+            break;
+        case Action::ProjectDel:
+            client->removeProject(command.projectName);
+            break;
+        case Action::MigrateStart:
+            client->startProject(command.projectName);
+            break;
+        case Action::MigrateStop:
+            client->stopProject(command.projectName);
+            break;
+        case Action::ProjectShow: {
+            auto projects = collectProjects(*client, command.projectName);
+            out << (command.json ? renderJson(projects) : renderTable(projects));
+            break;
+        }
+        case Action::Help:
+        case Action::ProjectHelp:
+        case Action::MigrateHelp:
+            break;  // answered before connecting
+    }
+}
+
+}  // namespace
+
+int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect, std::ostream& out,
+             std::ostream& err) {
+    Command command;
+    try {
+        command = parseCommandLine(args);
+    } catch (const UsageError& usage) {
+        if (usage.showHelp())
+            err << helpText(usage.topic());
+        else
+            err << usage.what() << '\n';
+        return kExitUsage;
+    }
+    switch (command.action) {
+        case Action::Help:
+            out << helpText(HelpTopic::Main);
+            return kExitSuccess;
+        case Action::ProjectHelp:
+            out << helpText(HelpTopic::Project);
+            return kExitSuccess;
+        case Action::MigrateHelp:
+            out << helpText(HelpTopic::Migrate);
+            return kExitSuccess;
+        default:
+            break;
+    }
+    try {
+        execute(command, connect, out);
+    } catch (const ConfigFileError& error) {
+        err << "etmem: " << error.what() << '\n';
+        return kExitFailure;
+    } catch (const ClientError& error) {
+        err << "etmem: " << error.what() << '\n';
+        return kExitFailure;
+    }
+    out.flush();
+    return kExitSuccess;
+}
+
+}  // namespace etmem::cli

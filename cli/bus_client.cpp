@@ -1,0 +1,156 @@
+#include "bus_client.hpp"
+
+#include "bus_errors.hpp"
+#include "bus_names.hpp"
+
+#include <etmem/dbus/manager_proxy.h>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
+#include <tuple>
+
+namespace etmem::cli {
+namespace {
+
+using PropertyMap = std::map<std::string, sdbus::Variant>;
+using TaskStruct =
+    sdbus::Struct<std::string, std::string, std::uint32_t, std::string, std::uint32_t>;
+
+class ManagerProxy final : public sdbus::ProxyInterfaces<org::openeuler::Etmem::Manager_proxy> {
+  public:
+    ManagerProxy(sdbus::IConnection& connection, std::string busName)
+        : ProxyInterfaces(connection, std::move(busName), std::string(bus::kManagerPath)) {
+        registerProxy();
+    }
+    ~ManagerProxy() { unregisterProxy(); }
+    ManagerProxy(const ManagerProxy&) = delete;
+    ManagerProxy& operator=(const ManagerProxy&) = delete;
+};
+
+// Copies a property into out when present with the expected type; an older or newer daemon
+// may lack a statistic, which then shows as 0 rather than failing the whole listing.
+template <typename T>
+void take(const PropertyMap& properties, const std::string& name, T& out) {
+    auto found = properties.find(name);
+    if (found != properties.end() && found->second.containsValueOfType<T>())
+        out = found->second.get<T>();
+}
+
+ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properties) {
+    ProjectInfo info;
+    info.name = entry.name;
+    info.state = entry.state;
+    take(properties, "Name", info.name);
+    take(properties, "State", info.state);
+    take(properties, "Loop", info.loop);
+    take(properties, "Interval", info.interval);
+    take(properties, "Sleep", info.sleep);
+    std::vector<TaskStruct> tasks;
+    take(properties, "Tasks", tasks);
+    for (const auto& task : tasks) {
+        info.tasks.push_back({std::get<0>(task), std::get<1>(task), std::get<2>(task),
+                              std::get<3>(task), std::get<4>(task)});
+    }
+    take(properties, "Pids", info.pids);
+    take(properties, "Cycles", info.cycles);
+    take(properties, "PagesScanned", info.pagesScanned);
+    take(properties, "PagesHot", info.pagesHot);
+    take(properties, "PagesCold", info.pagesCold);
+    take(properties, "PagesSwapped", info.pagesSwapped);
+    take(properties, "BytesSwapped", info.bytesSwapped);
+    take(properties, "LastCycleUSec", info.lastCycleUSec);
+    take(properties, "TotalPagesSwapped", info.totalPagesSwapped);
+    take(properties, "TotalBytesSwapped", info.totalBytesSwapped);
+    take(properties, "LastError", info.lastError);
+    return info;
+}
+
+bool projectIsGone(const sdbus::Error& error) {
+    const std::string& name = error.getName();
+    return name == "org.freedesktop.DBus.Error.UnknownObject" ||
+           name == "org.freedesktop.DBus.Error.UnknownInterface" ||
+           name == "org.freedesktop.DBus.Error.UnknownMethod";
+}
+
+class BusClient final : public DaemonClient {
+  public:
+    BusClient(std::unique_ptr<sdbus::IConnection> connection, std::string instance)
+        : connection_(std::move(connection)),
+          instance_(std::move(instance)),
+          busName_(bus::busNameForInstance(instance_)),
+          manager_(*connection_, busName_) {}
+
+    void addProject(const std::string& name, const std::string& configText) override {
+        call([&] { manager_.AddProject(name, configText); });
+    }
+    void removeProject(const std::string& name) override {
+        call([&] { manager_.RemoveProject(name); });
+    }
+    void startProject(const std::string& name) override {
+        call([&] { manager_.StartProject(name); });
+    }
+    void stopProject(const std::string& name) override {
+        call([&] { manager_.StopProject(name); });
+    }
+
+    std::vector<ProjectEntry> listProjects() override {
+        std::vector<ProjectEntry> entries;
+        call([&] {
+            for (const auto& project : manager_.ListProjects())
+                entries.push_back(
+                    {std::get<0>(project), std::get<1>(project), std::get<2>(project)});
+        });
+        return entries;
+    }
+
+    // One GetAll per project instead of a Get per property: `project show` with many
+    // projects stays at one round trip each.
+    std::optional<ProjectInfo> projectDetails(const ProjectEntry& entry) override {
+        PropertyMap properties;
+        try {
+            auto proxy = sdbus::createProxy(*connection_, busName_, entry.objectPath);
+            proxy->callMethod("GetAll")
+                .onInterface("org.freedesktop.DBus.Properties")
+                .withArguments(std::string(bus::kProjectInterface))
+                .storeResultsTo(properties);
+        } catch (const sdbus::Error& error) {
+            if (projectIsGone(error)) return std::nullopt;
+            throw ClientError(describe(error));
+        }
+        return toProjectInfo(entry, properties);
+    }
+
+  private:
+    template <typename Call>
+    void call(Call&& invoke) {
+        try {
+            invoke();
+        } catch (const sdbus::Error& error) {
+            throw ClientError(describe(error));
+        }
+    }
+
+    std::string describe(const sdbus::Error& error) const {
+        return describeBusError(error.getName(), error.getMessage(), busName_, instance_);
+    }
+
+    std::unique_ptr<sdbus::IConnection> connection_;
+    std::string instance_;
+    std::string busName_;
+    ManagerProxy manager_;
+};
+
+}  // namespace
+
+std::unique_ptr<DaemonClient> connectToDaemon(const std::string& instance) {
+    std::unique_ptr<sdbus::IConnection> connection;
+    try {
+        connection = sdbus::createSystemBusConnection();
+    } catch (const sdbus::Error& error) {
+        throw ClientError(
+            describeConnectFailure(error.getMessage(), bus::busNameForInstance(instance)));
+    }
+    return std::make_unique<BusClient>(std::move(connection), instance);
+}
+
+}  // namespace etmem::cli

@@ -1,0 +1,54 @@
+// `etmem` command line: the original etmem 1.0 objects, commands and options, parsed into
+// a Command without touching the bus.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace etmem::cli {
+
+enum class Action {
+    Help,         // etmem help
+    ProjectHelp,  // etmem project help
+    MigrateHelp,  // etmem migrate help
+    ProjectAdd,
+    ProjectDel,
+    ProjectShow,
+    MigrateStart,
+    MigrateStop,
+};
+
+struct Command {
+    Action action = Action::Help;
+    std::string projectName;  // -n|--name ("" when not given)
+    std::string configPath;   // -f|--file
+    std::string instance;     // -s|--sock|--socket ("" = the default etmemd)
+    bool json = false;        // --json (project show)
+};
+
+enum class HelpTopic { Main, Project, Migrate };
+
+// The usage texts of etmem 1.0, adapted where this etmem differs (see help_texts.cpp).
+std::string_view helpText(HelpTopic topic);
+
+// A command line that cannot be run as given. Either a one-line message that ends with a
+// hint ("see 'etmem project help'"), or, when the user gave no command at all, the whole
+// help text of the topic (as etmem 1.0 printed it).
+class UsageError : public std::runtime_error {
+  public:
+    UsageError(const std::string& message, HelpTopic topic, bool showHelp = false)
+        : std::runtime_error(message), topic_(topic), showHelp_(showHelp) {}
+    HelpTopic topic() const { return topic_; }
+    bool showHelp() const { return showHelp_; }
+
+  private:
+    HelpTopic topic_;
+    bool showHelp_;
+};
+
+// args: the arguments after the program name. Throws UsageError.
+Command parseCommandLine(const std::vector<std::string>& args);
+
+}  // namespace etmem::cli

@@ -1,0 +1,52 @@
+#include "config_file.hpp"
+
+#include "text_util.hpp"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <unistd.h>
+#include <etmem/unique_fd.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+namespace etmem::cli {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) {
+    throw ConfigFileError(fmt::format("cannot read config file '{}': {}", path, why));
+}
+
+void checkIsText(const std::string& path, const std::string& text) {
+    if (auto nul = text.find('\0'); nul != std::string::npos)
+        fail(path, fmt::format("it is not a text file (NUL byte on line {}); give a YAML config",
+                               lineNumberAt(text, nul)));
+    if (auto bad = firstInvalidUtf8(text))
+        fail(path, fmt::format("line {} is not UTF-8 text; save the file as UTF-8",
+                               lineNumberAt(text, *bad)));
+}
+
+}  // namespace
+
+std::string readConfigFile(const std::string& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) fail(path, std::strerror(errno));
+    std::string text;
+    char buffer[64 * 1024];
+    for (;;) {
+        ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            fail(path, std::strerror(errno));
+        }
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.size() > kMaxConfigBytes)
+            fail(path, fmt::format("it is larger than {} MiB; an etmem config is a few lines",
+                                   kMaxConfigBytes / (1024 * 1024)));
+    }
+    checkIsText(path, text);
+    return text;
+}
+
+}  // namespace etmem::cli
