@@ -1,0 +1,258 @@
+#include "config/validator.hpp"
+
+#include <fmt/format.h>
+
+#include <sys/types.h>
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+#include "config/config_schema.hpp"
+#include "config/config_text.hpp"
+#include "config/suggest.hpp"
+
+namespace etmem::config {
+namespace {
+
+using Kind = ConfigNode::Kind;
+using Keys = std::span<const std::string_view>;
+
+constexpr std::uint64_t kMaxPid = std::numeric_limits<pid_t>::max();
+
+struct Range {
+    std::uint64_t low;
+    std::uint64_t high;
+    std::string why;  // how the bounds come about, when they are not fixed
+};
+
+[[noreturn]] void fail(Position at, const std::string& path, std::string_view value,
+                       const std::string& message) {
+    throw ConfigError(at.line, at.column, path, displayText(value), message);
+}
+
+std::string joinPath(const std::string& parent, std::string_view key) {
+    return parent.empty() ? std::string(key) : parent + "." + std::string(key);
+}
+
+std::string describe(const ConfigNode& node) {
+    switch (node.kind) {
+        case Kind::Null:
+            return "no value";
+        case Kind::Scalar:
+            return "'" + displayText(node.scalar) + "'";
+        case Kind::Map:
+            return "a section of keys";
+        case Kind::Sequence:
+            return "a list";
+    }
+    return "?";
+}
+
+std::string listKeys(Keys keys) {
+    std::string list;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        list += (i == 0 ? "" : (i + 1 == keys.size() ? " and " : ", ")) + std::string(keys[i]);
+    }
+    return list;
+}
+
+const MapEntry* findEntry(const ConfigNode& map, std::string_view key) {
+    const auto found = std::find_if(map.entries.begin(), map.entries.end(),
+                                    [&](const MapEntry& entry) { return entry.key == key; });
+    return found == map.entries.end() ? nullptr : &*found;
+}
+
+void requireMapping(const ConfigNode& node, const std::string& path, Keys keys) {
+    if (node.kind == Kind::Map) return;
+    fail(
+        node.at, path, node.scalar,
+        fmt::format("expected a section with the keys {}; got {}", listKeys(keys), describe(node)));
+}
+
+void rejectUnknownAndRepeatedKeys(const ConfigNode& map, const std::string& path, Keys keys) {
+    for (auto entry = map.entries.begin(); entry != map.entries.end(); ++entry) {
+        const std::string entryPath = joinPath(path, entry->key);
+        if (std::find(keys.begin(), keys.end(), entry->key) == keys.end()) {
+            fail(entry->keyAt, entryPath, entry->value.scalar, unknownKeyMessage(entry->key, keys));
+        }
+        // Every key here is one of a handful of known keys, so this search stays short.
+        const MapEntry* first = findEntry(map, entry->key);
+        if (first != &*entry) {
+            fail(entry->keyAt, entryPath, entry->value.scalar,
+                 fmt::format("key '{}' is given twice (first at line {}); give it once", entry->key,
+                             first->keyAt.line));
+        }
+    }
+}
+
+void requireKeys(const ConfigNode& map, Position owner, const std::string& path, Keys keys) {
+    for (std::string_view key : keys) {
+        if (isRequiredKey(key) && findEntry(map, key) == nullptr) {
+            fail(
+                owner, joinPath(path, key), "",
+                fmt::format("required key '{}' is missing from the section that starts here", key));
+        }
+    }
+}
+
+// A mapping that holds only allowed keys, each once, and every required one.
+// owner is where the section starts: missing keys are reported there.
+const ConfigNode& section(const ConfigNode& node, Position owner, const std::string& path,
+                          Keys keys) {
+    requireMapping(node, path, keys);
+    rejectUnknownAndRepeatedKeys(node, path, keys);
+    requireKeys(node, owner, path, keys);
+    return node;
+}
+
+std::string_view readScalar(const MapEntry& entry, const std::string& path,
+                            const std::string& allowed) {
+    const ConfigNode& value = entry.value;
+    if (value.kind == Kind::Scalar) return value.scalar;
+    const std::string got = value.kind == Kind::Null ? "no value" : "value is " + describe(value);
+    fail(value.at, path, "", fmt::format("{}; allowed {}", got, allowed));
+}
+
+enum class NumberShape { NotANumber, Negative, Whole };
+
+// Decimal digits, optionally after '-'; the value saturates instead of overflowing.
+NumberShape parseWhole(std::string_view text, std::uint64_t& value) {
+    const bool negative = !text.empty() && text.front() == '-';
+    if (negative) text.remove_prefix(1);
+    if (text.empty()) return NumberShape::NotANumber;
+    value = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') return NumberShape::NotANumber;
+        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
+        const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
+        value = value > (limit - digit) / 10 ? limit : value * 10 + digit;
+    }
+    return negative ? NumberShape::Negative : NumberShape::Whole;
+}
+
+std::uint64_t readNumber(const MapEntry& entry, const std::string& path, const Range& range) {
+    const std::string allowed = fmt::format("{}..{}{}", range.low, range.high, range.why);
+    const std::string_view text = readScalar(entry, path, allowed);
+    std::uint64_t value = 0;
+    const NumberShape shape = parseWhole(text, value);
+    if (shape == NumberShape::NotANumber) {
+        fail(entry.value.at, path, text,
+             fmt::format("value '{}' is not a whole number; allowed {}", displayText(text),
+                         allowed));
+    }
+    if (shape == NumberShape::Negative || value < range.low || value > range.high) {
+        fail(entry.value.at, path, text,
+             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
+    }
+    return value;
+}
+
+unsigned readUnsigned(const ConfigNode& map, std::string_view key, const std::string& path,
+                      const Range& range) {
+    return static_cast<unsigned>(readNumber(*findEntry(map, key), joinPath(path, key), range));
+}
+
+TaskType readType(const MapEntry& entry, const std::string& path) {
+    const std::string_view text = readScalar(entry, path, "pid | name");
+    if (text == "pid") return TaskType::Pid;
+    if (text == "name") return TaskType::Name;
+    fail(entry.value.at, path, text,
+         fmt::format("value '{}' is not a task type; allowed pid | name", displayText(text)));
+}
+
+std::string readProcessName(const MapEntry& entry, const std::string& path) {
+    const std::string allowed = fmt::format(
+        "a process name of 1..{} bytes without control characters", kMaxProcessNameLength);
+    const std::string_view name = readScalar(entry, path, allowed);
+    const bool hasControl = std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+    });
+    if (name.empty() || name.size() > kMaxProcessNameLength || hasControl) {
+        const std::string what = hasControl ? "contains a control character"
+                                            : fmt::format("is {} bytes long", name.size());
+        fail(entry.value.at, path, name,
+             fmt::format("value '{}' {}; allowed {}", displayText(name), what, allowed));
+    }
+    return std::string(name);
+}
+
+std::string readTaskValue(const MapEntry& entry, const std::string& path, TaskType type) {
+    if (type == TaskType::Name) return readProcessName(entry, path);
+    // Normalized to plain decimal so "0042" and "42" are the same task.
+    return std::to_string(readNumber(entry, path, {1, kMaxPid, " (a process id)"}));
+}
+
+std::string readEngine(const MapEntry& entry, const std::string& path) {
+    const std::string_view text = readScalar(entry, path, "slide");
+    if (text != "slide") {
+        fail(entry.value.at, path, text,
+             fmt::format("value '{}' is not a known engine; allowed slide", displayText(text)));
+    }
+    return std::string(text);
+}
+
+unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigned cores) {
+    const MapEntry* entry = findEntry(task, "max_threads");
+    if (entry == nullptr) return 1;
+    const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
+    const Range range{1, high, fmt::format(" (2*cores+1 with {} cores)", cores)};
+    return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), range));
+}
+
+unsigned readThreshold(const MapEntry& paramEntry, const std::string& path, unsigned loop) {
+    const std::string paramPath = joinPath(path, "param");
+    const ConfigNode& param = section(paramEntry.value, paramEntry.keyAt, paramPath, kParamKeys);
+    const Range range{1, 3 * std::uint64_t{loop}, fmt::format(" (3*loop with loop {})", loop)};
+    return readUnsigned(param, "T", paramPath, range);
+}
+
+TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& path, unsigned loop,
+                    const ParseOptions& options) {
+    const ConfigNode& task = section(node, owner, path, kTaskKeys);
+    TaskConfig config;
+    config.type = readType(*findEntry(task, "type"), joinPath(path, "type"));
+    config.value = readTaskValue(*findEntry(task, "value"), joinPath(path, "value"), config.type);
+    config.maxThreads = readMaxThreads(task, path, options.cores);
+    config.engine = readEngine(*findEntry(task, "engine"), joinPath(path, "engine"));
+    config.T = readThreshold(*findEntry(task, "param"), path, loop);
+    return config;
+}
+
+std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& path, unsigned loop,
+                                     const ParseOptions& options) {
+    const ConfigNode& policies = entry.value;
+    if (policies.kind == Kind::Map) return {readTask(policies, entry.keyAt, path, loop, options)};
+    if (policies.kind != Kind::Sequence || policies.items.empty()) {
+        fail(policies.at, path, policies.scalar,
+             fmt::format("expected one task (a section with the keys {}) or a list of tasks; "
+                         "got {}",
+                         listKeys(kTaskKeys),
+                         policies.kind == Kind::Sequence ? "an empty list" : describe(policies)));
+    }
+    std::vector<TaskConfig> tasks;
+    for (std::size_t i = 0; i < policies.items.size(); ++i) {
+        const ConfigNode& item = policies.items[i];
+        tasks.push_back(readTask(item, item.at, fmt::format("{}[{}]", path, i), loop, options));
+    }
+    return tasks;
+}
+
+}  // namespace
+
+ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options) {
+    section(root, root.at, "", kRootKeys);
+    const MapEntry& optionsEntry = *findEntry(root, "options");
+    const ConfigNode& optionsNode =
+        section(optionsEntry.value, optionsEntry.keyAt, "options", kOptionKeys);
+    ProjectConfig config;
+    config.loop = readUnsigned(optionsNode, "loop", "options", {kMinLoop, kMaxLoop, ""});
+    config.interval =
+        readUnsigned(optionsNode, "interval", "options", {kMinInterval, kMaxInterval, ""});
+    config.sleep = readUnsigned(optionsNode, "sleep", "options", {kMinSleep, kMaxSleep, ""});
+    config.tasks =
+        readPolicies(*findEntry(optionsNode, "policies"), "options.policies", config.loop, options);
+    return config;
+}
+
+}  // namespace etmem::config
