@@ -1,0 +1,292 @@
+#include "bus_harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace etmem::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+[[noreturn]] void throwErrno(const std::string& what, int error = errno) {
+    throw std::system_error(error, std::generic_category(), what);
+}
+
+milliseconds timeLeft(Clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+    return std::max(left, milliseconds(0));
+}
+
+sockaddr_un unixAddress(const std::filesystem::path& path) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    const std::string& text = path.native();
+    if (text.size() >= sizeof address.sun_path)
+        throw std::runtime_error("socket path too long: " + text);
+    std::memcpy(address.sun_path, text.c_str(), text.size() + 1);
+    return address;
+}
+
+// Reads one line from `fd` (the dbus-daemon's --print-address pipe) within the timeout.
+std::string readLine(int fd, milliseconds timeout) {
+    std::string line;
+    auto deadline = Clock::now() + timeout;
+    while (line.find('\n') == std::string::npos) {
+        pollfd entry{fd, POLLIN, 0};
+        int rc = poll(&entry, 1, static_cast<int>(timeLeft(deadline).count()));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc <= 0) throw std::runtime_error("dbus-daemon did not print its address in time");
+        char buffer[512];
+        ssize_t n = read(fd, buffer, sizeof buffer);
+        if (n <= 0) throw std::runtime_error("dbus-daemon exited before printing its address");
+        line.append(buffer, static_cast<std::size_t>(n));
+    }
+    return line.substr(0, line.find('\n'));
+}
+
+bool matches(std::string_view received, std::string_view wanted) {
+    if (!wanted.empty() && wanted.back() == '=') return received.starts_with(wanted);
+    return received == wanted;
+}
+
+}  // namespace
+
+TempDir::TempDir(std::string_view prefix) {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern =
+        std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/" + std::string(prefix);
+    pattern += "-XXXXXX";
+    if (mkdtemp(pattern.data()) == nullptr) throwErrno("mkdtemp " + pattern);
+    path_ = pattern;
+}
+
+TempDir::~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+void writeFile(const std::filesystem::path& path, std::string_view content) {
+    std::ofstream file(path, std::ios::binary | std::ios::trunc);
+    file.write(content.data(), static_cast<std::streamsize>(content.size()));
+    if (!file) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string readFile(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::ostringstream content;
+    content << file.rdbuf();
+    return content.str();
+}
+
+Programs buildPrograms(std::string etmemd, std::string etmem) {
+    Programs programs;
+    programs.etmemd = std::move(etmemd);
+    programs.etmem = std::move(etmem);
+    programs.dbusDaemon = ETMEM_DBUS_DAEMON;
+    programs.busctl = ETMEM_BUSCTL;
+    programs.policyDir = ETMEM_BUS_POLICY_DIR;
+    return programs;
+}
+
+std::string systemBusConfig(const std::filesystem::path& socketPath,
+                            const std::filesystem::path& policyDir) {
+    // The essentials of /usr/share/dbus-1/system.conf: deny owning names and sending method
+    // calls by default, so the project's own policy is what lets etmemd and its callers in.
+    return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <auth>EXTERNAL</auth>
+  <listen>unix:path=)" +
+           socketPath.string() + R"(</listen>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Properties"/>
+    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
+          send_member="UpdateActivationEnvironment"/>
+  </policy>
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Monitoring"/>
+  </policy>
+  <includedir>)" +
+           policyDir.string() + R"(</includedir>
+</busconfig>
+)";
+}
+
+PrivateBus::PrivateBus(const Programs& programs, const std::filesystem::path& dir) {
+    auto configPath = dir / "bus.conf";
+    writeFile(configPath, systemBusConfig(dir / "bus", programs.policyDir));
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) throwErrno("pipe2");
+    UniqueFd readEnd(fds[0]);
+    UniqueFd writeEnd(fds[1]);
+    SpawnOptions options;
+    options.stderrPath = (dir / "bus.log").string();
+    options.extraFds[3] = writeEnd.get();
+    process_ = Process::spawn({programs.dbusDaemon, "--config-file=" + configPath.string(),
+                               "--nofork", "--print-address=3"},
+                              currentEnvironment(), options);
+    writeEnd.reset();
+    address_ = readLine(readEnd.get(), std::chrono::seconds(10));
+}
+
+Environment PrivateBus::environment() const {
+    Environment env = currentEnvironment();
+    env["DBUS_SYSTEM_BUS_ADDRESS"] = address_;
+    env.erase("DBUS_SESSION_BUS_ADDRESS");
+    env.erase("NOTIFY_SOCKET");
+    env.erase("WATCHDOG_USEC");
+    env.erase("WATCHDOG_PID");
+    return env;
+}
+
+NotifySocket::NotifySocket(std::filesystem::path path) : path_(std::move(path)) {
+    socket_.reset(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!socket_) throwErrno("socket");
+    auto address = unixAddress(path_);
+    std::filesystem::remove(path_);
+    if (bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+        throwErrno("bind " + path_.string());
+}
+
+void NotifySocket::drain(milliseconds wait) {
+    pollfd entry{socket_.get(), POLLIN, 0};
+    if (poll(&entry, 1, static_cast<int>(wait.count())) <= 0) return;
+    char buffer[4096];
+    ssize_t n = 0;
+    while ((n = recv(socket_.get(), buffer, sizeof buffer, 0)) >= 0) {
+        std::string_view message(buffer, static_cast<std::size_t>(n));
+        while (!message.empty()) {
+            auto end = message.find('\n');
+            auto line = message.substr(0, end);
+            if (!line.empty()) received_.emplace_back(line);
+            if (end == std::string_view::npos) break;
+            message.remove_prefix(end + 1);
+        }
+    }
+}
+
+bool NotifySocket::waitFor(std::string_view assignment, milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        drain(milliseconds(0));
+        if (seen(assignment)) return true;
+        if (Clock::now() >= deadline) return false;
+        drain(std::min(timeLeft(deadline), milliseconds(50)));
+    }
+}
+
+const std::vector<std::string>& NotifySocket::received() {
+    drain(milliseconds(0));
+    return received_;
+}
+
+bool NotifySocket::seen(std::string_view assignment) {
+    for (const auto& line : received_)
+        if (matches(line, assignment)) return true;
+    return false;
+}
+
+std::string NotifySocket::lastStatus() {
+    drain(milliseconds(0));
+    for (auto it = received_.rbegin(); it != received_.rend(); ++it)
+        if (it->starts_with("STATUS=")) return it->substr(7);
+    return {};
+}
+
+Daemon::Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions options)
+    : options_(std::move(options)), notify_(options_.notifyPath) {
+    std::filesystem::create_directories(options_.stateDir);
+    Environment env = bus.environment();
+    env["STATE_DIRECTORY"] = options_.stateDir.string();
+    env["NOTIFY_SOCKET"] = options_.notifyPath.string();
+    std::vector<std::string> argv{programs.etmemd};
+    argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
+    SpawnOptions spawnOptions;
+    spawnOptions.stdoutPath = options_.logPath.string();
+    spawnOptions.stderrPath = options_.logPath.string();
+    process_ = Process::spawn(argv, env, spawnOptions);
+}
+
+bool Daemon::waitReady(milliseconds timeout) {
+    auto deadline = Clock::now() + timeout;
+    while (process_.alive()) {
+        if (notify_.waitFor("READY=1", std::min(timeLeft(deadline), milliseconds(100))))
+            return true;
+        if (Clock::now() >= deadline) return false;
+    }
+    return false;
+}
+
+std::optional<ExitStatus> Daemon::terminate(milliseconds timeout) {
+    process_.sendSignal(SIGTERM);
+    return process_.waitFor(timeout);
+}
+
+std::string Daemon::log() const {
+    return readFile(options_.logPath);
+}
+
+long residentKiB(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line))
+        if (line.starts_with("VmRSS:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+    return -1;
+}
+
+bool eventually(const std::function<bool()>& condition, milliseconds timeout, milliseconds step) {
+    auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (condition()) return true;
+        if (Clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::min(step, timeLeft(deadline)));
+    }
+}
+
+std::string pidConfig(pid_t pid, unsigned loop, unsigned interval, unsigned sleep) {
+    std::ostringstream text;
+    text << "options:\n"
+         << "  loop: " << loop << "\n"
+         << "  interval: " << interval << "\n"
+         << "  sleep: " << sleep << "\n"
+         << "  policies:\n"
+         << "    type: pid\n"
+         << "    value: " << pid << "\n"
+         << "    max_threads: 1\n"
+         << "    engine: slide\n"
+         << "    param:\n"
+         << "      T: 1\n";
+    return text.str();
+}
+
+}  // namespace etmem::test
