@@ -46,15 +46,16 @@ struct ProjectConfig {
 // A rejected configuration. line/column are 1-based; 0 where the fault has no position
 // (an empty file, say). what() is the full human sentence.
 class ConfigError : public std::runtime_error {
-public:
-    ConfigError(int line, int column, std::string key, std::string value, const std::string& message);
+  public:
+    ConfigError(int line, int column, std::string key, std::string value,
+                const std::string& message);
 
     int line() const { return line_; }
     int column() const { return column_; }
     const std::string& key() const { return key_; }
     const std::string& value() const { return value_; }
 
-private:
+  private:
     int line_;
     int column_;
     std::string key_;

@@ -19,14 +19,14 @@ struct LogContext {
 };
 
 class Logger {
-public:
+  public:
     virtual ~Logger() = default;
     virtual void log(LogLevel level, const LogContext& context, std::string_view message) = 0;
 };
 
 // Discards everything; for tests and tools that do not care.
 class NullLogger final : public Logger {
-public:
+  public:
     void log(LogLevel, const LogContext&, std::string_view) override {}
 };
 

@@ -40,7 +40,7 @@ struct TaskStatus {
 };
 
 class ProjectRunner {
-public:
+  public:
     // Called on the task's worker thread after every cycle; must not block for long.
     using StatusListener = std::function<void(const TaskStatus&)>;
 
@@ -55,7 +55,7 @@ public:
     // Asks every task to stop and returns at once; the destructor waits for them.
     void requestStop();
 
-private:
+  private:
     void runTask(std::stop_token stop, std::size_t taskIndex);
     void runCycle(std::stop_token stop, TaskEngine& engine, const TaskConfig& task,
                   TaskStatus& status, const LogContext& log);

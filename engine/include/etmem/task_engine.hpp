@@ -38,7 +38,7 @@ struct CycleReport {
 };
 
 class TaskEngine {
-public:
+  public:
     virtual ~TaskEngine() = default;
     // A new cycle over these targets (already resolved, held by pidfd).
     virtual void beginCycle(std::span<const Target> targets) = 0;

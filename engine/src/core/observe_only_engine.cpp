@@ -6,7 +6,7 @@ namespace {
 // Touches no memory: reports the backends as absent so nobody mistakes it for an engine
 // that swapped anything.
 class ObserveOnlyEngine final : public TaskEngine {
-public:
+  public:
     void beginCycle(std::span<const Target>) override {}
     void scan(std::stop_token) override {}
     CycleReport act(std::stop_token) override { return CycleReport{}; }

@@ -1,0 +1,51 @@
+// The D-Bus skin over the registry: the manager object, one object per project, and the
+// ObjectManager at the root. Adaptors only check authorization, translate types and map
+// ServiceError to named D-Bus errors; the logic is the registry's.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "daemon_logger.hpp"
+#include "polkit_authorizer.hpp"
+#include "project_registry.hpp"
+
+namespace etmem::service {
+
+// What the kernel gives the engine, as shown on the manager object.
+struct BackendInfo {
+    std::string scanner = "none";
+    std::string swapper = "none";
+    std::vector<std::string> missing;
+};
+
+class ManagerObject;
+class ProjectObject;
+class RootObjectManager;
+
+// Everything etmemd exports. Also the registry's listener, so every change reaches the bus.
+class BusObjects final : public RegistryListener {
+  public:
+    BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
+               DaemonLogger& logger, std::string instance, BackendInfo backends);
+    ~BusObjects() override;
+
+    void projectAdded(const Project& project) override;
+    void projectRemoved(const std::string& name) override;
+    void stateChanged(const Project& project) override;
+    void statsChanged(const Project& project) override;
+
+  private:
+    sdbus::IConnection& bus_;
+    ProjectRegistry& registry_;
+    Authorizer& authorizer_;
+    std::unique_ptr<RootObjectManager> root_;
+    std::unique_ptr<ManagerObject> manager_;
+    std::map<std::string, std::unique_ptr<ProjectObject>> projects_;
+};
+
+}  // namespace etmem::service

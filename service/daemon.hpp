@@ -1,0 +1,11 @@
+// Wiring of etmemd: bus, registry, objects, notifications, signals; and its lifecycle.
+#pragma once
+
+#include "options.hpp"
+
+namespace etmem::service {
+
+// Runs until SIGTERM/SIGINT; returns the process exit status.
+int runDaemon(const DaemonOptions& options);
+
+}  // namespace etmem::service

@@ -1,0 +1,122 @@
+#include "event_loop.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+
+#include <sdbus-c++/IConnection.h>
+#include <time.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+
+namespace etmem::service {
+namespace {
+
+sigset_t handledSignals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    return set;
+}
+
+std::uint64_t monotonicNowUsec() {
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::uint64_t>(now.tv_sec) * 1000000u +
+           static_cast<std::uint64_t>(now.tv_nsec) / 1000u;
+}
+
+}  // namespace
+
+EventLoop::EventLoop(sdbus::IConnection& bus) : bus_(bus) {
+    sigset_t set = handledSignals();
+    if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
+        throw std::system_error(errno, std::generic_category(), "cannot block signals");
+    signalFd_.reset(signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    wakeFd_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    if (!signalFd_ || !wakeFd_)
+        throw std::system_error(errno, std::generic_category(), "cannot create event fds");
+}
+
+void EventLoop::post(Handler work) {
+    {
+        std::lock_guard lock(postedMutex_);
+        posted_.push_back(std::move(work));
+    }
+    std::uint64_t one = 1;
+    // A full counter still wakes the loop, so a failed write loses nothing.
+    [[maybe_unused]] auto written = ::write(wakeFd_.get(), &one, sizeof one);
+}
+
+void EventLoop::every(std::chrono::microseconds period, Handler tick) {
+    period_ = period;
+    tick_ = std::move(tick);
+    nextTick_ = std::chrono::steady_clock::now() + period;
+}
+
+void EventLoop::runPosted() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] auto readBytes = ::read(wakeFd_.get(), &count, sizeof count);
+    std::deque<Handler> batch;
+    {
+        std::lock_guard lock(postedMutex_);
+        batch.swap(posted_);
+    }
+    for (auto& work : batch) work();
+}
+
+void EventLoop::readSignals() {
+    signalfd_siginfo info{};
+    while (::read(signalFd_.get(), &info, sizeof info) == sizeof info) {
+        if (signalHandler_) signalHandler_(static_cast<int>(info.ssi_signo));
+    }
+}
+
+int EventLoop::pollTimeoutMs(std::uint64_t busTimeoutUsec) const {
+    std::int64_t timeoutMs = -1;
+    if (busTimeoutUsec != std::numeric_limits<std::uint64_t>::max()) {
+        std::uint64_t now = monotonicNowUsec();
+        timeoutMs = busTimeoutUsec > now
+                        ? static_cast<std::int64_t>((busTimeoutUsec - now + 999) / 1000)
+                        : 0;
+    }
+    if (period_) {
+        auto untilTick = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             nextTick_ - std::chrono::steady_clock::now())
+                             .count();
+        untilTick = std::max<std::int64_t>(untilTick, 0);
+        timeoutMs = timeoutMs < 0 ? untilTick : std::min(timeoutMs, untilTick);
+    }
+    return static_cast<int>(std::min<std::int64_t>(timeoutMs, std::numeric_limits<int>::max()));
+}
+
+void EventLoop::run() {
+    quit_ = false;
+    while (!quit_) {
+        while (bus_.processPendingRequest()) {
+            if (quit_) return;
+        }
+        auto busPoll = bus_.getEventLoopPollData();
+        pollfd fds[3] = {{busPoll.fd, busPoll.events, 0},
+                         {wakeFd_.get(), POLLIN, 0},
+                         {signalFd_.get(), POLLIN, 0}};
+        int ready = ::poll(fds, 3, pollTimeoutMs(busPoll.timeout_usec));
+        if (ready < 0 && errno != EINTR)
+            throw std::system_error(errno, std::generic_category(), "poll failed");
+        if (fds[2].revents & POLLIN) readSignals();
+        if (fds[1].revents & POLLIN) runPosted();
+        if (period_ && std::chrono::steady_clock::now() >= nextTick_) {
+            nextTick_ = std::chrono::steady_clock::now() + *period_;
+            tick_();
+        }
+    }
+}
+
+}  // namespace etmem::service

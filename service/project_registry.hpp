@@ -1,0 +1,108 @@
+// The projects etmemd manages: what each is, whether it runs, what its cycles found.
+//
+// The registry is the manager's logic without the bus: the D-Bus objects are a thin skin
+// over it (like systemd-oomd's manager). It lives on the event-loop thread; workers report
+// through a poster that runs their updates on that thread, so nothing here needs a lock.
+// Every mutating call either does all it says or throws ServiceError having changed
+// nothing, saved state included.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "errors.hpp"
+#include "etmem/config.hpp"
+#include "etmem/log.hpp"
+#include "etmem/project_runner.hpp"
+#include "etmem/task_engine.hpp"
+#include "state_store.hpp"
+
+namespace etmem::service {
+
+enum class ProjectState { Stopped, Running, Failed };
+std::string_view toString(ProjectState state);
+
+// Statistics summed over a project's tasks.
+struct ProjectStats {
+    std::uint64_t cycles = 0;  // cycles finished by all tasks together
+    std::uint64_t pagesScanned = 0, pagesHot = 0, pagesCold = 0, pagesSwapped = 0;
+    std::uint64_t bytesSwapped = 0;
+    std::uint64_t lastCycleUSec = 0;  // the longest of the tasks' last cycles
+    std::uint64_t totalPagesSwapped = 0, totalBytesSwapped = 0;
+    std::vector<pid_t> pids;
+    std::string lastError;
+};
+
+struct Project {
+    std::string name;
+    std::string configText;  // as sent by the client, kept for persistence
+    ProjectConfig config;
+    std::string normalizedConfig;
+    ProjectState state = ProjectState::Stopped;
+    std::vector<TaskStatus> tasks;  // one per task, latest cycle
+    ProjectStats stats;
+
+    // Internal: the workers while running, and which run their reports belong to.
+    std::unique_ptr<ProjectRunner> runner;
+    std::uint64_t runId = 0;
+};
+
+class RegistryListener {
+  public:
+    virtual ~RegistryListener() = default;
+    virtual void projectAdded(const Project& project) = 0;
+    virtual void projectRemoved(const std::string& name) = 0;
+    virtual void stateChanged(const Project& project) = 0;
+    virtual void statsChanged(const Project& project) = 0;
+};
+
+class ProjectRegistry {
+  public:
+    // Runs a function on the registry's thread; callable from any thread.
+    using Poster = std::function<void(std::function<void()>)>;
+
+    ProjectRegistry(StateStore& store, Logger& logger, TaskEngineFactory engines, Poster post,
+                    unsigned cores);
+    ~ProjectRegistry();
+
+    void setListener(RegistryListener* listener) { listener_ = listener; }
+
+    const Project& add(const std::string& name, const std::string& configText);
+    void remove(const std::string& name);
+    void start(const std::string& name);
+    void stop(const std::string& name);
+
+    const Project* find(const std::string& name) const;
+    const Project& get(const std::string& name) const;  // throws NoSuchProject
+    std::vector<const Project*> list() const;
+
+    // Restores the saved projects (running ones start). Logs what it cannot restore.
+    void restore();
+    // Stops every worker without changing what is saved: a restart runs them again.
+    void shutdown();
+
+    // "3 projects: 2 running, 1 stopped" — for STATUS= and logs.
+    std::string summary() const;
+
+  private:
+    Project& mutableGet(const std::string& name);
+    ProjectConfig parse(const std::string& name, const std::string& configText) const;
+    void launch(Project& project);
+    void halt(Project& project);
+    void persist(const Project& project, bool running);
+    void applyStatus(const std::string& name, std::uint64_t runId, const TaskStatus& status);
+
+    StateStore& store_;
+    Logger& logger_;
+    TaskEngineFactory engines_;
+    Poster post_;
+    unsigned cores_;
+    RegistryListener* listener_ = nullptr;
+    std::uint64_t nextRunId_ = 1;
+    std::map<std::string, Project> projects_;
+};
+
+}  // namespace etmem::service

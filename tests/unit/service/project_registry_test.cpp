@@ -1,0 +1,180 @@
+#include "project_registry.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <thread>
+
+namespace etmem::service {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string configFor(pid_t pid) {
+    return "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies:\n    type: pid\n"
+           "    value: " +
+           std::to_string(pid) +
+           "\n    max_threads: 1\n    engine: slide\n    param:\n      T: 1\n";
+}
+
+struct Events : RegistryListener {
+    std::vector<std::string> seen;
+    void projectAdded(const Project& p) override { seen.push_back("added " + p.name); }
+    void projectRemoved(const std::string& n) override { seen.push_back("removed " + n); }
+    void stateChanged(const Project& p) override {
+        seen.push_back("state " + p.name + " " + std::string(toString(p.state)));
+    }
+    void statsChanged(const Project& p) override { seen.push_back("stats " + p.name); }
+};
+
+class RegistryTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/etmem-registry-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+        store_ = std::make_unique<StateStore>(dir_, logger_);
+        registry_ = makeRegistry();
+    }
+    void TearDown() override {
+        registry_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+    std::unique_ptr<ProjectRegistry> makeRegistry() {
+        auto registry = std::make_unique<ProjectRegistry>(
+            *store_, logger_, makeObserveOnlyEngine,
+            [this](std::function<void()> work) {
+                std::lock_guard lock(postedMutex_);
+                posted_.push_back(std::move(work));
+            },
+            2);
+        registry->setListener(&events_);
+        return registry;
+    }
+    // What the event loop would do: run what the workers posted.
+    void runPosted() {
+        std::deque<std::function<void()>> batch;
+        {
+            std::lock_guard lock(postedMutex_);
+            batch.swap(posted_);
+        }
+        for (auto& work : batch) work();
+    }
+    ErrorKind errorOf(const std::function<void()>& call) {
+        try {
+            call();
+        } catch (const ServiceError& e) {
+            return e.kind();
+        }
+        ADD_FAILURE() << "no ServiceError thrown";
+        return ErrorKind::Failed;
+    }
+
+    std::filesystem::path dir_;
+    NullLogger logger_;
+    Events events_;
+    std::unique_ptr<StateStore> store_;
+    std::unique_ptr<ProjectRegistry> registry_;
+    std::mutex postedMutex_;
+    std::deque<std::function<void()>> posted_;
+};
+
+TEST_F(RegistryTest, AddSavesAndAnnounces) {
+    const Project& project = registry_->add("p1", configFor(::getpid()));
+    EXPECT_EQ(project.state, ProjectState::Stopped);
+    EXPECT_EQ(project.config.tasks.size(), 1u);
+    EXPECT_TRUE(std::filesystem::exists(store_->fileFor("p1")));
+    EXPECT_EQ(events_.seen, std::vector<std::string>{"added p1"});
+    EXPECT_EQ(registry_->summary(), "1 project: 0 running, 1 stopped");
+}
+
+TEST_F(RegistryTest, RejectedAddsChangeNothing) {
+    registry_->add("p1", configFor(::getpid()));
+    events_.seen.clear();
+    EXPECT_EQ(errorOf([&] { registry_->add("p1", configFor(1)); }), ErrorKind::ProjectExists);
+    EXPECT_EQ(errorOf([&] { registry_->add("p2", "options:\n  loop: 0\n"); }),
+              ErrorKind::InvalidConfig);
+    EXPECT_EQ(errorOf([&] { registry_->add("", configFor(1)); }), ErrorKind::InvalidArgument);
+    EXPECT_EQ(errorOf([&] { registry_->add("a/b", configFor(1)); }), ErrorKind::InvalidArgument);
+    EXPECT_EQ(registry_->list().size(), 1u);
+    EXPECT_EQ(store_->load().size(), 1u);
+    EXPECT_TRUE(events_.seen.empty());
+}
+
+TEST_F(RegistryTest, InvalidConfigMessageSaysWhere) {
+    try {
+        registry_->add("p", "options:\n  loop: 0\n");
+        FAIL();
+    } catch (const ServiceError& e) {
+        EXPECT_NE(std::string(e.what()).find("line"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("'p'"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(RegistryTest, StartStopAndTheirErrors) {
+    registry_->add("p", configFor(::getpid()));
+    EXPECT_EQ(errorOf([&] { registry_->stop("p"); }), ErrorKind::NotRunning);
+    registry_->start("p");
+    EXPECT_EQ(registry_->get("p").state, ProjectState::Running);
+    EXPECT_TRUE(store_->load().at(0).running);
+    EXPECT_EQ(errorOf([&] { registry_->start("p"); }), ErrorKind::AlreadyRunning);
+    registry_->stop("p");
+    EXPECT_EQ(registry_->get("p").state, ProjectState::Stopped);
+    EXPECT_FALSE(store_->load().at(0).running);
+    EXPECT_EQ(errorOf([&] { registry_->start("nope"); }), ErrorKind::NoSuchProject);
+    EXPECT_EQ(errorOf([&] { registry_->remove("nope"); }), ErrorKind::NoSuchProject);
+}
+
+TEST_F(RegistryTest, RunningProjectCountsCyclesAndResolvesPids) {
+    registry_->add("p", configFor(::getpid()));
+    registry_->start("p");
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (registry_->get("p").stats.cycles == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(50ms);
+        runPosted();
+    }
+    EXPECT_GE(registry_->get("p").stats.cycles, 1u);
+    EXPECT_EQ(registry_->get("p").stats.pids, std::vector<pid_t>{::getpid()});
+    EXPECT_GE(registry_->get("p").stats.lastCycleUSec, 1000000u);
+}
+
+TEST_F(RegistryTest, RemoveStopsARunningProject) {
+    registry_->add("p", configFor(::getpid()));
+    registry_->start("p");
+    auto start = std::chrono::steady_clock::now();
+    registry_->remove("p");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+    EXPECT_EQ(registry_->find("p"), nullptr);
+    EXPECT_TRUE(store_->load().empty());
+    runPosted();  // reports of the removed run are ignored
+}
+
+TEST_F(RegistryTest, RestoreBringsBackProjectsAndRunningState) {
+    registry_->add("run", configFor(::getpid()));
+    registry_->add("idle", configFor(::getpid()));
+    registry_->start("run");
+    registry_->shutdown();  // as on SIGTERM: saved state says "run" still runs
+    registry_ = makeRegistry();
+    registry_->restore();
+    ASSERT_EQ(registry_->list().size(), 2u);
+    EXPECT_EQ(registry_->get("run").state, ProjectState::Running);
+    EXPECT_EQ(registry_->get("idle").state, ProjectState::Stopped);
+}
+
+TEST_F(RegistryTest, FailedSaveLeavesTheProjectAsItWas) {
+    registry_->add("p", configFor(::getpid()));
+    // Make the state directory unusable even for root: replace it with a file.
+    std::filesystem::remove_all(dir_);
+    std::ofstream(dir_) << "not a directory";
+    EXPECT_EQ(errorOf([&] { registry_->start("p"); }), ErrorKind::Failed);
+    EXPECT_EQ(registry_->get("p").state, ProjectState::Stopped);
+    EXPECT_EQ(errorOf([&] { registry_->add("q", configFor(1)); }), ErrorKind::Failed);
+    EXPECT_EQ(registry_->find("q"), nullptr);
+    std::filesystem::remove(dir_);
+}
+
+}  // namespace
+}  // namespace etmem::service

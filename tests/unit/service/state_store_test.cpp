@@ -1,0 +1,93 @@
+#include "state_store.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace etmem::service {
+namespace {
+
+class StateStoreTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/etmem-state-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        dir_ = pattern;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::filesystem::path dir_;
+    NullLogger logger_;
+};
+
+TEST_F(StateStoreTest, SavedProjectsLoadBackExactly) {
+    StateStore store(dir_, logger_);
+    SavedProject a{"alpha", "options:\n\tloop : 1\n  \"quoted\" \\ text\n", true};
+    SavedProject b{"b/ä weird name", "x: 1\n", false};
+    store.save(a);
+    store.save(b);
+    auto loaded = store.load();
+    ASSERT_EQ(loaded.size(), 2u);
+    EXPECT_EQ(loaded[0], a);
+    EXPECT_EQ(loaded[1], b);
+}
+
+TEST_F(StateStoreTest, SaveReplacesAndRemoveForgets) {
+    StateStore store(dir_, logger_);
+    store.save({"p", "one", false});
+    store.save({"p", "two", true});
+    auto loaded = store.load();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0].configText, "two");
+    EXPECT_TRUE(loaded[0].running);
+    store.remove("p");
+    EXPECT_TRUE(store.load().empty());
+    EXPECT_NO_THROW(store.remove("p"));  // already gone is fine
+}
+
+TEST_F(StateStoreTest, DamagedFileIsSetAsideAndOthersStillLoad) {
+    StateStore store(dir_, logger_);
+    store.save({"good", "text", true});
+    std::ofstream(dir_ / "bad.project") << "\x01\x02 not: [yaml";
+    auto loaded = store.load();
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0].name, "good");
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.project"));
+    bool setAside = false;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+        setAside |= entry.path().filename().string().starts_with("bad.project.damaged-");
+    EXPECT_TRUE(setAside);
+}
+
+TEST_F(StateStoreTest, FileWhoseNameDoesNotMatchIsSetAside) {
+    StateStore store(dir_, logger_);
+    store.save({"real", "text", false});
+    std::filesystem::rename(dir_ / "real.project", dir_ / "other.project");
+    EXPECT_TRUE(store.load().empty());
+}
+
+TEST_F(StateStoreTest, LeftoverTempFilesAreCleanedUp) {
+    StateStore store(dir_, logger_);
+    std::ofstream(dir_ / ".tmp-abcdef") << "half written";
+    EXPECT_TRUE(store.load().empty());
+    EXPECT_FALSE(std::filesystem::exists(dir_ / ".tmp-abcdef"));
+}
+
+TEST_F(StateStoreTest, UnusableDirectoryThrowsWithThePath) {
+    // A file where the directory should be defeats root too, unlike permissions.
+    std::filesystem::remove_all(dir_);
+    std::ofstream(dir_) << "not a directory";
+    StateStore store(dir_, logger_);
+    try {
+        store.save({"p", "t", false});
+        FAIL() << "save into a non-directory succeeded";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(std::string(e.what()).find(dir_.string()), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(store.prepare(), std::runtime_error);
+    std::filesystem::remove(dir_);
+}
+
+}  // namespace
+}  // namespace etmem::service
