@@ -1,0 +1,123 @@
+// The slide engine's backends: access scanners (which pages were used) and swappers (push
+// pages out), chosen by probing the running kernel, overridable by configuration.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "etmem/process.hpp"
+#include "etmem/slide/idle_pages_format.hpp"
+#include "etmem/slide/memory_map.hpp"
+
+namespace etmem::slide {
+
+// The target exited (or its address space is gone): drop it from this cycle.
+class TargetGone : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// A backend cannot work here (missing feature, permission, no swap). what() is a sentence
+// that says what to do.
+class BackendUnavailable : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// Receives a round's observations: `pages` pages from `address` were accessed as `access`.
+// Pages not reported were idle.
+class AccessSink {
+  public:
+    virtual ~AccessSink() = default;
+    virtual void record(std::uint64_t address, std::uint64_t pages, PageAccess access) = 0;
+};
+
+// Watching one target during one cycle.
+class ScanSession {
+  public:
+    virtual ~ScanSession() = default;
+    // Reports what was accessed since the previous round (or since the session began), then
+    // re-arms. Returns promptly once stop is requested. Throws TargetGone.
+    virtual void round(std::stop_token stop, AccessSink& sink) = 0;
+};
+
+class AccessScanner {
+  public:
+    virtual ~AccessScanner() = default;
+    virtual std::string_view name() const = 0;
+    // Starts watching these candidate ranges of the target: sets the baseline (marks the
+    // pages idle). Throws TargetGone or BackendUnavailable.
+    virtual std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
+                                               std::stop_token stop) = 0;
+};
+
+class Swapper {
+  public:
+    virtual ~Swapper() = default;
+    virtual std::string_view name() const = 0;
+    // Asks the kernel to swap these ranges of the target out. Returns the bytes the kernel
+    // accepted to work on (not proof of swapping: the engine reads pagemap back for that).
+    // Throws TargetGone or BackendUnavailable.
+    virtual std::uint64_t swapOut(const Target& target, std::span<const PageRange> ranges,
+                                  std::stop_token stop) = 0;
+};
+
+enum class ScannerKind { Auto, IdlePage, IdlePages };
+enum class SwapperKind { Auto, Madvise, SwapPages };
+
+std::string_view toString(ScannerKind kind);
+std::string_view toString(SwapperKind kind);
+// "auto", "idle_page", "idle_pages" / "auto", "madvise", "swap_pages"; nullopt-like: throws
+// std::invalid_argument naming the accepted values.
+ScannerKind parseScannerKind(std::string_view text);
+SwapperKind parseSwapperKind(std::string_view text);
+
+// Where the kernel interfaces live; tests point them elsewhere.
+struct KernelPaths {
+    std::filesystem::path proc = "/proc";
+    std::filesystem::path sys = "/sys";
+};
+
+// What this machine offers, and a sentence per missing piece.
+struct BackendProbe {
+    bool idlePageTracking = false;  // /sys/kernel/mm/page_idle/bitmap, read+write
+    bool idlePagesModule = false;   // openEuler etmem_scan: /proc/PID/idle_pages
+    bool processMadvise = false;    // the process_madvise syscall
+    bool swapPagesModule = false;   // openEuler etmem_swap: /proc/PID/swap_pages
+    bool swapActive = false;        // an active swap device in /proc/swaps
+    std::vector<std::string> missing;
+};
+
+BackendProbe probeBackends(const KernelPaths& paths = {});
+
+// The scanner/swapper for a choice, or nullptr with `why` set when it is not available.
+std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
+                                           const KernelPaths& paths, std::string& why);
+std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
+                                     const KernelPaths& paths, std::string& why);
+
+std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {});
+std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths = {});
+std::unique_ptr<Swapper> makeMadviseSwapper();
+std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths = {});
+
+// Opens /proc/PID/<file> of the target and checks afterwards that the pidfd's process still
+// runs, so the file belongs to it and not to a process that reused the pid.
+// Throws TargetGone, BackendUnavailable (EACCES/EPERM/ENODEV/ENOENT of the file itself).
+int openTargetFile(const Target& target, const std::filesystem::path& procRoot, const char* file,
+                   int flags);
+
+// Writes "4" to the target's clear_refs: clears the soft-dirty bits (so pagemap bit 55
+// marks pages written from now on) and makes the kernel flush the target's TLB
+// (fs/proc/task_mmu.c clear_refs_write: flush_tlb_mm for CLEAR_REFS_SOFT_DIRTY), so
+// accesses through translations cached before the pages were marked idle are seen.
+void clearSoftDirty(int clearRefsFd);
+
+}  // namespace etmem::slide

@@ -1,0 +1,105 @@
+#include "etmem/slide/idle_bitmap.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+
+namespace etmem::slide {
+namespace {
+
+// pread/pwrite of exactly `bytes`, looping over short transfers (sysfs moves at most a page
+// per call).
+template <typename Transfer>
+void transferAll(Transfer transfer, char* data, std::size_t bytes, off_t offset, const char* what) {
+    std::size_t done = 0;
+    while (done < bytes) {
+        ssize_t moved = transfer(data + done, bytes - done, offset + static_cast<off_t>(done));
+        if (moved < 0) {
+            if (errno == EINTR) continue;
+            throw std::system_error(errno, std::generic_category(), what);
+        }
+        if (moved == 0) {
+            // Past max_pfn: the rest reads as zeros (not idle).
+            std::fill(data + done, data + bytes, 0);
+            return;
+        }
+        done += static_cast<std::size_t>(moved);
+    }
+}
+
+}  // namespace
+
+PfnWordSet::PfnWordSet(std::vector<std::uint64_t> pfns) {
+    std::sort(pfns.begin(), pfns.end());
+    for (auto pfn : pfns) {
+        std::uint64_t word = pfn / 64;
+        std::uint64_t bit = std::uint64_t{1} << (pfn % 64);
+        if (wordIndex_.empty() || wordIndex_.back() != word) {
+            wordIndex_.push_back(word);
+            mask_.push_back(0);
+        }
+        mask_.back() |= bit;
+    }
+    idle_.assign(mask_.size(), 0);
+}
+
+std::vector<PfnWordSet::Window> PfnWordSet::windows() const {
+    std::vector<Window> result;
+    std::size_t i = 0;
+    while (i < wordIndex_.size()) {
+        Window window;
+        window.firstWord = wordIndex_[i];
+        window.firstNeeded = i;
+        while (i < wordIndex_.size() && wordIndex_[i] < window.firstWord + kBitmapChunkWords) ++i;
+        window.neededCount = i - window.firstNeeded;
+        window.words = static_cast<std::size_t>(wordIndex_[i - 1] - window.firstWord + 1);
+        result.push_back(window);
+    }
+    return result;
+}
+
+bool PfnWordSet::markIdle(int bitmapFd, std::stop_token stop) const {
+    std::vector<std::uint64_t> chunk(kBitmapChunkWords);
+    for (const auto& window : windows()) {
+        if (stop.stop_requested()) return false;
+        // Zero words are harmless to write: only 1 bits mark pages idle.
+        std::fill_n(chunk.begin(), window.words, 0);
+        for (std::size_t n = 0; n < window.neededCount; ++n) {
+            std::size_t index = window.firstNeeded + n;
+            chunk[wordIndex_[index] - window.firstWord] = mask_[index];
+        }
+        transferAll([bitmapFd](char* data, std::size_t bytes,
+                               off_t offset) { return ::pwrite(bitmapFd, data, bytes, offset); },
+                    reinterpret_cast<char*>(chunk.data()), window.words * sizeof(std::uint64_t),
+                    static_cast<off_t>(window.firstWord * sizeof(std::uint64_t)),
+                    "marking pages idle");
+    }
+    return true;
+}
+
+bool PfnWordSet::readIdle(int bitmapFd, std::stop_token stop) {
+    std::vector<std::uint64_t> chunk(kBitmapChunkWords);
+    for (const auto& window : windows()) {
+        if (stop.stop_requested()) return false;
+        transferAll([bitmapFd](char* data, std::size_t bytes,
+                               off_t offset) { return ::pread(bitmapFd, data, bytes, offset); },
+                    reinterpret_cast<char*>(chunk.data()), window.words * sizeof(std::uint64_t),
+                    static_cast<off_t>(window.firstWord * sizeof(std::uint64_t)),
+                    "reading idle bits");
+        for (std::size_t n = 0; n < window.neededCount; ++n) {
+            std::size_t index = window.firstNeeded + n;
+            idle_[index] = chunk[wordIndex_[index] - window.firstWord] & mask_[index];
+        }
+    }
+    return true;
+}
+
+bool PfnWordSet::isIdle(std::uint64_t pfn) const {
+    auto it = std::lower_bound(wordIndex_.begin(), wordIndex_.end(), pfn / 64);
+    if (it == wordIndex_.end() || *it != pfn / 64) return false;
+    return (idle_[static_cast<std::size_t>(it - wordIndex_.begin())] >> (pfn % 64)) & 1;
+}
+
+}  // namespace etmem::slide
