@@ -64,7 +64,9 @@ const MapEntry* findEntry(const ConfigNode& map, std::string_view key) {
 }
 
 void requireMapping(const ConfigNode& node, const std::string& path, Keys keys) {
-    if (node.kind == Kind::Map) return;
+    // A header with nothing under it ("param:") is an empty section: its missing keys are
+    // named by requireKeys, as they are for the line form.
+    if (node.kind == Kind::Map || node.kind == Kind::Null) return;
     fail(
         node.at, path, node.scalar,
         fmt::format("expected a section with the keys {}; got {}", listKeys(keys), describe(node)));
@@ -222,7 +224,10 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
 std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& path, unsigned loop,
                                      const ParseOptions& options) {
     const ConfigNode& policies = entry.value;
-    if (policies.kind == Kind::Map) return {readTask(policies, entry.keyAt, path, loop, options)};
+    // An empty "policies:" is one task with every key missing, as in the line form.
+    if (policies.kind == Kind::Map || policies.kind == Kind::Null) {
+        return {readTask(policies, entry.keyAt, path, loop, options)};
+    }
     if (policies.kind != Kind::Sequence || policies.items.empty()) {
         fail(policies.at, path, policies.scalar,
              fmt::format("expected one task (a section with the keys {}) or a list of tasks; "

@@ -25,7 +25,8 @@ Position positionOf(const YAML::Mark& mark, Position fallback) {
 class YamlTreeBuilder {
   public:
     ConfigNode convert(const YAML::Node& node, Position fallback, int depth) {
-        const Position at = positionOf(node.Mark(), fallback);
+        // yaml-cpp marks a missing value ("loop:") at the next token; point at its key instead.
+        const Position at = node.IsNull() ? fallback : positionOf(node.Mark(), fallback);
         if (depth > kMaxDepth) fail(at, fmt::format("nested more than {} levels deep", kMaxDepth));
         if (++nodes_ > kMaxNodes) fail(at, fmt::format("more than {} values", kMaxNodes));
         ConfigNode result;
@@ -65,7 +66,6 @@ class YamlTreeBuilder {
             throw ConfigError(keyAt.line, keyAt.column, "", "",
                               "a key must be a plain word like 'loop', not a list or section");
         }
-        // A key without a value ("loop:") has no mark of its own: point just after the key.
         return MapEntry{pair.first.Scalar(), keyAt, convert(pair.second, keyAt, depth + 1)};
     }
 
