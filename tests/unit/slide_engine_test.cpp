@@ -1,0 +1,326 @@
+// The slide engine's counting, classification and reporting, on real child processes (their
+// smaps and pagemap are real) with a scripted scanner and a recording swapper. Nothing here
+// swaps: the host has no swap to use, and none is turned on.
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <set>
+
+#include "etmem/slide/slide_engine.hpp"
+
+using namespace etmem;
+using namespace etmem::slide;
+
+namespace {
+
+constexpr std::size_t kPages = 64;
+
+// A child that owns kPages written private anonymous pages at a known address and waits.
+class Child {
+  public:
+    Child() {
+        void* memory = ::mmap(nullptr, kPages * kPageSize, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        base_ = reinterpret_cast<std::uint64_t>(memory);
+        int ready[2];
+        if (::pipe(ready) != 0) std::abort();
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::close(ready[0]);
+            // Written after the fork: the child's own copies, mapped once.
+            std::memset(memory, 0x5a, kPages * kPageSize);
+            char byte = 'r';
+            if (::write(ready[1], &byte, 1) != 1) ::_exit(1);
+            for (;;) ::pause();
+        }
+        ::close(ready[1]);
+        char byte = 0;
+        if (::read(ready[0], &byte, 1) != 1) std::abort();
+        ::close(ready[0]);
+        ::munmap(memory, kPages * kPageSize);
+    }
+    ~Child() { kill(); }
+    void kill() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = 0;
+    }
+    Target target() const {
+        Target target;
+        target.pid = pid_;
+        target.comm = "slide-test";
+        target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+        return target;
+    }
+    std::uint64_t page(std::size_t index) const { return base_ + index * kPageSize; }
+
+  private:
+    pid_t pid_ = 0;
+    std::uint64_t base_ = 0;
+};
+
+// Reports page i of every child as written when i % 4 == 0, read when i % 4 == 1, idle
+// otherwise, in every round.
+class ScriptedScanner final : public AccessScanner {
+  public:
+    explicit ScriptedScanner(std::vector<std::uint64_t> bases) : bases_(std::move(bases)) {}
+    std::string_view name() const override { return "scripted"; }
+    std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
+                                       std::stop_token) override {
+        return std::make_unique<Session>(bases_);
+    }
+    std::atomic<int> watched{0};
+
+  private:
+    class Session final : public ScanSession {
+      public:
+        explicit Session(std::vector<std::uint64_t> bases) : bases_(std::move(bases)) {}
+        void round(std::stop_token, AccessSink& sink) override {
+            for (auto base : bases_) {
+                for (std::size_t i = 0; i < kPages; i += 4) {
+                    sink.record(base + i * kPageSize, 1, PageAccess::Written);
+                    sink.record(base + (i + 1) * kPageSize, 1, PageAccess::Read);
+                }
+            }
+        }
+
+      private:
+        std::vector<std::uint64_t> bases_;
+    };
+    std::vector<std::uint64_t> bases_;
+};
+
+class RecordingSwapper final : public Swapper {
+  public:
+    std::string_view name() const override { return "recording"; }
+    std::uint64_t swapOut(const Target&, std::span<const PageRange> ranges,
+                          std::stop_token) override {
+        std::lock_guard lock(mutex);
+        std::uint64_t bytes = 0;
+        for (const auto& range : ranges) {
+            for (auto a = range.start; a < range.end; a += kPageSize) pages.insert(a);
+            bytes += range.end - range.start;
+        }
+        ++calls;
+        return bytes;
+    }
+    std::mutex mutex;
+    std::set<std::uint64_t> pages;
+    int calls = 0;
+};
+
+class RecordingLogger final : public Logger {
+  public:
+    void log(LogLevel level, const LogContext& context, std::string_view message) override {
+        std::lock_guard lock(mutex_);
+        entries.push_back({level, context.pid, std::string(message)});
+    }
+    struct Entry {
+        LogLevel level;
+        pid_t pid;
+        std::string message;
+    };
+    std::vector<Entry> entries;
+
+  private:
+    std::mutex mutex_;
+};
+
+struct Fixture {
+    ProjectConfig project;
+    TaskConfig task;
+    RecordingLogger logger;
+    std::shared_ptr<ScriptedScanner> scanner;
+    std::shared_ptr<RecordingSwapper> swapper = std::make_shared<RecordingSwapper>();
+
+    Fixture(unsigned loop, unsigned threshold, std::vector<std::uint64_t> bases,
+            unsigned threads = 1)
+        : scanner(std::make_shared<ScriptedScanner>(std::move(bases))) {
+        project.loop = loop;
+        task.T = threshold;
+        task.maxThreads = threads;
+    }
+    std::unique_ptr<TaskEngine> engine(bool swapActive = true) {
+        SlideOptions options;
+        options.scannerOverride = scanner;
+        options.swapperOverride = swapper;
+        options.swapActiveOverride = swapActive;
+        return makeSlideEngine(EngineContext{project, task, LogContext{"p", "pid:x", 0}, logger},
+                               std::move(options));
+    }
+    CycleReport cycle(TaskEngine& engine, std::span<const Target> targets) {
+        engine.beginCycle(targets);
+        for (unsigned i = 0; i < project.loop; ++i) engine.scan(std::stop_token{});
+        return engine.act(std::stop_token{});
+    }
+};
+
+}  // namespace
+
+TEST(SlideWeights, WrittenWeighsThreeReadOneIdleNothingAndCountsSaturate) {
+    EXPECT_EQ(weightOf(PageAccess::Written), 3);
+    EXPECT_EQ(weightOf(PageAccess::Read), 1);
+    EXPECT_EQ(weightOf(PageAccess::Idle), 0);
+    std::uint8_t count = 250;
+    addWeight(count, 3);
+    EXPECT_EQ(count, 253);
+    addWeight(count, 3);
+    EXPECT_EQ(count, kMaxCount);
+}
+
+TEST(SlideClassification, HotIsAtLeastTAndTheHistogramSpansZeroToThreeLoop) {
+    Classification classes;
+    const unsigned loop = 3, threshold = 4;
+    for (std::uint8_t count : {0, 0, 1, 3, 4, 9, 9, 200})
+        classifyInto(classes, count, loop, threshold);
+    EXPECT_EQ(classes.hot, 4u);   // 4, 9, 9, 200
+    EXPECT_EQ(classes.cold, 4u);  // 0, 0, 1, 3
+    ASSERT_EQ(classes.histogram.size(), 10u);
+    EXPECT_EQ(classes.histogram[0], 2u);
+    EXPECT_EQ(classes.histogram[3], 1u);
+    EXPECT_EQ(classes.histogram[9], 3u);  // the top bucket holds what exceeds it
+    EXPECT_TRUE(isHot(kMaxCount, 300));   // T above the saturation point means "saturated"
+}
+
+TEST(SlideEngine, CountsWeightedAccessesAndSwapsOnlyColdPages) {
+    Child child;
+    Fixture fixture(3, 3, {child.page(0)});
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto report = fixture.cycle(*engine, targets);
+
+    EXPECT_EQ(report.error, "");
+    EXPECT_EQ(report.scanner, "scripted");
+    EXPECT_EQ(report.swapper, "recording");
+    ASSERT_EQ(report.histogram.size(), 10u);
+    EXPECT_EQ(report.histogram[9], kPages / 4);  // written in 3 rounds
+    EXPECT_EQ(report.histogram[3], kPages / 4);  // read in 3 rounds
+    EXPECT_EQ(report.pagesHot, kPages / 2);
+    EXPECT_EQ(report.pagesScanned, report.pagesHot + report.pagesCold);
+    EXPECT_GE(report.pagesCold, kPages / 2);
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_EQ(fixture.swapper->pages.contains(child.page(i)), i % 4 >= 2) << "page " << i;
+    // The recording swapper swaps nothing, and the engine only counts what pagemap confirms.
+    EXPECT_EQ(report.pagesSwapped, 0u);
+    EXPECT_EQ(report.bytesSwapped, 0u);
+}
+
+TEST(SlideEngine, AHigherThresholdMakesReadOnlyPagesCold) {
+    Child child;
+    Fixture fixture(3, 4, {child.page(0)});
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto report = fixture.cycle(*engine, targets);
+    EXPECT_EQ(report.pagesHot, kPages / 4);
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_EQ(fixture.swapper->pages.contains(child.page(i)), i % 4 != 0) << "page " << i;
+}
+
+TEST(SlideEngine, WorkersShareTheTargetsAndEveryTargetIsClassified) {
+    Child a, b, c;
+    Fixture fixture(2, 2, {a.page(0), b.page(0), c.page(0)}, 3);
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    for (auto* child : {&a, &b, &c}) targets.push_back(child->target());
+    auto report = fixture.cycle(*engine, targets);
+    // Each child's own mapping lies at the same address in each: half of 64 pages hot each.
+    EXPECT_EQ(report.pagesHot, 3 * kPages / 2);
+    EXPECT_EQ(fixture.swapper->calls, 3);
+    EXPECT_EQ(report.error, "");
+}
+
+TEST(SlideEngine, ATargetThatExitsMidCycleIsDroppedWithAnInfoLog) {
+    Child stays, leaves;
+    Fixture fixture(2, 2, {stays.page(0)});
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(stays.target());
+    targets.push_back(leaves.target());
+    pid_t leavingPid = targets[1].pid;
+    engine->beginCycle(targets);
+    engine->scan(std::stop_token{});
+    leaves.kill();
+    engine->scan(std::stop_token{});
+    auto report = engine->act(std::stop_token{});
+    EXPECT_EQ(report.error, "");
+    EXPECT_EQ(report.pagesHot, kPages / 2);  // the one that stayed
+    bool logged = false;
+    for (const auto& entry : fixture.logger.entries)
+        logged |= entry.level == LogLevel::Info && entry.pid == leavingPid &&
+                  entry.message.find("exited") != std::string::npos;
+    EXPECT_TRUE(logged);
+}
+
+TEST(SlideEngine, NoSwapDeviceIsReportedAndNothingIsSwapped) {
+    Child child;
+    Fixture fixture(1, 1, {child.page(0)});
+    auto engine = fixture.engine(/*swapActive=*/false);
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto report = fixture.cycle(*engine, targets);
+    EXPECT_NE(report.error.find("no swap device is active"), std::string::npos) << report.error;
+    EXPECT_EQ(fixture.swapper->calls, 0);
+    EXPECT_EQ(report.pagesSwapped, 0u);
+    EXPECT_GT(report.pagesCold, 0u);  // classification still ran
+}
+
+TEST(SlideEngine, AMissingScannerIsReportedWithWhatToDo) {
+    if (probeBackends().idlePagesModule) GTEST_SKIP() << "this kernel has etmem_scan";
+    ProjectConfig project;
+    TaskConfig task;
+    RecordingLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::IdlePages;
+    auto engine = makeSlideEngine(EngineContext{project, task, LogContext{}, logger}, options);
+    Child child;
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    engine->beginCycle(targets);
+    engine->scan(std::stop_token{});
+    auto report = engine->act(std::stop_token{});
+    EXPECT_NE(report.error.find("etmem_scan"), std::string::npos) << report.error;
+    EXPECT_EQ(report.scanner, "");
+    EXPECT_EQ(report.pagesScanned, 0u);
+}
+
+TEST(SlideMadviseSwapper, SkipsRangesThatAreGoneAndCountsTheRest) {
+    Child child;
+    auto target = child.target();
+    std::vector<PageRange> ranges{{child.page(0), child.page(8)},
+                                  {0x1000, 0x3000},  // never mapped
+                                  {child.page(16), child.page(20)}};
+    auto swapper = makeMadviseSwapper();
+    try {
+        // MADV_PAGEOUT without swap leaves anonymous pages where they are.
+        EXPECT_EQ(swapper->swapOut(target, ranges, std::stop_token{}), 12 * kPageSize);
+    } catch (const BackendUnavailable& e) {
+        GTEST_SKIP() << e.what();
+    }
+}
+
+TEST(SlideMadviseSwapper, AnExitedTargetIsGone) {
+    Child child;
+    auto target = child.target();
+    child.kill();
+    std::vector<PageRange> ranges{{0x10000, 0x11000}};
+    EXPECT_THROW(makeMadviseSwapper()->swapOut(target, ranges, std::stop_token{}), TargetGone);
+}
+
+TEST(SlideBackendKinds, ParseAndPrintRoundTrip) {
+    for (auto kind : {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::IdlePages})
+        EXPECT_EQ(parseScannerKind(toString(kind)), kind);
+    for (auto kind : {SwapperKind::Auto, SwapperKind::Madvise, SwapperKind::SwapPages})
+        EXPECT_EQ(parseSwapperKind(toString(kind)), kind);
+    EXPECT_THROW(parseScannerKind("damon2"), std::invalid_argument);
+}
