@@ -23,6 +23,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -303,6 +304,16 @@ class Environment {
             return sdbus::Struct<std::string, std::uint32_t, bool>(caller.sender, caller.uid,
                                                                    caller.interactive);
         });
+        // A writable property guarded like etmemd's LogLevel: setters must see the caller too.
+        object_->registerProperty("Level")
+            .onInterface(kServerInterface)
+            .withGetter([this]() { return level_.load(); })
+            .withSetter([this](const std::uint32_t& value) {
+                auto decision = etmem::service::authorizeCurrentCall(*authorizer_, *object_);
+                if (!decision.allowed)
+                    throw sdbus::Error("org.openeuler.Etmem.Error.AccessDenied", decision.message);
+                level_ = value;
+            });
         object_->finishRegistration();
         connection_->enterEventLoopAsync();
     }
@@ -316,6 +327,7 @@ class Environment {
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<etmem::service::Authorizer> authorizer_;
     std::unique_ptr<sdbus::IObject> object_;
+    std::atomic<std::uint32_t> level_{0};
 };
 
 std::optional<std::string> skipReason() {
@@ -431,6 +443,34 @@ TEST_F(PolkitAuthorizerTest, ExampleRuleGrantsOnlyTheManageAction) {
     EXPECT_NE(result.exitCode, 0) << result.output;
     EXPECT_NE(result.output.find("org.openeuler.etmem.no-such-action"), std::string::npos)
         << result.output;
+}
+
+TEST_F(PolkitAuthorizerTest, PropertyWritesAreAuthorizedWithTheWritersIdentity) {
+    auto setLevel = [](const std::string& user, const std::string& value) {
+        std::vector<std::string> argv;
+        if (!user.empty())
+            argv = {"setpriv", "--reuid=" + user, "--regid=" + user, "--init-groups", "--"};
+        argv.insert(argv.end(), {"busctl", "--system", "set-property", kServerName, kServerPath,
+                                 kServerInterface, "Level", "u", value});
+        return run(argv);
+    };
+    auto getLevel = [] {
+        return run({"busctl", "--system", "get-property", kServerName, kServerPath,
+                    kServerInterface, "Level"})
+            .output;
+    };
+    auto denied = setLevel(kPlainUser, "7");
+    EXPECT_NE(denied.exitCode, 0) << denied.output;
+    EXPECT_NE(denied.output.find(std::string(kManageAction)), std::string::npos) << denied.output;
+    EXPECT_EQ(getLevel(), "u 0\n");
+
+    auto member = setLevel(kMemberUser, "2");
+    EXPECT_EQ(member.exitCode, 0) << member.output;
+    EXPECT_EQ(getLevel(), "u 2\n");
+
+    auto root = setLevel("", "3");
+    EXPECT_EQ(root.exitCode, 0) << root.output;
+    EXPECT_EQ(getLevel(), "u 3\n");
 }
 
 // Keep last: it stops polkitd for the rest of the suite.
