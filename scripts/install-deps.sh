@@ -14,7 +14,7 @@ packages=(
   libdbus-1-dev dpkg-dev
   # VM test tier: qemu, initramfs, kernel build from Debian's source package
   qemu-system-x86 busybox-static cpio xz-utils zstd kmod
-  bc bison flex libelf-dev libssl-dev dwarves rsync
+  bc bison flex libelf-dev libssl-dev dwarves rsync linux-source-6.12
 )
 
 missing=()
