@@ -1,0 +1,421 @@
+// The slide engine against real kernels, run as root in a test guest (tests/vm): the
+// workload's cold pages leave, its hot pages stay, every checksum holds; marking pages idle
+// needs the clear_refs TLB flush; a target exiting mid-cycle is dropped; no swap is reported.
+// A feature the runner promised (ETMEM_VM_FEATURES) that is missing is a failure, not a skip.
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "etmem/slide/idle_bitmap.hpp"
+#include "etmem/slide/pagemap.hpp"
+#include "etmem/slide/slide_engine.hpp"
+
+using namespace etmem;
+using namespace etmem::slide;
+
+namespace {
+
+std::string workloadPath() {
+    const char* path = std::getenv("ETMEM_WORKLOAD");
+    return path ? path : "etmem-workload";
+}
+
+bool promised(const std::string& feature) {
+    const char* list = std::getenv("ETMEM_VM_FEATURES");
+    return list && ("," + std::string(list) + ",").find("," + feature + ",") != std::string::npos;
+}
+
+#define REQUIRE_FEATURE(present, feature)                                               \
+    do {                                                                                \
+        if (!(present)) {                                                               \
+            if (promised(feature)) FAIL() << feature << " was promised but is missing"; \
+            GTEST_SKIP() << feature << " is not available here";                        \
+        }                                                                               \
+    } while (0)
+
+// A running etmem-workload and its layout.
+class Workload {
+  public:
+    Workload(std::size_t hot, std::size_t cold, std::vector<std::string> extra = {}) {
+        layoutPath_ =
+            std::filesystem::temp_directory_path() /
+            ("slide-layout-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+        std::filesystem::remove(layoutPath_);
+        std::vector<std::string> args{workloadPath(),
+                                      "--hot",
+                                      std::to_string(hot),
+                                      "--cold",
+                                      std::to_string(cold),
+                                      "--seed",
+                                      "42",
+                                      "--hot-access",
+                                      "write",
+                                      "--layout",
+                                      layoutPath_.string()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            std::vector<char*> argv;
+            for (auto& arg : args) argv.push_back(arg.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            ::_exit(127);
+        }
+        for (int i = 0; i < 600 && !std::filesystem::exists(layoutPath_); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        std::ifstream in(layoutPath_);
+        std::string key;
+        while (in >> key) {
+            if (key == "base")
+                in >> std::hex >> base >> std::dec;
+            else if (key == "pages")
+                in >> pages;
+            else if (key == "hot") {
+                std::size_t index;
+                while (in >> index) hot_.insert(index);
+            } else {
+                std::string ignored;
+                in >> ignored;
+            }
+        }
+    }
+    ~Workload() {
+        if (pid_ > 0) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+        }
+        std::filesystem::remove(layoutPath_);
+    }
+    // SIGTERM, then the exit status (0: every checksum held).
+    int stop() {
+        ::kill(pid_, SIGTERM);
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    int wait() {
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+        pid_ = 0;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    bool isHot(std::size_t index) const { return hot_.contains(index); }
+    std::size_t hotCount() const { return hot_.size(); }
+    pid_t pid() const { return pid_; }
+    Target target() const {
+        Target target;
+        target.pid = pid_;
+        target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+        return target;
+    }
+    // pagemap entries of the workload's pages, read now.
+    std::vector<PagemapEntry> entries() const {
+        UniqueFd pagemap(::open(("/proc/" + std::to_string(pid_) + "/pagemap").c_str(), O_RDONLY));
+        std::vector<PagemapEntry> result;
+        readPagemap(pagemap.get(), PageRange{base, base + pages * kPageSize}, std::stop_token{},
+                    [&](std::uint64_t, std::span<const PagemapEntry> chunk) {
+                        result.insert(result.end(), chunk.begin(), chunk.end());
+                    });
+        return result;
+    }
+
+    std::uint64_t base = 0;
+    std::size_t pages = 0;
+
+  private:
+    static inline int counter_ = 0;
+    std::filesystem::path layoutPath_;
+    pid_t pid_ = 0;
+    std::set<std::size_t> hot_;
+};
+
+struct Fractions {
+    double coldSwapped = 0, hotSwapped = 0;
+};
+
+Fractions swappedFractions(const Workload& workload) {
+    auto entries = workload.entries();
+    std::size_t cold = 0, coldSwapped = 0, hot = 0, hotSwapped = 0;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        bool swapped = entries[i].swapped();
+        if (workload.isHot(i)) {
+            ++hot;
+            hotSwapped += swapped;
+        } else {
+            ++cold;
+            coldSwapped += swapped;
+        }
+    }
+    return {cold ? double(coldSwapped) / cold : 0, hot ? double(hotSwapped) / hot : 0};
+}
+
+class PrintLogger final : public Logger {
+  public:
+    void log(LogLevel level, const LogContext& context, std::string_view message) override {
+        std::lock_guard lock(mutex_);
+        std::printf("[engine %d pid %d] %.*s\n", static_cast<int>(level), context.pid,
+                    static_cast<int>(message.size()), message.data());
+        entries.emplace_back(level, std::string(message));
+    }
+    std::vector<std::pair<LogLevel, std::string>> entries;
+
+  private:
+    std::mutex mutex_;
+};
+
+CycleReport runCycle(TaskEngine& engine, std::span<const Target> targets, unsigned loop,
+                     std::chrono::milliseconds interval) {
+    engine.beginCycle(targets);
+    for (unsigned i = 0; i < loop; ++i) {
+        std::this_thread::sleep_for(interval);
+        engine.scan(std::stop_token{});
+    }
+    return engine.act(std::stop_token{});
+}
+
+void printReport(const CycleReport& report) {
+    std::printf(
+        "scanned %llu hot %llu cold %llu swapped %llu pages (%llu bytes) scanner %s "
+        "swapper %s error '%s'\nhistogram:",
+        static_cast<unsigned long long>(report.pagesScanned),
+        static_cast<unsigned long long>(report.pagesHot),
+        static_cast<unsigned long long>(report.pagesCold),
+        static_cast<unsigned long long>(report.pagesSwapped),
+        static_cast<unsigned long long>(report.bytesSwapped), report.scanner.c_str(),
+        report.swapper.c_str(), report.error.c_str());
+    for (auto n : report.histogram) std::printf(" %llu", static_cast<unsigned long long>(n));
+    std::printf("\n");
+}
+
+// Reports the workload's hot pages as written in every round: the swap path on kernels
+// without an access scanner.
+class LayoutScanner final : public AccessScanner {
+  public:
+    explicit LayoutScanner(const Workload& workload) : workload_(workload) {}
+    std::string_view name() const override { return "layout"; }
+    std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
+                                       std::stop_token) override {
+        return std::make_unique<Session>(workload_);
+    }
+
+  private:
+    class Session final : public ScanSession {
+      public:
+        explicit Session(const Workload& workload) : workload_(workload) {}
+        void round(std::stop_token, AccessSink& sink) override {
+            for (std::size_t i = 0; i < workload_.pages; ++i)
+                if (workload_.isHot(i))
+                    sink.record(workload_.base + i * kPageSize, 1, PageAccess::Written);
+        }
+
+      private:
+        const Workload& workload_;
+    };
+    const Workload& workload_;
+};
+
+ProjectConfig project(unsigned loop) {
+    ProjectConfig config;
+    config.loop = loop;
+    return config;
+}
+
+TaskConfig task(unsigned threshold) {
+    TaskConfig config;
+    config.T = threshold;
+    return config;
+}
+
+}  // namespace
+
+TEST(SlideNoSwap, ACycleWithoutSwapReportsItAndSwapsNothing) {
+    ASSERT_FALSE(probeBackends().swapActive) << "run this test before swap is turned on";
+    Workload workload(64, 512);
+    auto projectConfig = project(1);
+    auto taskConfig = task(1);
+    PrintLogger logger;
+    SlideOptions options;
+    options.scannerOverride = std::make_shared<LayoutScanner>(workload);
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, 1, std::chrono::milliseconds(100));
+    printReport(report);
+    EXPECT_NE(report.error.find("no swap device is active"), std::string::npos);
+    EXPECT_EQ(report.pagesSwapped, 0u);
+    EXPECT_GE(report.pagesCold, 512u);
+    EXPECT_EQ(swappedFractions(workload).coldSwapped, 0.0);
+    EXPECT_EQ(workload.stop(), 0);
+}
+
+TEST(SlideSwap, MadviseSwapsTheColdPagesAndPagemapConfirmsThem) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    REQUIRE_FEATURE(probe.processMadvise, "process_madvise");
+    Workload workload(256, 4096);
+    auto projectConfig = project(2);
+    auto taskConfig = task(3);
+    PrintLogger logger;
+    SlideOptions options;
+    options.scannerOverride = std::make_shared<LayoutScanner>(workload);
+    options.swapper = SwapperKind::Madvise;
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, 2, std::chrono::milliseconds(200));
+    printReport(report);
+    auto fractions = swappedFractions(workload);
+    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
+                fractions.hotSwapped);
+    EXPECT_EQ(report.error, "");
+    EXPECT_GE(fractions.coldSwapped, 0.95);
+    EXPECT_LE(fractions.hotSwapped, 0.02);
+    EXPECT_GE(report.pagesSwapped, 4096u * 95 / 100);
+    EXPECT_EQ(report.bytesSwapped, report.pagesSwapped * kPageSize);
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}
+
+TEST(SlideIdlePage, OneCycleSwapsTheColdSetAndKeepsTheHotSet) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    Workload workload(512, 8192);
+    auto projectConfig = project(3);
+    auto taskConfig = task(2);
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::IdlePage;
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+    printReport(report);
+    auto fractions = swappedFractions(workload);
+    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
+                fractions.hotSwapped);
+    EXPECT_EQ(report.scanner, "idle_page");
+    EXPECT_EQ(report.error, "");
+    EXPECT_GE(fractions.coldSwapped, 0.95);
+    EXPECT_LE(fractions.hotSwapped, 0.02);
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}
+
+TEST(SlideIdlePage, ATargetThatExitsMidCycleIsDroppedNotAnError) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
+    Workload workload(64, 1024, {"--exit-after-ms", "1500"});
+    auto projectConfig = project(3);
+    auto taskConfig = task(2);
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::IdlePage;
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+    printReport(report);
+    EXPECT_EQ(report.error.find("exited"), std::string::npos) << report.error;
+    EXPECT_EQ(report.pagesScanned, 0u);
+    bool dropped = false;
+    for (const auto& [level, message] : logger.entries)
+        dropped |= level == LogLevel::Info && message.find("exited") != std::string::npos;
+    EXPECT_TRUE(dropped);
+    EXPECT_EQ(workload.wait(), 0);
+}
+
+namespace {
+
+void pinTo(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    ::sched_setaffinity(0, sizeof set, &set);
+}
+
+// Marks a child's 128 freshly used pages idle, lets the child write each once (through the
+// translations it has cached), and counts how many the bitmap then shows as accessed.
+std::size_t pagesSeenWritten(bool flushTlb) {
+    constexpr std::size_t kPagesUnderTest = 128;
+    auto* control = static_cast<std::atomic<int>*>(
+        ::mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+    new (control) std::atomic<int>(0);
+    auto* memory =
+        static_cast<char*>(::mmap(nullptr, kPagesUnderTest * kPageSize, PROT_READ | PROT_WRITE,
+                                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    pid_t child = ::fork();
+    if (child == 0) {
+        pinTo(1);
+        // Keep the TLB warm: touch every page until told to stop, spinning (no sleep, no
+        // context switch that could flush the TLB).
+        while (control->load() == 0)
+            for (std::size_t i = 0; i < kPagesUnderTest; ++i) memory[i * kPageSize] += 1;
+        control->store(2);
+        while (control->load() != 3) {
+        }
+        for (std::size_t i = 0; i < kPagesUnderTest; ++i) memory[i * kPageSize] += 1;
+        control->store(4);
+        while (control->load() != 5) {
+        }
+        ::_exit(0);
+    }
+    pinTo(0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    control->store(1);
+    while (control->load() != 2) {
+    }
+    Target target;
+    target.pid = child;
+    target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, child, 0)));
+    UniqueFd pagemap(openTargetFile(target, "/proc", "pagemap", O_RDONLY));
+    UniqueFd clearRefs(openTargetFile(target, "/proc", "clear_refs", O_WRONLY));
+    UniqueFd bitmap(::open("/sys/kernel/mm/page_idle/bitmap", O_RDWR));
+    std::vector<std::uint64_t> pfns;
+    auto base = reinterpret_cast<std::uint64_t>(memory);
+    readPagemap(pagemap.get(), {base, base + kPagesUnderTest * kPageSize}, std::stop_token{},
+                [&](std::uint64_t, std::span<const PagemapEntry> entries) {
+                    for (const auto& entry : entries) pfns.push_back(entry.pfn());
+                });
+    PfnWordSet words(pfns);
+    words.markIdle(bitmap.get(), std::stop_token{});
+    if (flushTlb) clearSoftDirty(clearRefs.get());
+    control->store(3);
+    while (control->load() != 4) {
+    }
+    words.readIdle(bitmap.get(), std::stop_token{});
+    std::size_t seen = 0;
+    for (auto pfn : pfns) seen += !words.isIdle(pfn);
+    control->store(5);
+    ::waitpid(child, nullptr, 0);
+    ::munmap(memory, kPagesUnderTest * kPageSize);
+    ::munmap(control, kPageSize);
+    return seen;
+}
+
+}  // namespace
+
+TEST(SlideTlb, ClearRefsFlushMakesWritesThroughCachedTranslationsVisible) {
+    REQUIRE_FEATURE(probeBackends().idlePageTracking, "idle_page_tracking");
+    if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
+    std::size_t without = pagesSeenWritten(false);
+    std::size_t with = pagesSeenWritten(true);
+    std::printf("written pages seen as accessed: %zu/128 without the flush, %zu/128 with it\n",
+                without, with);
+    EXPECT_GE(with, 126u);
+    EXPECT_LT(without, with);
+}
