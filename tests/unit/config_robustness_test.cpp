@@ -196,8 +196,25 @@ TEST(ConfigRobustnessTest, YamlSyntaxErrorsArePositionedAndExplained) {
 
 TEST(ConfigRobustnessTest, SeveralYamlDocumentsAreRejected) {
     const ConfigError error = parseError(kValid + "---\n" + kValid);
-    EXPECT_EQ(error.line(), 12);  // where its content starts
+    EXPECT_EQ(error.line(), 11);  // its "---" line
     EXPECT_TRUE(contains(error, "one document")) << error.what();
+}
+
+// yaml-cpp 0.7's LoadAll loops forever, allocating, on these (yaml-cpp issue #1040); the
+// fuzzer found it. The reader must return an error at once.
+TEST(ConfigRobustnessTest, StrayCommaDoesNotHangTheYamlParser) {
+    for (const std::string text : {",", "\n,\n", "options:\n  loop: 3\n,\n"}) {
+        EXPECT_THROW(parseConfig(text, {}), ConfigError) << text;
+        (void)detectFormat(text);
+    }
+}
+
+TEST(ConfigRobustnessTest, LargeFlatListsAreRejected) {
+    std::string text = "options:\n  loop: [";
+    for (int i = 0; i < 20000; ++i) text += "1, ";
+    text += "1]\n";
+    const ConfigError error = parseError(text);
+    EXPECT_TRUE(contains(error, "more than 10000 values")) << error.what();
 }
 
 TEST(ConfigRobustnessTest, DeepNestingAndAliasBombsAreRejected) {
@@ -211,7 +228,7 @@ TEST(ConfigRobustnessTest, DeepNestingAndAliasBombsAreRejected) {
     }
     const auto start = std::chrono::steady_clock::now();
     const ConfigError error = parseError(bomb);
-    EXPECT_TRUE(contains(error, "more than")) << error.what();
+    EXPECT_TRUE(contains(error, "aliases")) << error.what();
     EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
