@@ -7,10 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 scripts/install-deps.sh
-scripts/build.sh >/dev/null
-build=${ETMEM_BUILD_DIR:-build}
-etmem=$repo/$build/cli/etmem
-etmemd=$repo/$build/service/etmemd
+scripts/build.sh etmemd etmem >/dev/null
+build=$(realpath -m "${ETMEM_BUILD_DIR:-build}")
+etmem=$build/cli/etmem
+etmemd=$build/service/etmemd
 
 work=$(mktemp -d /tmp/etmem-demo.XXXXXX)
 pids=()
@@ -26,7 +26,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 step "a private system bus at $work/bus (policy: dbus-interfaces/org.openeuler.Etmem.conf)"
 sed -e "s|@LISTEN@|unix:path=$work/bus|" -e "s|@POLICY_DIR@|$repo/dbus-interfaces|" \
   scripts/private-system-bus.conf.in >"$work/bus.conf"
-dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile &
+dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>"$work/dbus.log" &
 pids+=($!)
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=$work/bus
 for _ in $(seq 50); do [ -S "$work/bus" ] && break; sleep 0.1; done
@@ -34,8 +34,9 @@ for _ in $(seq 50); do [ -S "$work/bus" ] && break; sleep 0.1; done
 step "etmemd -l 1 (state in $work/state)"
 STATE_DIRECTORY=$work/state "$etmemd" -l 1 &
 pids+=($!)
-for _ in $(seq 50); do
+for try in $(seq 50); do
   busctl --address="$DBUS_SYSTEM_BUS_ADDRESS" status org.openeuler.Etmem >/dev/null 2>&1 && break
+  [ "$try" = 50 ] && { echo "etmemd did not come up" >&2; exit 1; }
   sleep 0.1
 done
 

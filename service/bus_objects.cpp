@@ -120,6 +120,11 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     BackendInfo backends_;
 };
 
+using TaskStatisticsRow =
+    sdbus::Struct<std::string, std::vector<uint32_t>, uint64_t, uint64_t, uint64_t, uint64_t,
+                  uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, std::string, std::string,
+                  std::string, std::vector<uint64_t>>;
+
 class ProjectObject final
     : public sdbus::AdaptorInterfaces<org::openeuler::Etmem::Project_adaptor,
                                       sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor> {
@@ -180,6 +185,24 @@ class ProjectObject final
     uint64_t TotalPagesSwapped() override { return stats().totalPagesSwapped; }
     uint64_t TotalBytesSwapped() override { return stats().totalBytesSwapped; }
     std::string LastError() override { return stats().lastError; }
+    std::vector<uint64_t> Histogram() override { return stats().histogram; }
+    std::string Scanner() override { return stats().scanner; }
+    std::string Swapper() override { return stats().swapper; }
+    std::vector<TaskStatisticsRow> TaskStatistics() override {
+        const Project& current = project();
+        std::vector<TaskStatisticsRow> rows;
+        for (const TaskStatus& task : current.tasks) {
+            const CycleReport& last = task.lastCycle;
+            rows.emplace_back(describeTask(current.config.tasks.at(task.taskIndex)),
+                              std::vector<uint32_t>(task.pids.begin(), task.pids.end()),
+                              task.cycles, last.pagesScanned, last.pagesHot, last.pagesCold,
+                              last.pagesSwapped, last.bytesSwapped,
+                              static_cast<uint64_t>(task.lastCycleDuration.count()),
+                              task.totalPagesSwapped, task.totalBytesSwapped, last.scanner,
+                              last.swapper, last.error, last.histogram);
+        }
+        return rows;
+    }
 
     ProjectRegistry& registry_;
     Authorizer& authorizer_;

@@ -10,6 +10,7 @@
 #include "bus_names.hpp"
 #include "bus_objects.hpp"
 #include "daemon_logger.hpp"
+#include "etmem/slide/slide_engine.hpp"
 #include "event_loop.hpp"
 #include "notifier.hpp"
 #include "polkit_authorizer.hpp"
@@ -33,12 +34,23 @@ unsigned onlineCores() {
     return cores > 0 ? static_cast<unsigned>(cores) : 1u;
 }
 
-BackendInfo probeBackends() {
+// What this kernel offers the slide engine, for the manager's properties and the log.
+BackendInfo describeBackends() {
+    slide::BackendProbe probe = slide::probeBackends();
     BackendInfo info;
-    info.missing.push_back(
-        "this etmemd has no engine that moves memory yet: cycles resolve their targets and "
-        "count, nothing is scanned or swapped");
+    std::string why;
+    if (auto scanner = slide::makeScanner(slide::ScannerKind::Auto, probe, {}, why))
+        info.scanner = std::string(scanner->name());
+    if (auto swapper = slide::makeSwapper(slide::SwapperKind::Auto, probe, {}, why))
+        info.swapper = std::string(swapper->name());
+    info.missing = probe.missing;
     return info;
+}
+
+std::unique_ptr<TaskEngine> makeEngine(const EngineContext& context) {
+    // "slide" is the only engine the config accepts; each engine probes its backends itself,
+    // so a kernel that gains a feature (a module loaded, swap turned on) is used at once.
+    return slide::makeSlideEngine(context);
 }
 
 // Keeps STATUS= current whenever the set of projects or their states change.
@@ -73,9 +85,13 @@ int runDaemon(const DaemonOptions& options) {
     store.prepare();
     auto authorizer = makePolkitAuthorizer(*bus);
     ProjectRegistry registry(
-        store, logger, makeObserveOnlyEngine, [&loop](auto work) { loop.post(std::move(work)); },
+        store, logger, makeEngine, [&loop](auto work) { loop.post(std::move(work)); },
         onlineCores());
-    BusObjects objects(*bus, registry, *authorizer, logger, options.instance, probeBackends());
+    BackendInfo backends = describeBackends();
+    logger.log(LogLevel::Info,
+               fmt::format("scanner: {}; swapper: {}", backends.scanner, backends.swapper));
+    for (const auto& missing : backends.missing) logger.log(LogLevel::Warning, missing);
+    BusObjects objects(*bus, registry, *authorizer, logger, options.instance, backends);
     StatusReporter reporter(objects, registry, notifier);
     registry.setListener(&reporter);
 

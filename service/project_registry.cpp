@@ -22,6 +22,11 @@ std::string_view toString(ProjectState state) {
 
 namespace {
 
+void joinDistinct(std::string& list, const std::string& name) {
+    if (name.empty() || list == name || list.find(name) != std::string::npos) return;
+    list = list.empty() ? name : list + ", " + name;
+}
+
 ProjectStats sumStats(const std::vector<TaskStatus>& tasks, const ProjectConfig& config) {
     ProjectStats stats;
     for (const auto& task : tasks) {
@@ -44,6 +49,13 @@ ProjectStats sumStats(const std::vector<TaskStatus>& tasks, const ProjectConfig&
                                   task.lastCycle.error)
                     : task.lastCycle.error;
         }
+    }
+    for (const auto& task : tasks) {
+        const auto& histogram = task.lastCycle.histogram;
+        if (stats.histogram.size() < histogram.size()) stats.histogram.resize(histogram.size());
+        for (std::size_t k = 0; k < histogram.size(); ++k) stats.histogram[k] += histogram[k];
+        joinDistinct(stats.scanner, task.lastCycle.scanner);
+        joinDistinct(stats.swapper, task.lastCycle.swapper);
     }
     std::sort(stats.pids.begin(), stats.pids.end());
     stats.pids.erase(std::unique(stats.pids.begin(), stats.pids.end()), stats.pids.end());

@@ -34,6 +34,8 @@ struct ProjectStats {
     std::uint64_t totalPagesSwapped = 0, totalBytesSwapped = 0;
     std::vector<pid_t> pids;
     std::string lastError;
+    std::vector<std::uint64_t> histogram;  // element-wise sum of the tasks' last cycles
+    std::string scanner, swapper;          // of the tasks' last cycles, ", "-joined if they differ
 };
 
 struct Project {
