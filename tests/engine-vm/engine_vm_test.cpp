@@ -339,6 +339,39 @@ TEST(SlideIdlePage, ATargetThatExitsMidCycleIsDroppedNotAnError) {
     EXPECT_EQ(workload.wait(), 0);
 }
 
+TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.damon, "damon_sysfs");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    // Region granularity: DAMON sees the scattered hot pages' regions as read (1 per round);
+    // soft-dirty sees the hot pages themselves written (3 per round). T = 4 over 3 rounds
+    // keeps what was written and lets the read-only neighbours go.
+    Workload workload(512, 8192);
+    auto projectConfig = project(3);
+    auto taskConfig = task(4);
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::Damon;
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+    printReport(report);
+    auto fractions = swappedFractions(workload);
+    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
+                fractions.hotSwapped);
+    EXPECT_EQ(report.scanner, "damon");
+    EXPECT_EQ(report.error, "");
+    EXPECT_GE(fractions.coldSwapped, 0.95);
+    EXPECT_LE(fractions.hotSwapped, 0.02);
+    // The cycle is over: etmem's kdamond is off again, the others were never touched.
+    std::ifstream state("/sys/kernel/mm/damon/admin/kdamonds/0/state");
+    std::string word;
+    state >> word;
+    EXPECT_EQ(word, "off");
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}
+
 namespace {
 
 void pinTo(int cpu) {

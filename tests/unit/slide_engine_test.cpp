@@ -318,7 +318,8 @@ TEST(SlideMadviseSwapper, AnExitedTargetIsGone) {
 }
 
 TEST(SlideBackendKinds, ParseAndPrintRoundTrip) {
-    for (auto kind : {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::IdlePages})
+    for (auto kind :
+         {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::Damon, ScannerKind::IdlePages})
         EXPECT_EQ(parseScannerKind(toString(kind)), kind);
     for (auto kind : {SwapperKind::Auto, SwapperKind::Madvise, SwapperKind::SwapPages})
         EXPECT_EQ(parseSwapperKind(toString(kind)), kind);

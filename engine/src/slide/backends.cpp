@@ -21,6 +21,8 @@ std::string_view toString(ScannerKind kind) {
             return "auto";
         case ScannerKind::IdlePage:
             return "idle_page";
+        case ScannerKind::Damon:
+            return "damon";
         case ScannerKind::IdlePages:
             return "idle_pages";
     }
@@ -40,10 +42,11 @@ std::string_view toString(SwapperKind kind) {
 }
 
 ScannerKind parseScannerKind(std::string_view text) {
-    for (auto kind : {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::IdlePages})
+    for (auto kind :
+         {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::Damon, ScannerKind::IdlePages})
         if (text == toString(kind)) return kind;
     throw std::invalid_argument(
-        fmt::format("unknown scanner '{}': use auto, idle_page or idle_pages", text));
+        fmt::format("unknown scanner '{}': use auto, idle_page, damon or idle_pages", text));
 }
 
 SwapperKind parseSwapperKind(std::string_view text) {
@@ -128,6 +131,16 @@ BackendProbe probeBackends(const KernelPaths& paths) {
         probe.missing.push_back(
             "/proc/PID/idle_pages is not available (openEuler etmem_scan module not loaded): "
             "the idle_pages scanner is not available");
+    auto damonAdmin = paths.sys / "kernel/mm/damon/admin/kdamonds/nr_kdamonds";
+    // access(), not open(): probing must not touch DAMON.
+    probe.damon = ::access(damonAdmin.c_str(), W_OK) == 0;
+    if (!probe.damon)
+        probe.missing.push_back(std::filesystem::exists(damonAdmin)
+                                    ? "no permission on the DAMON sysfs interface: run etmemd "
+                                      "as root to use the damon scanner"
+                                    : "the kernel has no DAMON sysfs interface "
+                                      "(CONFIG_DAMON_SYSFS, CONFIG_DAMON_VADDR): the damon "
+                                      "scanner is not available");
     probe.processMadvise = processMadviseExists();
     if (!probe.processMadvise)
         probe.missing.push_back(
@@ -148,11 +161,14 @@ BackendProbe probeBackends(const KernelPaths& paths) {
 
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
                                            const KernelPaths& paths, std::string& why) {
-    // Preference: the openEuler module (cheapest, tells writes) then idle page tracking.
+    // Preference: the openEuler module (cheapest, tells writes), then idle page tracking
+    // (page granularity), then DAMON (region granularity, bounded overhead).
     if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePages) && probe.idlePagesModule)
         return makeIdlePagesScanner(paths);
     if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePage) && probe.idlePageTracking)
         return makeIdlePageScanner(paths);
+    if ((kind == ScannerKind::Auto || kind == ScannerKind::Damon) && probe.damon)
+        return makeDamonScanner(paths);
     if (kind == ScannerKind::IdlePages)
         why =
             "the idle_pages scanner needs openEuler's etmem_scan module "

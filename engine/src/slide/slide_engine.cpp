@@ -124,7 +124,9 @@ class SlideEngine final : public TaskEngine {
           log_(context.log),
           logger_(context.logger),
           options_(std::move(options)) {
-        BackendProbe probe = probeBackends(options_.paths);
+        BackendProbe probe;
+        if (!options_.scannerOverride || !options_.swapperOverride)
+            probe = probeBackends(options_.paths);
         scanner_ = options_.scannerOverride;
         if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_);
         swapper_ = options_.swapperOverride;

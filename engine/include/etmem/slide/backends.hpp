@@ -69,12 +69,12 @@ class Swapper {
                                   std::stop_token stop) = 0;
 };
 
-enum class ScannerKind { Auto, IdlePage, IdlePages };
+enum class ScannerKind { Auto, IdlePage, Damon, IdlePages };
 enum class SwapperKind { Auto, Madvise, SwapPages };
 
 std::string_view toString(ScannerKind kind);
 std::string_view toString(SwapperKind kind);
-// "auto", "idle_page", "idle_pages" / "auto", "madvise", "swap_pages"; nullopt-like: throws
+// "auto", "idle_page", "damon", "idle_pages" / "auto", "madvise", "swap_pages"; throws
 // std::invalid_argument naming the accepted values.
 ScannerKind parseScannerKind(std::string_view text);
 SwapperKind parseSwapperKind(std::string_view text);
@@ -83,12 +83,16 @@ SwapperKind parseSwapperKind(std::string_view text);
 struct KernelPaths {
     std::filesystem::path proc = "/proc";
     std::filesystem::path sys = "/sys";
+    // Where etmem keeps its claims on DAMON kdamonds (lock files; flock ends with the
+    // process, so a crashed daemon's kdamond is free again).
+    std::filesystem::path run = "/run/etmem";
 };
 
 // What this machine offers, and a sentence per missing piece.
 struct BackendProbe {
     bool idlePageTracking = false;  // /sys/kernel/mm/page_idle/bitmap, read+write
     bool idlePagesModule = false;   // openEuler etmem_scan: /proc/PID/idle_pages
+    bool damon = false;             // DAMON sysfs (/sys/kernel/mm/damon/admin), writable
     bool processMadvise = false;    // the process_madvise syscall
     bool swapPagesModule = false;   // openEuler etmem_swap: /proc/PID/swap_pages
     bool swapActive = false;        // an active swap device in /proc/swaps
@@ -105,6 +109,7 @@ std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe
 
 std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {});
 std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths = {});
+std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {});
 std::unique_ptr<Swapper> makeMadviseSwapper();
 std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths = {});
 
