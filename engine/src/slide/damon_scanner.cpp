@@ -3,7 +3,7 @@
 // Each watched target gets a kdamond of its own (a context has several targets, but the
 // regions a scheme reports do not say which target they belong to). etmem never disturbs
 // another user's kdamonds: writing nr_kdamonds recreates all of them, so etmem writes it only
-// when it is 0 (nobody has any), creating a pool of kPoolSize for itself, and records each as
+// when it is 0 (nobody has any), creating a pool of kDamonPoolSize for itself, and records each as
 // its own with a lock file <run>/damon/kdamond-<i>.lock. A kdamond is in use while its lock
 // file is flock()ed; the lock ends with the process, so after a crash the kdamond is free
 // again and the next claim turns it off and reuses it.
@@ -33,8 +33,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kPoolSize = 32;
-
 void writeText(const fs::path& path, std::string_view text) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
     if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
@@ -63,13 +61,9 @@ UniqueFd lockFile(const fs::path& path, bool create, bool wait) {
     return fd;
 }
 
-// One of etmem's kdamonds, held for as long as this object lives.
-struct Kdamond {
-    fs::path dir;
-    UniqueFd claim;
-};
+}  // namespace
 
-Kdamond claimKdamond(const KernelPaths& paths) {
+KdamondClaim claimKdamond(const KernelPaths& paths) {
     fs::path kdamonds = paths.sys / "kernel/mm/damon/admin/kdamonds";
     fs::path runDir = paths.run / "damon";
     std::error_code ec;
@@ -81,22 +75,24 @@ Kdamond claimKdamond(const KernelPaths& paths) {
     auto lockOf = [&](std::uint64_t i) { return runDir / fmt::format("kdamond-{}.lock", i); };
     std::uint64_t count = readNumber(kdamonds / "nr_kdamonds");
     if (count == 0) {
-        writeText(kdamonds / "nr_kdamonds", std::to_string(kPoolSize));
-        for (int i = 0; i < kPoolSize; ++i)
+        writeText(kdamonds / "nr_kdamonds", std::to_string(kDamonPoolSize));
+        for (int i = 0; i < kDamonPoolSize; ++i)
             UniqueFd created(::open(lockOf(i).c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
-        count = kPoolSize;
+        count = kDamonPoolSize;
     }
     for (std::uint64_t i = 0; i < count; ++i) {
         if (!fs::exists(lockOf(i))) continue;  // not etmem's
         UniqueFd claim = lockFile(lockOf(i), false, false);
-        if (claim) return Kdamond{kdamonds / std::to_string(i), std::move(claim)};
+        if (claim) return KdamondClaim{kdamonds / std::to_string(i), std::move(claim)};
     }
     throw BackendUnavailable(fmt::format(
         "DAMON is in use: {} kdamonds exist and none is a free one of etmem's (another tool "
         "owns them, or etmem's {} are all busy); stop the other DAMON user or use another "
         "scanner",
-        count, kPoolSize));
+        count, kDamonPoolSize));
 }
+
+namespace {
 
 class DamonSession final : public ScanSession {
   public:
@@ -185,7 +181,7 @@ class DamonSession final : public ScanSession {
     std::vector<Vma> vmas_;
     UniqueFd pagemap_;
     UniqueFd clearRefs_;
-    Kdamond kdamond_;
+    KdamondClaim kdamond_;
     bool running_ = false;
 };
 

@@ -113,6 +113,17 @@ std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {});
 std::unique_ptr<Swapper> makeMadviseSwapper();
 std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths = {});
 
+// One of etmem's DAMON kdamonds (<sys>/kernel/mm/damon/admin/kdamonds/<i>), claimed for as
+// long as `lock` (an flock on <run>/damon/kdamond-<i>.lock) is held. Creates etmem's pool
+// only when nr_kdamonds is 0; never rewrites nr_kdamonds otherwise (that would recreate
+// other users' kdamonds). Throws BackendUnavailable when no kdamond of etmem's is free.
+struct KdamondClaim {
+    std::filesystem::path dir;
+    UniqueFd lock;
+};
+inline constexpr int kDamonPoolSize = 32;
+KdamondClaim claimKdamond(const KernelPaths& paths);
+
 // Opens /proc/PID/<file> of the target and checks afterwards that the pidfd's process still
 // runs, so the file belongs to it and not to a process that reused the pid.
 // Throws TargetGone, BackendUnavailable (EACCES/EPERM/ENODEV/ENOENT of the file itself).

@@ -1,0 +1,86 @@
+// Claiming DAMON kdamonds, against a temp directory standing in for sysfs and /run: etmem
+// creates its pool only when nobody has kdamonds, never rewrites nr_kdamonds otherwise, and a
+// claim ends with its lock (as it does when a daemon crashes).
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "etmem/slide/backends.hpp"
+
+using namespace etmem::slide;
+namespace fs = std::filesystem;
+
+namespace {
+
+class FakeDamon {
+  public:
+    explicit FakeDamon(int existingKdamonds) {
+        root_ = fs::temp_directory_path() /
+                ("slide-damon-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+        fs::create_directories(admin());
+        write(admin() / "nr_kdamonds", std::to_string(existingKdamonds));
+        paths.sys = root_ / "sys";
+        paths.proc = root_ / "proc";
+        paths.run = root_ / "run";
+    }
+    ~FakeDamon() { fs::remove_all(root_); }
+    fs::path admin() const { return root_ / "sys/kernel/mm/damon/admin/kdamonds"; }
+    std::string nrKdamonds() const {
+        std::ifstream in(admin() / "nr_kdamonds");
+        std::string text;
+        in >> text;
+        return text;
+    }
+    static void write(const fs::path& path, const std::string& text) {
+        std::ofstream(path) << text;
+    }
+
+    KernelPaths paths;
+
+  private:
+    static inline int counter_ = 0;
+    fs::path root_;
+};
+
+}  // namespace
+
+TEST(SlideDamonClaim, CreatesAPoolOnlyWhenNobodyHasKdamonds) {
+    FakeDamon damon(0);
+    auto first = claimKdamond(damon.paths);
+    EXPECT_EQ(damon.nrKdamonds(), std::to_string(kDamonPoolSize));
+    EXPECT_EQ(first.dir, damon.admin() / "0");
+    EXPECT_TRUE(fs::exists(damon.paths.run / "damon/kdamond-31.lock"));
+    auto second = claimKdamond(damon.paths);
+    EXPECT_EQ(second.dir, damon.admin() / "1");
+    EXPECT_EQ(damon.nrKdamonds(), std::to_string(kDamonPoolSize));  // not rewritten
+}
+
+TEST(SlideDamonClaim, AReleasedOrCrashedClaimIsFreeAgain) {
+    FakeDamon damon(0);
+    {
+        auto claim = claimKdamond(damon.paths);
+        EXPECT_EQ(claim.dir, damon.admin() / "0");
+    }  // the lock closes, as it does when the process dies
+    auto again = claimKdamond(damon.paths);
+    EXPECT_EQ(again.dir, damon.admin() / "0");
+}
+
+TEST(SlideDamonClaim, AnotherToolsKdamondsAreLeftAlone) {
+    FakeDamon damon(3);  // someone else's: no lock files of etmem's
+    try {
+        claimKdamond(damon.paths);
+        FAIL() << "claimed a kdamond that is not etmem's";
+    } catch (const BackendUnavailable& e) {
+        EXPECT_NE(std::string(e.what()).find("DAMON is in use"), std::string::npos);
+    }
+    EXPECT_EQ(damon.nrKdamonds(), "3");
+}
+
+TEST(SlideDamonClaim, AllOfEtmemsKdamondsBusyIsReported) {
+    FakeDamon damon(0);
+    std::vector<KdamondClaim> claims;
+    for (int i = 0; i < kDamonPoolSize; ++i) claims.push_back(claimKdamond(damon.paths));
+    EXPECT_THROW(claimKdamond(damon.paths), BackendUnavailable);
+}
