@@ -157,6 +157,14 @@ TEST(ConfigRobustnessTest, UnknownKeysGetTheNearestValidKey) {
         << far.what();
 }
 
+TEST(ConfigRobustnessTest, KeyOfAnotherSectionIsReportedAsMisplaced) {
+    const ConfigError error = parseError(replaced(kValid, "      T: 3", "    T: 3"));
+    EXPECT_EQ(error.line(), 10);
+    EXPECT_EQ(error.column(), 5);
+    EXPECT_EQ(error.key(), "options.policies.T");
+    EXPECT_TRUE(contains(error, "goes inside 'param:' (check its indentation)")) << error.what();
+}
+
 TEST(ConfigRobustnessTest, MissingRequiredKeysAreNamedAtTheirSection) {
     struct Case {
         std::string line, path;

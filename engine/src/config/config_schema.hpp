@@ -3,6 +3,9 @@
 // reliable enough to do so).
 #pragma once
 
+#include <algorithm>
+#include <optional>
+#include <span>
 #include <string_view>
 
 namespace etmem::config {
@@ -11,6 +14,19 @@ inline constexpr std::string_view kRootKeys[] = {"options"};
 inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies"};
 inline constexpr std::string_view kTaskKeys[] = {"type", "value", "max_threads", "engine", "param"};
 inline constexpr std::string_view kParamKeys[] = {"T"};
+
+// The section header a known key belongs under ("" for the top level), for telling a
+// misplaced key (wrong indentation) from a misspelt one.
+inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
+    const auto in = [&](std::span<const std::string_view> keys) {
+        return std::find(keys.begin(), keys.end(), key) != keys.end();
+    };
+    if (in(kRootKeys)) return "";
+    if (in(kOptionKeys)) return "options";
+    if (in(kTaskKeys)) return "policies";
+    if (in(kParamKeys)) return "param";
+    return std::nullopt;
+}
 
 // As in etmem 1.0, every key is required except max_threads (default 1).
 inline constexpr bool isRequiredKey(std::string_view key) {

@@ -72,11 +72,22 @@ void requireMapping(const ConfigNode& node, const std::string& path, Keys keys) 
         fmt::format("expected a section with the keys {}; got {}", listKeys(keys), describe(node)));
 }
 
+// A key of another section is most likely indented wrongly; anything else is a typo.
+std::string misplacedKeyMessage(std::string_view key, Keys keys) {
+    const std::optional<std::string_view> home = homeSectionOf(key);
+    if (!home) return unknownKeyMessage(key, keys);
+    const std::string where =
+        home->empty() ? "at the top level" : fmt::format("inside '{}:'", *home);
+    return fmt::format("key '{}' does not belong here; it goes {} (check its indentation)", key,
+                       where);
+}
+
 void rejectUnknownAndRepeatedKeys(const ConfigNode& map, const std::string& path, Keys keys) {
     for (auto entry = map.entries.begin(); entry != map.entries.end(); ++entry) {
         const std::string entryPath = joinPath(path, entry->key);
         if (std::find(keys.begin(), keys.end(), entry->key) == keys.end()) {
-            fail(entry->keyAt, entryPath, entry->value.scalar, unknownKeyMessage(entry->key, keys));
+            fail(entry->keyAt, entryPath, entry->value.scalar,
+                 misplacedKeyMessage(entry->key, keys));
         }
         // Every key here is one of a handful of known keys, so this search stays short.
         const MapEntry* first = findEntry(map, entry->key);
