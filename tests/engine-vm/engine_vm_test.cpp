@@ -372,6 +372,33 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
+TEST(SlideStop, AScanReturnsPromptlyOnceStopIsRequested) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.idlePageTracking || probe.damon, "an access scanner");
+    Workload workload(0, 65536);  // 256 MiB resident
+    auto projectConfig = project(1);
+    auto taskConfig = task(1);
+    PrintLogger logger;
+    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger});
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    engine->beginCycle(targets);
+    std::stop_source stop;
+    auto started = std::chrono::steady_clock::now();
+    std::thread scanner([&] { engine->scan(stop.get_token()); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto requested = std::chrono::steady_clock::now();
+    stop.request_stop();
+    scanner.join();
+    auto returned = std::chrono::steady_clock::now();
+    auto afterStop = std::chrono::duration_cast<std::chrono::milliseconds>(returned - requested);
+    auto whole = std::chrono::duration_cast<std::chrono::milliseconds>(returned - started);
+    std::printf("scan returned %lld ms after the stop request (%lld ms in all)\n",
+                static_cast<long long>(afterStop.count()), static_cast<long long>(whole.count()));
+    EXPECT_LT(afterStop.count(), 1000);
+    EXPECT_EQ(workload.stop(), 0);
+}
+
 namespace {
 
 void pinTo(int cpu) {
