@@ -84,3 +84,30 @@ TEST(SlideDamonClaim, AllOfEtmemsKdamondsBusyIsReported) {
     for (int i = 0; i < kDamonPoolSize; ++i) claims.push_back(claimKdamond(damon.paths));
     EXPECT_THROW(claimKdamond(damon.paths), BackendUnavailable);
 }
+
+TEST(SlideDamonClaim, StaleRunningKdamondsOfEtmemAreTurnedOffOthersAreNot) {
+    FakeDamon damon(0);
+    { auto claim = claimKdamond(damon.paths); }  // creates etmem's pool
+    auto held = claimKdamond(damon.paths);       // kdamond 0, in use
+    for (int i : {0, 1, 2}) {
+        fs::create_directories(damon.admin() / std::to_string(i));
+        FakeDamon::write(damon.admin() / std::to_string(i) / "state", "on");
+    }
+    fs::remove(damon.paths.run / "damon/kdamond-2.lock");  // as if 2 were not etmem's
+    EXPECT_EQ(releaseStaleKdamonds(damon.paths), 1);
+    auto state = [&](int i) {
+        std::ifstream in(damon.admin() / std::to_string(i) / "state");
+        std::string word;
+        in >> word;
+        return word;
+    };
+    EXPECT_EQ(state(0), "on");   // held by a live claim
+    EXPECT_EQ(state(1), "off");  // etmem's, nobody holds it: a crashed daemon's
+    EXPECT_EQ(state(2), "on");   // not etmem's
+}
+
+TEST(SlideDamonClaim, NothingIsTouchedWhereEtmemNeverCreatedKdamonds) {
+    FakeDamon damon(2);
+    EXPECT_EQ(releaseStaleKdamonds(damon.paths), 0);
+    EXPECT_FALSE(fs::exists(damon.paths.run / "damon"));
+}

@@ -92,6 +92,28 @@ KdamondClaim claimKdamond(const KernelPaths& paths) {
         count, kDamonPoolSize));
 }
 
+int releaseStaleKdamonds(const KernelPaths& paths) {
+    fs::path kdamonds = paths.sys / "kernel/mm/damon/admin/kdamonds";
+    fs::path runDir = paths.run / "damon";
+    if (!fs::exists(runDir / "admin.lock")) return 0;  // etmem never created any here
+    UniqueFd admin = lockFile(runDir / "admin.lock", false, true);
+    if (!admin) return 0;
+    int released = 0;
+    std::uint64_t count = readNumber(kdamonds / "nr_kdamonds");
+    for (std::uint64_t i = 0; i < count; ++i) {
+        auto lock = runDir / fmt::format("kdamond-{}.lock", i);
+        if (!fs::exists(lock)) continue;
+        UniqueFd claim = lockFile(lock, false, false);
+        if (!claim) continue;  // in use by a live etmem
+        auto state = kdamonds / std::to_string(i) / "state";
+        if (readText(state) == "on") {
+            writeText(state, "off");
+            ++released;
+        }
+    }
+    return released;
+}
+
 namespace {
 
 class DamonSession final : public ScanSession {
@@ -187,7 +209,13 @@ class DamonSession final : public ScanSession {
 
 class DamonScanner final : public AccessScanner {
   public:
-    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {}
+    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {
+        try {
+            releaseStaleKdamonds(paths_);
+        } catch (const std::exception&) {
+            // Recovery is best effort; the next claim turns a stale kdamond off anyway.
+        }
+    }
     std::string_view name() const override { return "damon"; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token) override {

@@ -123,6 +123,9 @@ struct KdamondClaim {
 };
 inline constexpr int kDamonPoolSize = 32;
 KdamondClaim claimKdamond(const KernelPaths& paths);
+// Crash recovery: turns off every kdamond of etmem's that nobody holds but is still on (its
+// daemon died). Returns how many it turned off. Touches no kdamond that is not etmem's.
+int releaseStaleKdamonds(const KernelPaths& paths);
 
 // Opens /proc/PID/<file> of the target and checks afterwards that the pidfd's process still
 // runs, so the file belongs to it and not to a process that reused the pid.
