@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <ostream>
 
 namespace etmem::cli {
@@ -23,6 +24,16 @@ std::vector<ProjectInfo> collectProjects(DaemonClient& client, const std::string
         throw ClientError(fmt::format(
             "no project named '{}'; 'etmem project show' lists the projects", onlyName));
     return projects;
+}
+
+// Block characters only where the locale says the terminal takes UTF-8.
+BarGlyphs barGlyphsForLocale() {
+    auto env = [](const char* name) {
+        const char* value = std::getenv(name);
+        return std::string_view(value ? value : "");
+    };
+    return localeIsUtf8(env("LC_ALL"), env("LC_CTYPE"), env("LANG")) ? BarGlyphs::Unicode
+                                                                     : BarGlyphs::Ascii;
 }
 
 void execute(const Command& command, const ClientFactory& connect, std::ostream& out) {
@@ -45,7 +56,8 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
             break;
         case Action::ProjectShow: {
             auto projects = collectProjects(*client, command.projectName);
-            out << (command.json ? renderJson(projects) : renderTable(projects));
+            out << (command.json ? renderJson(projects)
+                                 : renderTable(projects, barGlyphsForLocale()));
             break;
         }
         case Action::Help:

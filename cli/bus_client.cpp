@@ -15,6 +15,14 @@ namespace {
 using PropertyMap = std::map<std::string, sdbus::Variant>;
 using TaskStruct =
     sdbus::Struct<std::string, std::string, std::uint32_t, std::string, std::uint32_t>;
+// TaskStatistics' a(sautttttttttsssat): task, pids, cycles, the last cycle's pages scanned /
+// hot / cold / swapped, bytes swapped, duration (us), total pages and bytes swapped, scanner,
+// swapper, last error, histogram.
+using TaskStatisticsStruct =
+    sdbus::Struct<std::string, std::vector<std::uint32_t>, std::uint64_t, std::uint64_t,
+                  std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                  std::uint64_t, std::uint64_t, std::string, std::string, std::string,
+                  std::vector<std::uint64_t>>;
 
 class ManagerProxy final : public sdbus::ProxyInterfaces<org::openeuler::Etmem::Manager_proxy> {
   public:
@@ -36,6 +44,27 @@ void take(const PropertyMap& properties, const std::string& name, T& out) {
         out = found->second.get<T>();
 }
 
+TaskStatistics toTaskStatistics(const TaskStatisticsStruct& row) {
+    TaskStatistics task;
+    task.task = std::get<0>(row);
+    Statistics& stats = task.stats;
+    stats.pids = std::get<1>(row);
+    stats.cycles = std::get<2>(row);
+    stats.pagesScanned = std::get<3>(row);
+    stats.pagesHot = std::get<4>(row);
+    stats.pagesCold = std::get<5>(row);
+    stats.pagesSwapped = std::get<6>(row);
+    stats.bytesSwapped = std::get<7>(row);
+    stats.lastCycleUSec = std::get<8>(row);
+    stats.totalPagesSwapped = std::get<9>(row);
+    stats.totalBytesSwapped = std::get<10>(row);
+    stats.scanner = std::get<11>(row);
+    stats.swapper = std::get<12>(row);
+    stats.lastError = std::get<13>(row);
+    stats.histogram = std::get<14>(row);
+    return task;
+}
+
 ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properties) {
     ProjectInfo info;
     info.name = entry.name;
@@ -51,17 +80,24 @@ ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properti
         info.tasks.push_back({std::get<0>(task), std::get<1>(task), std::get<2>(task),
                               std::get<3>(task), std::get<4>(task)});
     }
-    take(properties, "Pids", info.pids);
-    take(properties, "Cycles", info.cycles);
-    take(properties, "PagesScanned", info.pagesScanned);
-    take(properties, "PagesHot", info.pagesHot);
-    take(properties, "PagesCold", info.pagesCold);
-    take(properties, "PagesSwapped", info.pagesSwapped);
-    take(properties, "BytesSwapped", info.bytesSwapped);
-    take(properties, "LastCycleUSec", info.lastCycleUSec);
-    take(properties, "TotalPagesSwapped", info.totalPagesSwapped);
-    take(properties, "TotalBytesSwapped", info.totalBytesSwapped);
-    take(properties, "LastError", info.lastError);
+    Statistics& stats = info.stats;
+    take(properties, "Pids", stats.pids);
+    take(properties, "Cycles", stats.cycles);
+    take(properties, "PagesScanned", stats.pagesScanned);
+    take(properties, "PagesHot", stats.pagesHot);
+    take(properties, "PagesCold", stats.pagesCold);
+    take(properties, "PagesSwapped", stats.pagesSwapped);
+    take(properties, "BytesSwapped", stats.bytesSwapped);
+    take(properties, "LastCycleUSec", stats.lastCycleUSec);
+    take(properties, "TotalPagesSwapped", stats.totalPagesSwapped);
+    take(properties, "TotalBytesSwapped", stats.totalBytesSwapped);
+    take(properties, "Scanner", stats.scanner);
+    take(properties, "Swapper", stats.swapper);
+    take(properties, "LastError", stats.lastError);
+    take(properties, "Histogram", stats.histogram);
+    std::vector<TaskStatisticsStruct> rows;
+    take(properties, "TaskStatistics", rows);
+    for (const auto& row : rows) info.taskStatistics.push_back(toTaskStatistics(row));
     return info;
 }
 

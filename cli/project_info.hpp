@@ -16,14 +16,10 @@ struct TaskInfo {
     std::uint32_t threshold = 0;  // param T
 };
 
-struct ProjectInfo {
-    std::string name;
-    std::string state;  // stopped | running | failed
-    std::uint32_t loop = 0;
-    std::uint32_t interval = 0;
-    std::uint32_t sleep = 0;
-    std::vector<TaskInfo> tasks;
-    std::vector<std::uint32_t> pids;
+// What the daemon reports for a project (summed over its tasks) and for each task: the
+// same figures at both levels, so one renderer serves both.
+struct Statistics {
+    std::vector<std::uint32_t> pids;  // targets resolved in the last cycle
     std::uint64_t cycles = 0;
     // Of the last cycle:
     std::uint64_t pagesScanned = 0;
@@ -35,7 +31,31 @@ struct ProjectInfo {
     // Since the project was started:
     std::uint64_t totalPagesSwapped = 0;
     std::uint64_t totalBytesSwapped = 0;
+    // Backends the last cycle used: "" before the first cycle (or from a daemon that does
+    // not report them), "none" when no backend could run.
+    std::string scanner;
+    std::string swapper;
     std::string lastError;
+    // histogram[k]: pages with weighted access count k (read 1, write 3) in the last cycle,
+    // k = 0..3*loop; empty when the daemon reported none.
+    std::vector<std::uint64_t> histogram;
+};
+
+struct TaskStatistics {
+    std::string task;  // "type:value", as the daemon names it
+    Statistics stats;
+};
+
+struct ProjectInfo {
+    std::string name;
+    std::string state;  // stopped | running | failed
+    std::uint32_t loop = 0;
+    std::uint32_t interval = 0;
+    std::uint32_t sleep = 0;
+    std::vector<TaskInfo> tasks;
+    Statistics stats;
+    // In config order, one per task; empty from a daemon older than per-task statistics.
+    std::vector<TaskStatistics> taskStatistics;
 };
 
 }  // namespace etmem::cli

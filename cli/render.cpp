@@ -7,12 +7,16 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 namespace etmem::cli {
 namespace {
 
 // A long pid list would drown the table; the JSON output carries all of them.
 constexpr std::size_t kPidsShown = 8;
+// The project's chart is the one people read; each task's is a smaller copy beneath.
+constexpr std::size_t kProjectBarWidth = 40;
+constexpr std::size_t kTaskBarWidth = 20;
 
 // Table cells are single-line: control characters would break the layout.
 std::string printable(std::string_view text) {
@@ -36,19 +40,70 @@ std::string pidList(const std::vector<std::uint32_t>& pids) {
     return out;
 }
 
-bool hasStatistics(const ProjectInfo& project) {
-    return project.pagesScanned != 0 || project.pagesHot != 0 || project.pagesCold != 0 ||
-           project.pagesSwapped != 0 || project.bytesSwapped != 0 || project.lastCycleUSec != 0 ||
-           project.totalPagesSwapped != 0 || project.totalBytesSwapped != 0;
+// The threshold that splits the project's chart into cold and hot: only meaningful when
+// every task uses the same T (the chart sums the tasks).
+std::optional<std::uint32_t> commonThreshold(const std::vector<TaskInfo>& tasks) {
+    if (tasks.empty()) return std::nullopt;
+    for (const auto& task : tasks) {
+        if (task.threshold != tasks.front().threshold) return std::nullopt;
+    }
+    return tasks.front().threshold;
 }
 
-std::string statisticsLine(const ProjectInfo& project) {
-    return fmt::format(
-        "last cycle: {} pages scanned, {} hot, {} cold, {} swapped out ({}) in {}; "
-        "since start: {} pages ({}) swapped out",
-        project.pagesScanned, project.pagesHot, project.pagesCold, project.pagesSwapped,
-        humanBytes(project.bytesSwapped), humanDuration(project.lastCycleUSec),
-        project.totalPagesSwapped, humanBytes(project.totalBytesSwapped));
+struct StatisticsBlock {
+    std::string indent;
+    std::optional<std::uint32_t> hotFrom;
+    ChartStyle chart;
+};
+
+// The labelled lines under a project or a task; values start in one column.
+void appendStatistics(std::vector<std::string>& notes, const Statistics& stats,
+                      const StatisticsBlock& block) {
+    auto labelled = [&](std::string_view label, const std::string& value) {
+        notes.push_back(fmt::format("{}{:<15}{}", block.indent, label, value));
+    };
+    if (stats.cycles == 0) {
+        notes.push_back(block.indent + "no cycle finished yet");
+    } else {
+        labelled(
+            "last cycle:",
+            fmt::format("{} pages scanned, {} hot, {} cold; {} swapped out ({}) in {}",
+                        stats.pagesScanned, stats.pagesHot, stats.pagesCold, stats.pagesSwapped,
+                        humanBytes(stats.bytesSwapped), humanDuration(stats.lastCycleUSec)));
+        labelled("since start:",
+                 fmt::format("{} pages swapped out ({}) in {} cycles", stats.totalPagesSwapped,
+                             humanBytes(stats.totalBytesSwapped), stats.cycles));
+        if (!stats.scanner.empty() || !stats.swapper.empty())
+            labelled("backends:",
+                     fmt::format("scanner {}, swapper {}",
+                                 stats.scanner.empty() ? "-" : printable(stats.scanner),
+                                 stats.swapper.empty() ? "-" : printable(stats.swapper)));
+    }
+    if (!stats.lastError.empty()) labelled("last error:", printable(stats.lastError));
+    if (stats.cycles == 0) return;
+    if (stats.histogram.empty()) {
+        labelled("access counts:", "none reported for the last cycle");
+        return;
+    }
+    notes.push_back(block.indent +
+                    "pages per access count k in the last cycle (a read counts 1, a write 3):");
+    for (const auto& line : histogramChart(stats.histogram, block.hotFrom, block.chart))
+        notes.push_back(block.indent + "  " + line);
+}
+
+// One task's own block; with a single task it would only repeat the project's figures.
+void appendTaskStatistics(std::vector<std::string>& notes, const ProjectInfo& project,
+                          BarGlyphs glyphs) {
+    if (project.taskStatistics.size() < 2) return;
+    for (std::size_t t = 0; t < project.taskStatistics.size(); ++t) {
+        const TaskStatistics& task = project.taskStatistics[t];
+        notes.push_back(fmt::format("  task {} of {}, {}: targets {}", t + 1,
+                                    project.taskStatistics.size(), printable(task.task),
+                                    pidList(task.stats.pids)));
+        std::optional<std::uint32_t> hotFrom;
+        if (t < project.tasks.size()) hotFrom = project.tasks[t].threshold;
+        appendStatistics(notes, task.stats, {"    ", hotFrom, {glyphs, kTaskBarWidth, 16}});
+    }
 }
 
 constexpr std::array<std::string_view, 8> kHeader = {"PROJECT", "STATE",  "CYCLES", "TYPE",
@@ -62,7 +117,7 @@ struct Line {
     bool isNote = false;
 };
 
-std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects) {
+std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects, BarGlyphs glyphs) {
     std::vector<Line> lines;
     Line header;
     std::copy(kHeader.begin(), kHeader.end(), header.cells.begin());
@@ -71,8 +126,8 @@ std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects) {
         Line first;
         first.cells[0] = printable(project.name);
         first.cells[1] = printable(project.state);
-        first.cells[2] = fmt::format("{}", project.cycles);
-        first.cells[7] = pidList(project.pids);
+        first.cells[2] = fmt::format("{}", project.stats.cycles);
+        first.cells[7] = pidList(project.stats.pids);
         for (std::size_t t = 0; t < project.tasks.size(); ++t) {
             Line line = t == 0 ? first : Line{};
             const TaskInfo& task = project.tasks[t];
@@ -86,18 +141,85 @@ std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects) {
             first.cells[3] = "-";
             lines.push_back(first);
         }
-        if (hasStatistics(project)) lines.push_back({{}, "  " + statisticsLine(project), true});
-        if (!project.lastError.empty())
-            lines.push_back({{}, "  last error: " + printable(project.lastError), true});
+        std::vector<std::string> notes;
+        appendStatistics(notes, project.stats,
+                         {"  ", commonThreshold(project.tasks), {glyphs, kProjectBarWidth, 16}});
+        appendTaskStatistics(notes, project, glyphs);
+        for (auto& note : notes) lines.push_back({{}, std::move(note), true});
     }
     return lines;
 }
 
+// The same keys for a project and for a task, so scripts read both the same way.
+void writeStatistics(JsonWriter& json, const Statistics& stats) {
+    json.key("pids");
+    json.beginArray();
+    for (auto pid : stats.pids) json.number(pid);
+    json.endArray();
+    const std::array<std::pair<std::string_view, std::uint64_t>, 9> counters = {{
+        {"cycles", stats.cycles},
+        {"pages_scanned", stats.pagesScanned},
+        {"pages_hot", stats.pagesHot},
+        {"pages_cold", stats.pagesCold},
+        {"pages_swapped", stats.pagesSwapped},
+        {"bytes_swapped", stats.bytesSwapped},
+        {"last_cycle_usec", stats.lastCycleUSec},
+        {"total_pages_swapped", stats.totalPagesSwapped},
+        {"total_bytes_swapped", stats.totalBytesSwapped},
+    }};
+    for (const auto& [key, value] : counters) {
+        json.key(key);
+        json.number(value);
+    }
+    json.key("scanner");
+    json.string(stats.scanner);
+    json.key("swapper");
+    json.string(stats.swapper);
+    json.key("last_error");
+    json.string(stats.lastError);
+    json.key("histogram");
+    json.beginArray();
+    for (auto pages : stats.histogram) json.number(pages);
+    json.endArray();
+}
+
+void writeTaskConfig(JsonWriter& json, const TaskInfo& task) {
+    json.key("type");
+    json.string(task.type);
+    json.key("value");
+    json.string(task.value);
+    json.key("max_threads");
+    json.number(task.maxThreads);
+    json.key("engine");
+    json.string(task.engine);
+    json.key("T");
+    json.number(task.threshold);
+}
+
+// Config and statistics are both in config order; a daemon that predates per-task
+// statistics sends none, and then a task carries its config alone.
+void writeTasks(JsonWriter& json, const ProjectInfo& project) {
+    json.key("tasks");
+    json.beginArray();
+    std::size_t count = std::max(project.tasks.size(), project.taskStatistics.size());
+    for (std::size_t t = 0; t < count; ++t) {
+        json.beginObject();
+        if (t < project.tasks.size()) writeTaskConfig(json, project.tasks[t]);
+        if (t < project.taskStatistics.size()) {
+            json.key("task");
+            json.string(project.taskStatistics[t].task);
+            writeStatistics(json, project.taskStatistics[t].stats);
+        }
+        json.endObject();
+    }
+    json.endArray();
+}
+
 }  // namespace
 
-std::string renderTable(const std::vector<ProjectInfo>& projects) {
+std::string renderTable(const std::vector<ProjectInfo>& projects, BarGlyphs glyphs) {
     if (projects.empty()) return "No projects. Add one with 'etmem project add -n NAME -f FILE'.\n";
-    std::vector<Line> lines = tableLines(projects);
+    std::vector<Line> lines = tableLines(projects, glyphs);
     std::array<std::size_t, kHeader.size()> widths{};
     for (const auto& line : lines) {
         if (line.isNote) continue;
@@ -137,44 +259,8 @@ std::string renderJson(const std::vector<ProjectInfo>& projects) {
         json.number(project.interval);
         json.key("sleep");
         json.number(project.sleep);
-        json.key("tasks");
-        json.beginArray();
-        for (const auto& task : project.tasks) {
-            json.beginObject();
-            json.key("type");
-            json.string(task.type);
-            json.key("value");
-            json.string(task.value);
-            json.key("max_threads");
-            json.number(task.maxThreads);
-            json.key("engine");
-            json.string(task.engine);
-            json.key("T");
-            json.number(task.threshold);
-            json.endObject();
-        }
-        json.endArray();
-        json.key("pids");
-        json.beginArray();
-        for (auto pid : project.pids) json.number(pid);
-        json.endArray();
-        const std::array<std::pair<std::string_view, std::uint64_t>, 9> counters = {{
-            {"cycles", project.cycles},
-            {"pages_scanned", project.pagesScanned},
-            {"pages_hot", project.pagesHot},
-            {"pages_cold", project.pagesCold},
-            {"pages_swapped", project.pagesSwapped},
-            {"bytes_swapped", project.bytesSwapped},
-            {"last_cycle_usec", project.lastCycleUSec},
-            {"total_pages_swapped", project.totalPagesSwapped},
-            {"total_bytes_swapped", project.totalBytesSwapped},
-        }};
-        for (const auto& [key, value] : counters) {
-            json.key(key);
-            json.number(value);
-        }
-        json.key("last_error");
-        json.string(project.lastError);
+        writeTasks(json, project);
+        writeStatistics(json, project.stats);
         json.endObject();
     }
     json.endArray();

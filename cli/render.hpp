@@ -1,6 +1,7 @@
 // `etmem project show` output: a table for people, JSON for scripts.
 #pragma once
 
+#include "histogram_chart.hpp"
 #include "project_info.hpp"
 
 #include <string>
@@ -8,11 +9,16 @@
 
 namespace etmem::cli {
 
-// One row per task (project columns on its first row), then, indented under the project,
-// the last cycle's statistics once it has run and its last error when there is one.
-std::string renderTable(const std::vector<ProjectInfo>& projects);
+// One row per task (project columns on its first row); then, indented under the project,
+// its statistics: the last cycle's counts, totals since start, backends, last error and the
+// access-count chart ("no cycle finished yet" before the first cycle); then the same for
+// each task when there are several.
+std::string renderTable(const std::vector<ProjectInfo>& projects,
+                        BarGlyphs glyphs = BarGlyphs::Ascii);
 
 // A JSON array with one object per project; keys are the property names in snake_case.
+// Each element of "tasks" carries the task's config and, from a daemon that reports them,
+// its statistics under the same keys as the project's.
 std::string renderJson(const std::vector<ProjectInfo>& projects);
 
 }  // namespace etmem::cli

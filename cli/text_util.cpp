@@ -64,7 +64,8 @@ std::size_t lineNumberAt(std::string_view text, std::size_t pos) {
 }
 
 std::string humanBytes(std::uint64_t bytes) {
-    constexpr std::array<const char*, 6> kUnits = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    // Up to EiB: a 64-bit byte count never reaches 1024 EiB.
+    constexpr std::array<const char*, 7> kUnits = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
     if (bytes < 1024) return fmt::format("{} B", bytes);
     double value = static_cast<double>(bytes);
     std::size_t unit = 0;

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -149,8 +152,55 @@ ProjectInfo sampleProject(std::string name) {
     p.interval = 1;
     p.sleep = 2;
     p.tasks = {{"pid", "123456", 3, "slide", 3}, {"name", "mysqld", 1, "slide", 2}};
-    p.pids = {123456, 7};
-    p.cycles = 12;
+    p.stats.pids = {123456, 7};
+    p.stats.cycles = 12;
+    return p;
+}
+
+// The JSON without the pretty-printing whitespace, so a test can look for a whole
+// structure ("histogram":[1,2]) whatever its indentation.
+std::string compact(std::string_view json) {
+    std::string out;
+    bool inString = false;
+    for (std::size_t i = 0; i < json.size(); ++i) {
+        char c = json[i];
+        if (inString && c == '\\') {
+            out += c;
+            out += json[++i];
+            continue;
+        }
+        if (c == '"') inString = !inString;
+        if (inString || (c != ' ' && c != '\n')) out += c;
+    }
+    return out;
+}
+
+// n tasks (T = 1..n), each with its statistics; the project's are their sums.
+ProjectInfo projectWithTaskStatistics(std::size_t n) {
+    ProjectInfo p = sampleProject("p");
+    p.tasks.clear();
+    p.stats = Statistics{};
+    p.stats.cycles = 4;
+    p.stats.scanner = "idle-page";
+    p.stats.swapper = "madvise";
+    p.stats.histogram.assign(7, 0);
+    for (std::size_t t = 0; t < n; ++t) {
+        auto pid = static_cast<std::uint32_t>(500 + t);
+        p.tasks.push_back({"pid", std::to_string(pid), 1, "slide", static_cast<unsigned>(t + 1)});
+        TaskStatistics task;
+        task.task = "pid:" + std::to_string(pid);
+        task.stats.pids = {pid};
+        task.stats.cycles = 4;
+        task.stats.pagesScanned = 10 * (t + 1);
+        task.stats.pagesSwapped = t;
+        task.stats.bytesSwapped = t * 4096;
+        task.stats.scanner = "idle-page";
+        task.stats.swapper = "madvise";
+        task.stats.histogram = {10 * (t + 1), 0, 0, 0, 0, 0, t};
+        for (std::size_t k = 0; k < 7; ++k) p.stats.histogram[k] += task.stats.histogram[k];
+        p.stats.pids.push_back(pid);
+        p.taskStatistics.push_back(task);
+    }
     return p;
 }
 
@@ -216,15 +266,18 @@ TEST(CliRenderJson, OddProjectNamesRoundTrip) {
 
 TEST(CliRenderJson, CarriesEveryField) {
     ProjectInfo p = sampleProject("p");
-    p.pagesScanned = 1000;
-    p.pagesHot = 200;
-    p.pagesCold = 800;
-    p.pagesSwapped = 700;
-    p.bytesSwapped = 700 * 4096;
-    p.lastCycleUSec = 1203000;
-    p.totalPagesSwapped = 5000;
-    p.totalBytesSwapped = 5000 * 4096;
-    p.lastError = "no swap device is active";
+    p.stats.pagesScanned = 1000;
+    p.stats.pagesHot = 200;
+    p.stats.pagesCold = 800;
+    p.stats.pagesSwapped = 700;
+    p.stats.bytesSwapped = 700 * 4096;
+    p.stats.lastCycleUSec = 1203000;
+    p.stats.totalPagesSwapped = 5000;
+    p.stats.totalBytesSwapped = 5000 * 4096;
+    p.stats.lastError = "no swap device is active";
+    p.stats.scanner = "idle-page";
+    p.stats.swapper = "madvise";
+    p.stats.histogram = {300, 200, 0, 500};
     std::string json = renderJson({p});
     ASSERT_TRUE(JsonReader(json).strings().has_value()) << json;
     for (std::string_view expected : {"\"name\": \"p\"",
@@ -248,9 +301,81 @@ TEST(CliRenderJson, CarriesEveryField) {
                                       "\"last_cycle_usec\": 1203000",
                                       "\"total_pages_swapped\": 5000",
                                       "\"total_bytes_swapped\": 20480000",
-                                      "\"last_error\": \"no swap device is active\""}) {
+                                      "\"last_error\": \"no swap device is active\"",
+                                      "\"scanner\": \"idle-page\"",
+                                      "\"swapper\": \"madvise\"",
+                                      "\"histogram\": ["}) {
         EXPECT_NE(json.find(expected), std::string::npos) << expected << "\n" << json;
     }
+}
+
+TEST(CliRenderJson, OneTaskCarriesItsStatisticsAndHistogram) {
+    std::string json = compact(renderJson({projectWithTaskStatistics(1)}));
+    ASSERT_TRUE(JsonReader(json).strings().has_value()) << json;
+    EXPECT_NE(json.find("\"tasks\":[{\"type\":\"pid\",\"value\":\"500\",\"max_threads\":1,"
+                        "\"engine\":\"slide\",\"T\":1,\"task\":\"pid:500\",\"pids\":[500],"
+                        "\"cycles\":4,\"pages_scanned\":10,"),
+              std::string::npos)
+        << json;
+    // The task's histogram and then the project's (the same with one task).
+    EXPECT_NE(json.find("\"last_error\":\"\",\"histogram\":[10,0,0,0,0,0,0]}],\"pids\":[500]"),
+              std::string::npos)
+        << json;
+    EXPECT_TRUE(
+        json.ends_with("\"scanner\":\"idle-page\",\"swapper\":\"madvise\",\"last_"
+                       "error\":\"\",\"histogram\":[10,0,0,0,0,0,0]}]"))
+        << json;
+}
+
+TEST(CliRenderJson, EveryTaskInConfigOrder) {
+    std::string json = compact(renderJson({projectWithTaskStatistics(3)}));
+    ASSERT_TRUE(JsonReader(json).strings().has_value()) << json;
+    std::size_t previous = 0;
+    for (std::size_t t = 0; t < 3; ++t) {
+        std::string task = fmt::format(
+            "\"T\":{},\"task\":\"pid:{}\",\"pids\":[{}],\"cycles\":4,\"pages_scanned\":{},", t + 1,
+            500 + t, 500 + t, 10 * (t + 1));
+        std::size_t at = json.find(task);
+        ASSERT_NE(at, std::string::npos) << task << "\n" << json;
+        EXPECT_GT(at, previous) << "config order";
+        previous = at;
+        EXPECT_NE(
+            json.find(fmt::format("\"pages_swapped\":{},\"bytes_swapped\":{},", t, t * 4096), at),
+            std::string::npos);
+        EXPECT_NE(json.find(fmt::format("\"histogram\":[{},0,0,0,0,0,{}]}}", 10 * (t + 1), t), at),
+                  std::string::npos)
+            << json;
+    }
+    EXPECT_NE(json.find("\"pids\":[500,501,502],\"cycles\":4,"), std::string::npos);
+    EXPECT_TRUE(json.ends_with("\"histogram\":[60,0,0,0,0,0,3]}]")) << json;
+}
+
+TEST(CliRenderJson, OlderDaemonTasksCarryTheirConfigOnly) {
+    ProjectInfo p = sampleProject("p");  // no TaskStatistics, no Histogram
+    std::string json = compact(renderJson({p}));
+    ASSERT_TRUE(JsonReader(json).strings().has_value()) << json;
+    EXPECT_NE(json.find("{\"type\":\"pid\",\"value\":\"123456\",\"max_threads\":3,"
+                        "\"engine\":\"slide\",\"T\":3},"),
+              std::string::npos)
+        << json;
+    EXPECT_EQ(json.find("\"task\":"), std::string::npos);
+    EXPECT_NE(json.find("\"scanner\":\"\",\"swapper\":\"\""), std::string::npos);
+    EXPECT_NE(json.find("\"histogram\":[]"), std::string::npos);
+}
+
+TEST(CliRenderJson, LargeNumbersAreExact) {
+    constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+    ProjectInfo p = projectWithTaskStatistics(1);
+    p.stats.totalBytesSwapped = kMax;
+    p.stats.histogram = {kMax, 0, kMax - 1};
+    p.taskStatistics[0].stats.totalPagesSwapped = kMax;
+    std::string json = compact(renderJson({p}));
+    ASSERT_TRUE(JsonReader(json).strings().has_value()) << json;
+    EXPECT_NE(json.find("\"total_bytes_swapped\":18446744073709551615,"), std::string::npos);
+    EXPECT_NE(json.find("\"total_pages_swapped\":18446744073709551615,"), std::string::npos);
+    EXPECT_NE(json.find("\"histogram\":[18446744073709551615,0,18446744073709551614]"),
+              std::string::npos)
+        << json;
 }
 
 TEST(CliRenderTable, NoProjectsSaysHowToAddOne) {
@@ -258,13 +383,15 @@ TEST(CliRenderTable, NoProjectsSaysHowToAddOne) {
 }
 
 TEST(CliRenderTable, ColumnsAlignAndTasksGetOneRowEach) {
+    ProjectInfo busy = sampleProject("test");
+    busy.stats.cycles = 0;
     ProjectInfo quiet = sampleProject("a-much-longer-project-name");
     quiet.state = "stopped";
     quiet.tasks = {{"pid", "42", 1, "slide", 1}};
-    quiet.pids = {};
-    quiet.cycles = 0;
-    std::vector<std::string> lines = linesOf(renderTable({sampleProject("test"), quiet}));
-    ASSERT_EQ(lines.size(), 4u);
+    quiet.stats.pids = {};
+    quiet.stats.cycles = 0;
+    std::vector<std::string> lines = linesOf(renderTable({busy, quiet}));
+    ASSERT_EQ(lines.size(), 6u);
     EXPECT_TRUE(lines[0].starts_with("PROJECT"));
     // Every column starts at the same offset in every row.
     for (std::string_view column : {"STATE", "CYCLES", "TYPE", "VALUE", "ENGINE", "PIDS"}) {
@@ -281,47 +408,57 @@ TEST(CliRenderTable, ColumnsAlignAndTasksGetOneRowEach) {
     // The second task of "test": only task columns.
     EXPECT_EQ(lines[2].find_first_not_of(' '), typeAt);
     EXPECT_EQ(lines[2].find("mysqld"), valueAt);
-    EXPECT_EQ(lines[3].find("a-much-longer-project-name"), 0u);
-    EXPECT_EQ(lines[3].find("stopped"), stateAt);
-    EXPECT_EQ(lines[3].find('-', pidsAt), pidsAt);
+    EXPECT_EQ(lines[3], "  no cycle finished yet");
+    EXPECT_EQ(lines[4].find("a-much-longer-project-name"), 0u);
+    EXPECT_EQ(lines[4].find("stopped"), stateAt);
+    EXPECT_EQ(lines[4].find('-', pidsAt), pidsAt);
+    EXPECT_EQ(lines[5], "  no cycle finished yet");
     for (const auto& line : lines) EXPECT_NE(line.back(), ' ') << "trailing space: " << line;
 }
 
 TEST(CliRenderTable, StatisticsAndLastErrorUnderTheProject) {
     ProjectInfo p = sampleProject("p");
+    p.stats.cycles = 0;
     std::string before = renderTable({p});
     EXPECT_EQ(before.find("last cycle"), std::string::npos) << "no statistics yet";
     EXPECT_EQ(before.find("last error"), std::string::npos);
-    p.pagesScanned = 1000;
-    p.pagesHot = 200;
-    p.pagesCold = 800;
-    p.pagesSwapped = 800;
-    p.bytesSwapped = 800 * 4096;
-    p.lastCycleUSec = 1'500'000;
-    p.totalPagesSwapped = 4000;
-    p.totalBytesSwapped = 4000 * 4096;
-    p.lastError = "no swap device is active";
+    p.stats.cycles = 12;
+    p.stats.pagesScanned = 1000;
+    p.stats.pagesHot = 200;
+    p.stats.pagesCold = 800;
+    p.stats.pagesSwapped = 800;
+    p.stats.bytesSwapped = 800 * 4096;
+    p.stats.lastCycleUSec = 1'500'000;
+    p.stats.totalPagesSwapped = 4000;
+    p.stats.totalBytesSwapped = 4000 * 4096;
+    p.stats.scanner = "idle-page";
+    p.stats.swapper = "madvise";
+    p.stats.lastError = "no swap device is active";
     std::vector<std::string> lines = linesOf(renderTable({p}));
-    ASSERT_EQ(lines.size(), 5u);
+    ASSERT_GE(lines.size(), 8u);
     EXPECT_EQ(lines[3],
-              "  last cycle: 1000 pages scanned, 200 hot, 800 cold, 800 swapped out (3.1 MiB) in "
-              "1.50 s; since start: 4000 pages (15.6 MiB) swapped out");
-    EXPECT_EQ(lines[4], "  last error: no swap device is active");
+              "  last cycle:    1000 pages scanned, 200 hot, 800 cold; 800 swapped out (3.1 MiB) "
+              "in 1.50 s");
+    EXPECT_EQ(lines[4], "  since start:   4000 pages swapped out (15.6 MiB) in 12 cycles");
+    EXPECT_EQ(lines[5], "  backends:      scanner idle-page, swapper madvise");
+    EXPECT_EQ(lines[6], "  last error:    no swap device is active");
+    EXPECT_EQ(lines[7], "  access counts: none reported for the last cycle");
 }
 
 TEST(CliRenderTable, ProjectWithoutTasksAndControlCharacters) {
     ProjectInfo p = sampleProject("bad\nname");
     p.tasks.clear();
+    p.stats.cycles = 0;
     std::vector<std::string> lines = linesOf(renderTable({p}));
-    ASSERT_EQ(lines.size(), 2u);
+    ASSERT_EQ(lines.size(), 3u);
     EXPECT_TRUE(lines[1].starts_with("bad?name")) << lines[1];
     EXPECT_EQ(lines[1].find('-', lines[0].find("TYPE")), lines[0].find("TYPE"));
 }
 
 TEST(CliRenderTable, LongPidListIsShortened) {
     ProjectInfo p = sampleProject("p");
-    p.pids.clear();
-    for (std::uint32_t pid = 100; pid < 120; ++pid) p.pids.push_back(pid);
+    p.stats.pids.clear();
+    for (std::uint32_t pid = 100; pid < 120; ++pid) p.stats.pids.push_back(pid);
     std::string table = renderTable({p});
     EXPECT_NE(table.find("100,101,102,103,104,105,106,107 (+12 more)"), std::string::npos) << table;
     EXPECT_EQ(table.find("108"), std::string::npos);
