@@ -44,7 +44,11 @@ struct ProjectConfig {
 };
 
 // A rejected configuration. line/column are 1-based; 0 where the fault has no position
-// (an empty file, say). what() is the full human sentence.
+// (an empty file, say). what() is the full human sentence: message (the broken rule and
+// what is allowed) after "line L, column C: " and "key: " when those are known, e.g.
+// "line 2, column 9: options.loop: value 0 is out of range; allowed 1..120". key is a dotted
+// path with 0-based list indexes ("options.policies[1].param.T"); value is shown escaped and
+// shortened.
 class ConfigError : public std::runtime_error {
   public:
     ConfigError(int line, int column, std::string key, std::string value,
