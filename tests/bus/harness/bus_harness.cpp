@@ -176,48 +176,59 @@ NotifySocket::NotifySocket(std::filesystem::path path) : path_(std::move(path)) 
     std::filesystem::remove(path_);
     if (bind(socket_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
         throwErrno("bind " + path_.string());
+    reader_ = std::jthread([this](std::stop_token stop) { readLoop(stop); });
 }
 
-void NotifySocket::drain(milliseconds wait) {
-    pollfd entry{socket_.get(), POLLIN, 0};
-    if (poll(&entry, 1, static_cast<int>(wait.count())) <= 0) return;
-    char buffer[4096];
-    ssize_t n = 0;
-    while ((n = recv(socket_.get(), buffer, sizeof buffer, 0)) >= 0) {
-        std::string_view message(buffer, static_cast<std::size_t>(n));
-        while (!message.empty()) {
-            auto end = message.find('\n');
-            auto line = message.substr(0, end);
-            if (!line.empty()) received_.emplace_back(line);
-            if (end == std::string_view::npos) break;
-            message.remove_prefix(end + 1);
+NotifySocket::~NotifySocket() {
+    reader_.request_stop();
+    if (reader_.joinable()) reader_.join();
+}
+
+void NotifySocket::readLoop(std::stop_token stop) {
+    while (!stop.stop_requested()) {
+        // Short polls so a stop request is seen promptly without a wake-up pipe.
+        pollfd entry{socket_.get(), POLLIN, 0};
+        if (poll(&entry, 1, 50) <= 0) continue;
+        char buffer[4096];
+        ssize_t n = 0;
+        while ((n = recv(socket_.get(), buffer, sizeof buffer, 0)) >= 0) {
+            std::string_view message(buffer, static_cast<std::size_t>(n));
+            std::lock_guard lock(mutex_);
+            while (!message.empty()) {
+                auto end = message.find('\n');
+                auto line = message.substr(0, end);
+                if (!line.empty()) received_.emplace_back(line);
+                if (end == std::string_view::npos) break;
+                message.remove_prefix(end + 1);
+            }
+            arrived_.notify_all();
         }
     }
 }
 
-bool NotifySocket::waitFor(std::string_view assignment, milliseconds timeout) {
-    auto deadline = Clock::now() + timeout;
-    for (;;) {
-        drain(milliseconds(0));
-        if (seen(assignment)) return true;
-        if (Clock::now() >= deadline) return false;
-        drain(std::min(timeLeft(deadline), milliseconds(50)));
-    }
-}
-
-const std::vector<std::string>& NotifySocket::received() {
-    drain(milliseconds(0));
-    return received_;
-}
-
-bool NotifySocket::seen(std::string_view assignment) {
+bool NotifySocket::seenLocked(std::string_view assignment) const {
     for (const auto& line : received_)
         if (matches(line, assignment)) return true;
     return false;
 }
 
+bool NotifySocket::waitFor(std::string_view assignment, milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return arrived_.wait_for(lock, timeout, [&] { return seenLocked(assignment); });
+}
+
+std::vector<std::string> NotifySocket::received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+}
+
+bool NotifySocket::seen(std::string_view assignment) {
+    std::lock_guard lock(mutex_);
+    return seenLocked(assignment);
+}
+
 std::string NotifySocket::lastStatus() {
-    drain(milliseconds(0));
+    std::lock_guard lock(mutex_);
     for (auto it = received_.rbegin(); it != received_.rend(); ++it)
         if (it->starts_with("STATUS=")) return it->substr(7);
     return {};

@@ -3,10 +3,13 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "etmem/unique_fd.hpp"
@@ -65,26 +68,33 @@ class PrivateBus {
 };
 
 // A test-owned NOTIFY_SOCKET: an AF_UNIX datagram socket that records every assignment
-// (READY=1, STATUS=..., STOPPING=1, ...) a daemon sends with sd_notify.
+// (READY=1, STATUS=..., STOPPING=1, ...) a daemon sends with sd_notify. A thread reads it
+// all the time, as systemd does: sd_notify blocks the sender once the socket's queue is full.
 class NotifySocket {
   public:
     explicit NotifySocket(std::filesystem::path path);
+    NotifySocket(const NotifySocket&) = delete;
+    NotifySocket& operator=(const NotifySocket&) = delete;
+    ~NotifySocket();
     const std::filesystem::path& path() const { return path_; }
-    // Reads what has arrived, waiting until `assignment` (e.g. "READY=1") or, for a prefix
-    // ending in '=', any assignment with it, has been seen, or the timeout passes.
+    // Waits until `assignment` (e.g. "READY=1") or, for a prefix ending in '=', any
+    // assignment with it, has been seen, or the timeout passes.
     bool waitFor(std::string_view assignment, std::chrono::milliseconds timeout);
     // Every assignment received so far, in order.
-    const std::vector<std::string>& received();
+    std::vector<std::string> received();
     bool seen(std::string_view assignment);
     // The value of the last STATUS= seen ("" if none).
     std::string lastStatus();
-    void clear() { received_.clear(); }
 
   private:
-    void drain(std::chrono::milliseconds wait);
+    void readLoop(std::stop_token stop);
+    bool seenLocked(std::string_view assignment) const;
     std::filesystem::path path_;
     UniqueFd socket_;
+    std::mutex mutex_;
+    std::condition_variable arrived_;
     std::vector<std::string> received_;
+    std::jthread reader_;
 };
 
 // One etmemd on a PrivateBus, with its own state directory and notify socket.

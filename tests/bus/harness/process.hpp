@@ -36,6 +36,14 @@ struct SpawnOptions {
     std::map<int, int> extraFds;
 };
 
+// Both standard output streams of a child into one file.
+inline SpawnOptions outputTo(const std::string& path) {
+    SpawnOptions options;
+    options.stdoutPath = path;
+    options.stderrPath = path;
+    return options;
+}
+
 class Process {
   public:
     Process() = default;
