@@ -111,3 +111,21 @@ TEST(SlideDamonClaim, NothingIsTouchedWhereEtmemNeverCreatedKdamonds) {
     EXPECT_EQ(releaseStaleKdamonds(damon.paths), 0);
     EXPECT_FALSE(fs::exists(damon.paths.run / "damon"));
 }
+
+TEST(SlideDamonProbe, AnotherToolsKdamondsMakeDamonUnavailableOursOrNoneDoNot) {
+    if (::geteuid() != 0) GTEST_SKIP() << "the probe checks write access, which needs root here";
+    FakeDamon foreign(1);
+    auto probe = probeBackends(foreign.paths);
+    EXPECT_FALSE(probe.damon);
+    bool said = false;
+    for (const auto& sentence : probe.missing)
+        said |= sentence.find("DAMON is in use") != std::string::npos;
+    EXPECT_TRUE(said);
+
+    FakeDamon none(0);
+    EXPECT_TRUE(probeBackends(none.paths).damon);
+
+    FakeDamon ours(0);
+    auto claim = claimKdamond(ours.paths);  // creates etmem's pool: 32 kdamonds, ours
+    EXPECT_TRUE(probeBackends(ours.paths).damon);
+}

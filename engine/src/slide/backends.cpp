@@ -108,6 +108,13 @@ bool processMadviseExists() {
     return !(result < 0 && errno == ENOSYS);
 }
 
+std::string readFirstLine(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
 bool canOpen(const std::filesystem::path& path, int flags) {
     UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC));
     return fd.valid();
@@ -132,15 +139,24 @@ BackendProbe probeBackends(const KernelPaths& paths) {
             "/proc/PID/idle_pages is not available (openEuler etmem_scan module not loaded): "
             "the idle_pages scanner is not available");
     auto damonAdmin = paths.sys / "kernel/mm/damon/admin/kdamonds/nr_kdamonds";
-    // access(), not open(): probing must not touch DAMON.
-    probe.damon = ::access(damonAdmin.c_str(), W_OK) == 0;
-    if (!probe.damon)
+    // access() and reads only: probing must not touch DAMON.
+    bool damonWritable = ::access(damonAdmin.c_str(), W_OK) == 0;
+    // Usable only where etmem may claim a kdamond: nobody has any (etmem may create its
+    // pool), or etmem created some earlier. Another tool's kdamonds are never taken over.
+    bool damonClaimable = readFirstLine(damonAdmin) == "0" ||
+                          std::filesystem::exists(paths.run / "damon/kdamond-0.lock");
+    probe.damon = damonWritable && damonClaimable;
+    if (!damonWritable)
         probe.missing.push_back(std::filesystem::exists(damonAdmin)
                                     ? "no permission on the DAMON sysfs interface: run etmemd "
                                       "as root to use the damon scanner"
                                     : "the kernel has no DAMON sysfs interface "
                                       "(CONFIG_DAMON_SYSFS, CONFIG_DAMON_VADDR): the damon "
                                       "scanner is not available");
+    else if (!damonClaimable)
+        probe.missing.push_back(
+            "DAMON is in use by another tool (its kdamonds exist and none is etmem's): the "
+            "damon scanner is not available until they are removed");
     probe.processMadvise = processMadviseExists();
     if (!probe.processMadvise)
         probe.missing.push_back(
