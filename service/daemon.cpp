@@ -6,6 +6,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 #include <csignal>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "bus_names.hpp"
 #include "bus_objects.hpp"
@@ -35,11 +36,11 @@ unsigned onlineCores() {
 }
 
 // What this kernel offers the slide engine, for the manager's properties and the log.
-BackendInfo describeBackends() {
+BackendInfo describeBackends(slide::ScannerKind scannerKind) {
     slide::BackendProbe probe = slide::probeBackends();
     BackendInfo info;
     std::string why;
-    if (auto scanner = slide::makeScanner(slide::ScannerKind::Auto, probe, {}, why))
+    if (auto scanner = slide::makeScanner(scannerKind, probe, {}, why))
         info.scanner = std::string(scanner->name());
     if (auto swapper = slide::makeSwapper(slide::SwapperKind::Auto, probe, {}, why))
         info.swapper = std::string(swapper->name());
@@ -47,10 +48,30 @@ BackendInfo describeBackends() {
     return info;
 }
 
-std::unique_ptr<TaskEngine> makeEngine(const EngineContext& context) {
-    // "slide" is the only engine the config accepts; each engine probes its backends itself,
-    // so a kernel that gains a feature (a module loaded, swap turned on) is used at once.
-    return slide::makeSlideEngine(context);
+// The scanner a task with `scanner: auto` gets. $ETMEM_DEFAULT_SCANNER pins one for the
+// whole daemon: test rigs on shared hosts use it so that etmemd never claims the host's
+// DAMON; an operator may use it to keep every project on one backend.
+slide::ScannerKind defaultScanner() {
+    const char* env = std::getenv("ETMEM_DEFAULT_SCANNER");
+    if (env == nullptr || *env == '\0') return slide::ScannerKind::Auto;
+    try {
+        return slide::parseScannerKind(env);
+    } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(fmt::format("ETMEM_DEFAULT_SCANNER: {}", e.what()));
+    }
+}
+
+TaskEngineFactory engineFactory(slide::ScannerKind fallbackScanner) {
+    return [fallbackScanner](const EngineContext& context) {
+        // "slide" is the only engine the config accepts. The engine probes its backends
+        // itself, so a kernel that gains a feature (swap turned on) is used at once.
+        slide::SlideOptions options;
+        options.scanner = context.task.scanner == "auto"
+                              ? fallbackScanner
+                              : slide::parseScannerKind(context.task.scanner);
+        options.swapper = slide::parseSwapperKind(context.task.swapper);
+        return slide::makeSlideEngine(context, std::move(options));
+    };
 }
 
 // Keeps STATUS= current whenever the set of projects or their states change.
@@ -78,6 +99,7 @@ int runDaemon(const DaemonOptions& options) {
     Notifier notifier;
     const std::string busName = bus::busNameForInstance(options.instance);
 
+    const slide::ScannerKind scannerKind = defaultScanner();
     auto bus = sdbus::createSystemBusConnection();
     EventLoop loop(*bus);  // blocks the signals before any worker thread exists
 
@@ -85,9 +107,9 @@ int runDaemon(const DaemonOptions& options) {
     store.prepare();
     auto authorizer = makePolkitAuthorizer(*bus);
     ProjectRegistry registry(
-        store, logger, makeEngine, [&loop](auto work) { loop.post(std::move(work)); },
-        onlineCores());
-    BackendInfo backends = describeBackends();
+        store, logger, engineFactory(scannerKind),
+        [&loop](auto work) { loop.post(std::move(work)); }, onlineCores());
+    BackendInfo backends = describeBackends(scannerKind);
     logger.log(LogLevel::Info,
                fmt::format("scanner: {}; swapper: {}", backends.scanner, backends.swapper));
     for (const auto& missing : backends.missing) logger.log(LogLevel::Warning, missing);

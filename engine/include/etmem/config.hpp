@@ -30,6 +30,9 @@ struct TaskConfig {
     unsigned maxThreads = 1;
     std::string engine = "slide";
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
+    // Backends pinned by the task: "auto" (probe) or a backend name; see config_schema.hpp.
+    std::string scanner = "auto";
+    std::string swapper = "auto";
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -12,7 +12,11 @@ namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
 inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies"};
-inline constexpr std::string_view kTaskKeys[] = {"type", "value", "max_threads", "engine", "param"};
+inline constexpr std::string_view kTaskKeys[] = {"type",  "value",   "max_threads", "engine",
+                                                 "param", "scanner", "swapper"};
+// Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
+inline constexpr std::string_view kScannerValues[] = {"auto", "idle_page", "damon", "idle_pages"};
+inline constexpr std::string_view kSwapperValues[] = {"auto", "madvise", "swap_pages"};
 inline constexpr std::string_view kParamKeys[] = {"T"};
 
 // The section header a known key belongs under ("" for the top level), for telling a
@@ -28,9 +32,10 @@ inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
     return std::nullopt;
 }
 
-// As in etmem 1.0, every key is required except max_threads (default 1).
+// As in etmem 1.0, every key is required except max_threads (default 1); etmem's own
+// scanner and swapper keys are optional too (default auto).
 inline constexpr bool isRequiredKey(std::string_view key) {
-    return key != "max_threads";
+    return key != "max_threads" && key != "scanner" && key != "swapper";
 }
 
 }  // namespace etmem::config

@@ -63,8 +63,11 @@ std::string taskYaml(const TaskConfig& task) {
         "      max_threads: {}\n"
         "      engine: {}\n"
         "      param:\n"
-        "        T: {}\n",
-        toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine), task.T);
+        "        T: {}\n"
+        "      scanner: {}\n"
+        "      swapper: {}\n",
+        toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine), task.T,
+        task.scanner, task.swapper);
 }
 
 }  // namespace

@@ -205,6 +205,22 @@ std::string readEngine(const MapEntry& entry, const std::string& path) {
     return std::string(text);
 }
 
+// An optional key whose value is one of `allowed`; `fallback` when absent.
+std::string readChoice(const ConfigNode& task, std::string_view key, const std::string& path,
+                       std::span<const std::string_view> allowed, std::string_view fallback) {
+    const MapEntry* entry = findEntry(task, key);
+    if (entry == nullptr) return std::string(fallback);
+    const std::string keyPath = joinPath(path, std::string(key));
+    const std::string choices = listKeys(allowed);
+    const std::string_view text = readScalar(*entry, keyPath, choices);
+    if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
+        fail(entry->value.at, keyPath, text,
+             fmt::format("value '{}' is not a known {}; allowed {}", displayText(text), key,
+                         choices));
+    }
+    return std::string(text);
+}
+
 unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigned cores) {
     const MapEntry* entry = findEntry(task, "max_threads");
     if (entry == nullptr) return 1;
@@ -229,6 +245,8 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
     config.maxThreads = readMaxThreads(task, path, options.cores);
     config.engine = readEngine(*findEntry(task, "engine"), joinPath(path, "engine"));
     config.T = readThreshold(*findEntry(task, "param"), path, loop);
+    config.scanner = readChoice(task, "scanner", path, kScannerValues, "auto");
+    config.swapper = readChoice(task, "swapper", path, kSwapperValues, "auto");
     return config;
 }
 
