@@ -71,8 +71,9 @@ void appendStatistics(std::vector<std::string>& notes, const Statistics& stats,
                         stats.pagesScanned, stats.pagesHot, stats.pagesCold, stats.pagesSwapped,
                         humanBytes(stats.bytesSwapped), humanDuration(stats.lastCycleUSec)));
         labelled("since start:",
-                 fmt::format("{} pages swapped out ({}) in {} cycles", stats.totalPagesSwapped,
-                             humanBytes(stats.totalBytesSwapped), stats.cycles));
+                 fmt::format("{} pages swapped out ({}) in {} {}", stats.totalPagesSwapped,
+                             humanBytes(stats.totalBytesSwapped), stats.cycles,
+                             stats.cycles == 1 ? "cycle" : "cycles"));
         if (!stats.scanner.empty() || !stats.swapper.empty())
             labelled("backends:",
                      fmt::format("scanner {}, swapper {}",
@@ -97,7 +98,7 @@ void appendTaskStatistics(std::vector<std::string>& notes, const ProjectInfo& pr
     if (project.taskStatistics.size() < 2) return;
     for (std::size_t t = 0; t < project.taskStatistics.size(); ++t) {
         const TaskStatistics& task = project.taskStatistics[t];
-        notes.push_back(fmt::format("  task {} of {}, {}: targets {}", t + 1,
+        notes.push_back(fmt::format("  task {} of {} ({}): targets {}", t + 1,
                                     project.taskStatistics.size(), printable(task.task),
                                     pidList(task.stats.pids)));
         std::optional<std::uint32_t> hotFrom;

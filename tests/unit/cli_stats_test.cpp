@@ -212,6 +212,8 @@ TEST(CliStatsTable, OneTaskShowsTheProjectFiguresOnce) {
     EXPECT_NE(lines[7].find(" 10 pages  <- hot from k=1 (T)"), std::string::npos) << lines[7];
     EXPECT_TRUE(lines[12].starts_with("    k=6  ")) << lines[12];
     EXPECT_EQ(table.find("task 1"), std::string::npos) << "no repeat of the same figures";
+    p.stats.cycles = 1;
+    EXPECT_NE(renderTable({p}).find(" in 1 cycle\n"), std::string::npos);
     for (const auto& line : lines) EXPECT_NE(line.back(), ' ') << "trailing space: " << line;
 }
 
@@ -226,7 +228,7 @@ TEST(CliStatsTable, SeveralTasksEachGetTheirFiguresAndChart) {
     EXPECT_EQ(count(table, "\n  task "), 3u) << table;
     for (std::size_t t = 0; t < 3; ++t) {
         std::string header =
-            fmt::format("  task {} of 3, pid:{}: targets {}", t + 1, 1000 + t, 1000 + t);
+            fmt::format("  task {} of 3 (pid:{}): targets {}", t + 1, 1000 + t, 1000 + t);
         auto at = std::find(lines.begin(), lines.end(), header);
         ASSERT_NE(at, lines.end()) << header << "\n" << table;
         EXPECT_TRUE((at + 1)->starts_with("    last cycle:    ")) << *(at + 1);
