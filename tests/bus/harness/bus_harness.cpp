@@ -166,6 +166,10 @@ Environment PrivateBus::environment() const {
     env.erase("NOTIFY_SOCKET");
     env.erase("WATCHDOG_USEC");
     env.erase("WATCHDOG_PID");
+    // Every etmemd of the rig runs on the host: keep its "auto" scanner off the host's DAMON
+    // (which belongs to the machine). idle_page reads and writes only page_idle/bitmap, which
+    // this host lacks; tests that need a working scanner run in the VM tier.
+    if (!env.contains("ETMEM_DEFAULT_SCANNER")) env["ETMEM_DEFAULT_SCANNER"] = "idle_page";
     return env;
 }
 
