@@ -82,21 +82,23 @@ std::string unescapeLabel(std::string_view escaped) {
     return out;
 }
 
+std::string boundedLabel(std::string_view label, std::size_t maxLength) {
+    std::string escaped = escapeLabel(label);
+    if (escaped.size() <= maxLength) return escaped;
+    std::string suffix = fmt::format("_h{:016x}", fnv1a64(label));
+    escaped.resize(maxLength - suffix.size());
+    // Never cut an escape sequence ("_xx") in half.
+    if (auto cut = escaped.rfind('_'); cut != std::string::npos && cut + 3 > escaped.size())
+        escaped.resize(cut);
+    return escaped + suffix;
+}
+
 std::string busNameForInstance(std::string_view instance) {
     if (instance.empty()) return std::string(kDefaultBusName);
     // A bus name element may hold [A-Za-z0-9_-]; escaping keeps it within that, and the
-    // leading "i_" keeps it from starting with a digit.
-    constexpr std::size_t kMaxBusName = 255;
-    std::string name = fmt::format("{}.i_{}", kDefaultBusName, escapeLabel(instance));
-    if (name.size() <= kMaxBusName) return name;
-    // Too long once escaped (up to 3 bytes per character): keep a readable prefix and make
-    // the rest unique with a hash of the whole instance name.
-    std::string suffix = fmt::format("_h{:016x}", fnv1a64(instance));
-    name.resize(kMaxBusName - suffix.size());
-    // Never cut an escape sequence in half.
-    if (auto cut = name.rfind('_'); cut != std::string::npos && cut + 3 > name.size())
-        name.resize(cut);
-    return name + suffix;
+    // leading "i_" keeps it from starting with a digit. A bus name has at most 255 bytes.
+    const std::string prefix = fmt::format("{}.i_", kDefaultBusName);
+    return prefix + boundedLabel(instance, 255 - prefix.size());
 }
 
 std::string projectObjectPath(std::string_view projectName) {

@@ -34,4 +34,10 @@ std::string unescapeLabel(std::string_view escaped);
 
 std::string projectObjectPath(std::string_view projectName);
 
+// escapeLabel(label) if it fits in maxLength bytes; otherwise a readable prefix of it and a
+// hash of the whole label ("_h" + 16 hex digits), so distinct labels stay distinct. Used
+// where the escaped form (up to 3 bytes per byte) meets a length limit: bus names (255),
+// file names (NAME_MAX). maxLength must leave room for the hash (at least 18).
+std::string boundedLabel(std::string_view label, std::size_t maxLength);
+
 }  // namespace etmem::bus

@@ -67,7 +67,8 @@ void StateStore::prepare() const {
 }
 
 std::filesystem::path StateStore::fileFor(const std::string& name) const {
-    return directory_ / (bus::escapeLabel(name) + std::string(kSuffix));
+    // Escaping may triple a name's length; file names have at most NAME_MAX (255) bytes.
+    return directory_ / (bus::boundedLabel(name, 255 - kSuffix.size()) + std::string(kSuffix));
 }
 
 void StateStore::save(const SavedProject& project) const {

@@ -90,5 +90,34 @@ TEST(ObjectPaths, DistinctNamesGiveDistinctPaths) {
     EXPECT_NE(projectObjectPath("a_2db"), projectObjectPath("a-b"));
 }
 
+TEST(BoundedLabel, ShortLabelsAreJustEscaped) {
+    EXPECT_EQ(boundedLabel("abc", 40), "abc");
+    EXPECT_EQ(boundedLabel("a.b", 40), "a_2eb");
+}
+
+TEST(BoundedLabel, LongLabelsFitAndStayDistinct) {
+    std::set<std::string> seen;
+    for (std::size_t length : {84u, 85u, 100u, 255u}) {
+        for (char fill : {'.', 'L'}) {
+            std::string label(length, fill);
+            std::string bounded = boundedLabel(label, 246);
+            EXPECT_LE(bounded.size(), 246u);
+            EXPECT_TRUE(seen.insert(bounded).second) << label;
+            if (escapeLabel(label).size() <= 246) {
+                EXPECT_EQ(bounded, escapeLabel(label));
+                continue;
+            }
+            // No half escape sequence before the hash.
+            auto hash = bounded.rfind("_h");
+            ASSERT_NE(hash, std::string::npos);
+            std::string head = bounded.substr(0, hash);
+            for (std::size_t i = 0; i < head.size(); ++i)
+                if (head[i] == '_') {
+                    EXPECT_LE(i + 3, head.size()) << bounded;
+                }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace etmem::bus

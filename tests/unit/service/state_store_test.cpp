@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 namespace etmem::service {
@@ -31,6 +32,21 @@ TEST_F(StateStoreTest, SavedProjectsLoadBackExactly) {
     ASSERT_EQ(loaded.size(), 2u);
     EXPECT_EQ(loaded[0], a);
     EXPECT_EQ(loaded[1], b);
+}
+
+TEST_F(StateStoreTest, LongestNamesGetValidFileNames) {
+    StateStore store(dir_, logger_);
+    std::vector<SavedProject> projects{{std::string(255, 'L'), "a", false},
+                                       {std::string(255, '.'), "b", true},
+                                       {std::string(254, '.') + "x", "c", false}};
+    for (const auto& project : projects) {
+        EXPECT_LE(store.fileFor(project.name).filename().string().size(), 255u);
+        store.save(project);
+    }
+    auto loaded = store.load();
+    ASSERT_EQ(loaded.size(), 3u);
+    for (const auto& project : projects)
+        EXPECT_NE(std::find(loaded.begin(), loaded.end(), project), loaded.end()) << project.name;
 }
 
 TEST_F(StateStoreTest, SaveReplacesAndRemoveForgets) {
