@@ -79,6 +79,16 @@ TEST_F(Cli, AcceptsEtmem10LineFormat) {
                     .onInterface(etmem::bus::kProjectInterface.data())
                     .get<std::uint32_t>();
     EXPECT_EQ(loop, 1u);
+    // Both forms give the same normalized project.
+    ASSERT_TRUE(add("modern", validConfig()).status.success());
+    auto configOf = [&](const std::string& name) {
+        return project(name)
+            ->getProperty("Config")
+            .onInterface(etmem::bus::kProjectInterface.data())
+            .get<std::string>();
+    };
+    EXPECT_EQ(configOf("legacy"), configOf("modern"));
+    EXPECT_FALSE(configOf("legacy").empty());
 }
 
 TEST_F(Cli, DuplicateAddFails) {

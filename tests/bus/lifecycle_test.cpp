@@ -186,6 +186,40 @@ TEST_F(Lifecycle, InstancesSideBySide) {
     EXPECT_EQ(namesAndStates(listProjects(secondBus)), inSecond);
 }
 
+TEST_F(Lifecycle, LogLevelThreshold) {
+    // The main daemon runs at the default level and logs an added project (info).
+    addProject("noisy", validConfig());
+    EXPECT_NE(daemon_->log().find("noisy"), std::string::npos) << daemon_->log();
+
+    auto quiet = startDaemon("quiet", {"-s", "quiet", "-l", "3"});
+    ASSERT_TRUE(quiet->waitReady()) << quiet->log();
+    auto quietBus = etmem::bus::busNameForInstance("quiet");
+    manager(quietBus)
+        ->callMethod("AddProject")
+        .onInterface(etmem::bus::kManagerInterface.data())
+        .withArguments(std::string("hushed"), validConfig());
+    manager(quietBus)
+        ->callMethod("StartProject")
+        .onInterface(etmem::bus::kManagerInterface.data())
+        .withArguments(std::string("hushed"));
+    EXPECT_EQ(quiet->log().find("hushed"), std::string::npos)
+        << "-l 3 (errors only) still logged:\n"
+        << quiet->log();
+}
+
+TEST_F(Lifecycle, LogLevelPropertyIsWritable) {
+    auto set = busctl({"set-property", defaultBusName(), managerPath(),
+                       "org.openeuler.Etmem.Manager", "LogLevel", "u", "3"});
+    EXPECT_TRUE(set.status.success()) << set.err;
+    auto level = manager()
+                     ->getProperty("LogLevel")
+                     .onInterface(etmem::bus::kManagerInterface.data())
+                     .get<std::uint32_t>();
+    EXPECT_EQ(level, 3u);
+    addProject("after-quiet", validConfig());
+    EXPECT_EQ(daemon_->log().find("after-quiet"), std::string::npos) << daemon_->log();
+}
+
 // Option handling needs no bus: run etmemd directly.
 class Options : public ::testing::Test {
   protected:
