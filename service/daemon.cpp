@@ -84,12 +84,20 @@ class StatusReporter final : public RegistryListener {
     void projectRemoved(const std::string& n) override { next_.projectRemoved(n), report(); }
     void stateChanged(const Project& p) override { next_.stateChanged(p), report(); }
     void statsChanged(const Project& p) override { next_.statsChanged(p); }
-    void report() const { notifier_.status(registry_.summary()); }
+    // Only a changed summary is sent: every datagram is work for the service manager, and
+    // an unread notify socket would block this (the bus) thread once its queue is full.
+    void report() {
+        std::string summary = registry_.summary();
+        if (summary == lastSent_) return;
+        notifier_.status(summary);
+        lastSent_ = std::move(summary);
+    }
 
   private:
     RegistryListener& next_;
     const ProjectRegistry& registry_;
     const Notifier& notifier_;
+    std::string lastSent_;
 };
 
 }  // namespace
