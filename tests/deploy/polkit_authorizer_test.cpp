@@ -8,6 +8,7 @@
 // is exactly what the example rule does. Clients are busctl runs as test users (setpriv).
 // Needs root (users, namespaces, polkitd); skips otherwise.
 #include "polkit_authorizer.hpp"
+#include "private_bus_config.hpp"
 
 #include <fcntl.h>
 #include <etmem/unique_fd.hpp>
@@ -29,7 +30,6 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -170,39 +170,11 @@ void writeFile(const fs::path& path, const std::string& text) {
     std::ofstream(path) << text;
 }
 
+// The tests' private system bus (our bus policy included) plus polkitd's policy.
 std::string busConfig(const fs::path& socket) {
-    std::ostringstream conf;
-    // The default policy of Debian's system.conf, plus our bus policy and polkitd's.
-    conf << R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path=)"
-         << socket.string() << R"(</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <!-- Without this only the bus's own uid may connect; polkitd drops to user polkitd. -->
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Peer"/>
-  </policy>
-  <include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>
-  <includedir>)"
-         << ETMEM_SOURCE_DIR << R"(/dbus-interfaces</includedir>
-</busconfig>
-)";
-    return conf.str();
+    return etmem::test::privateSystemBusConfig(
+        socket, fs::path(ETMEM_SOURCE_DIR) / "dbus-interfaces",
+        "<include>/usr/share/dbus-1/system.d/org.freedesktop.PolicyKit1.conf</include>");
 }
 
 bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds limit) {

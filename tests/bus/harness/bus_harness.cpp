@@ -1,5 +1,7 @@
 #include "bus_harness.hpp"
 
+#include "private_bus_config.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -104,42 +106,7 @@ Programs buildPrograms(std::string etmemd, std::string etmem) {
 
 std::string systemBusConfig(const std::filesystem::path& socketPath,
                             const std::filesystem::path& policyDir) {
-    // The essentials of /usr/share/dbus-1/system.conf: deny owning names and sending method
-    // calls by default, so the project's own policy is what lets etmemd and its callers in.
-    return R"(<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <auth>EXTERNAL</auth>
-  <listen>unix:path=)" +
-           socketPath.string() + R"(</listen>
-  <policy context="default">
-    <allow user="*"/>
-    <deny own="*"/>
-    <deny send_type="method_call"/>
-    <allow send_type="signal"/>
-    <allow send_requested_reply="true" send_type="method_return"/>
-    <allow send_requested_reply="true" send_type="error"/>
-    <allow receive_type="method_call"/>
-    <allow receive_type="method_return"/>
-    <allow receive_type="error"/>
-    <allow receive_type="signal"/>
-    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Introspectable"/>
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Properties"/>
-    <deny send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"
-          send_member="UpdateActivationEnvironment"/>
-  </policy>
-  <policy user="root">
-    <allow send_destination="org.freedesktop.DBus"
-           send_interface="org.freedesktop.DBus.Monitoring"/>
-  </policy>
-  <includedir>)" +
-           policyDir.string() + R"(</includedir>
-</busconfig>
-)";
+    return privateSystemBusConfig(socketPath, policyDir);
 }
 
 PrivateBus::PrivateBus(const Programs& programs, const std::filesystem::path& dir) {
