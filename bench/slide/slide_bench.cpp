@@ -30,6 +30,7 @@
 #include "etmem/slide/idle_bitmap.hpp"
 #include "etmem/slide/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
+#include "workload_client.hpp"
 
 using namespace etmem;
 using namespace etmem::slide;
@@ -87,93 +88,26 @@ double threadCpuSeconds() {
     return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
 }
 
-class Workload {
+// etmem-workload from the settings, with the benchmark's seed; `cgroup`, if given, is
+// joined before the first allocation so every page is charged to it.
+class Workload : public test::WorkloadProcess {
   public:
     Workload(const Settings& settings, std::size_t hot, std::size_t cold,
-             const fs::path& cgroup = {}) {
-        layout_ = fs::temp_directory_path() / ("slide-bench-" + std::to_string(counter_++));
-        fs::remove(layout_);
-        std::vector<std::string> args{
-            settings.workload, "--hot", std::to_string(hot), "--cold", std::to_string(cold),
-            "--seed",          "7",     "--hot-access",      "write",  "--layout",
-            layout_.string()};
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            // Joined before the first allocation, so every page is charged to the cgroup.
-            if (!cgroup.empty()) writeText(cgroup / "cgroup.procs", std::to_string(::getpid()));
-            std::vector<char*> argv;
-            for (auto& arg : args) argv.push_back(arg.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        for (int i = 0; i < 1200 && !fs::exists(layout_); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        std::ifstream in(layout_);
-        std::string key;
-        while (in >> key) {
-            if (key == "base")
-                in >> std::hex >> base >> std::dec;
-            else if (key == "pages")
-                in >> pages;
-            else if (key == "hot") {
-                std::size_t index;
-                while (in >> index) hot_.insert(index);
-            } else {
-                std::string ignored;
-                in >> ignored;
-            }
-        }
-    }
-    ~Workload() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        fs::remove(layout_);
-    }
-    int stop() {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    Target target() const {
-        Target target;
-        target.pid = pid_;
-        target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-        return target;
-    }
-    pid_t pid() const { return pid_; }
-    // (cold swapped fraction, hot swapped fraction) per pagemap.
-    std::pair<double, double> swappedFractions() const {
-        UniqueFd pagemap(::open(("/proc/" + std::to_string(pid_) + "/pagemap").c_str(), O_RDONLY));
-        std::size_t cold = 0, coldOut = 0, hot = 0, hotOut = 0, index = 0;
-        readPagemap(pagemap.get(), {base, base + pages * kPageSize}, std::stop_token{},
-                    [&](std::uint64_t, std::span<const PagemapEntry> entries) {
-                        for (const auto& entry : entries) {
-                            bool out = entry.swapped();
-                            if (hot_.contains(index++)) {
-                                ++hot;
-                                hotOut += out;
-                            } else {
-                                ++cold;
-                                coldOut += out;
-                            }
-                        }
-                    });
-        return {cold ? double(coldOut) / double(cold) : 0, hot ? double(hotOut) / double(hot) : 0};
-    }
-
-    std::uint64_t base = 0;
-    std::size_t pages = 0;
+             const fs::path& cgroup = {})
+        : WorkloadProcess(options(settings, hot, cold, cgroup)) {}
 
   private:
-    static inline int counter_ = 0;
-    fs::path layout_;
-    pid_t pid_ = 0;
-    std::set<std::size_t> hot_;
+    static test::WorkloadOptions options(const Settings& settings, std::size_t hot,
+                                         std::size_t cold, const fs::path& cgroup) {
+        test::WorkloadOptions options;
+        options.program = settings.workload;
+        options.hotPages = hot;
+        options.coldPages = cold;
+        options.seed = 7;
+        options.cgroup = cgroup;
+        options.layoutTimeout = std::chrono::seconds(120);
+        return options;
+    }
 };
 
 class QuietLogger final : public Logger {

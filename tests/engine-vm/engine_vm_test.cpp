@@ -24,6 +24,7 @@
 #include "etmem/slide/idle_bitmap.hpp"
 #include "etmem/slide/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
+#include "workload_client.hpp"
 
 using namespace etmem;
 using namespace etmem::slide;
@@ -48,122 +49,24 @@ bool promised(const std::string& feature) {
         }                                                                               \
     } while (0)
 
-// A running etmem-workload and its layout.
-class Workload {
+// etmem-workload ($ETMEM_WORKLOAD) with this suite's seed.
+class Workload : public test::WorkloadProcess {
   public:
-    Workload(std::size_t hot, std::size_t cold, std::vector<std::string> extra = {}) {
-        layoutPath_ =
-            std::filesystem::temp_directory_path() /
-            ("slide-layout-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
-        std::filesystem::remove(layoutPath_);
-        std::vector<std::string> args{workloadPath(),
-                                      "--hot",
-                                      std::to_string(hot),
-                                      "--cold",
-                                      std::to_string(cold),
-                                      "--seed",
-                                      "42",
-                                      "--hot-access",
-                                      "write",
-                                      "--layout",
-                                      layoutPath_.string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            std::vector<char*> argv;
-            for (auto& arg : args) argv.push_back(arg.data());
-            argv.push_back(nullptr);
-            ::execv(argv[0], argv.data());
-            ::_exit(127);
-        }
-        for (int i = 0; i < 600 && !std::filesystem::exists(layoutPath_); ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        std::ifstream in(layoutPath_);
-        std::string key;
-        while (in >> key) {
-            if (key == "base")
-                in >> std::hex >> base >> std::dec;
-            else if (key == "pages")
-                in >> pages;
-            else if (key == "hot") {
-                std::size_t index;
-                while (in >> index) hot_.insert(index);
-            } else {
-                std::string ignored;
-                in >> ignored;
-            }
-        }
-    }
-    ~Workload() {
-        if (pid_ > 0) {
-            ::kill(pid_, SIGKILL);
-            ::waitpid(pid_, nullptr, 0);
-        }
-        std::filesystem::remove(layoutPath_);
-    }
-    // SIGTERM, then the exit status (0: every checksum held).
-    int stop() {
-        ::kill(pid_, SIGTERM);
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    int wait() {
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-        pid_ = 0;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    bool isHot(std::size_t index) const { return hot_.contains(index); }
-    std::size_t hotCount() const { return hot_.size(); }
-    pid_t pid() const { return pid_; }
-    Target target() const {
-        Target target;
-        target.pid = pid_;
-        target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
-        return target;
-    }
-    // pagemap entries of the workload's pages, read now.
-    std::vector<PagemapEntry> entries() const {
-        UniqueFd pagemap(::open(("/proc/" + std::to_string(pid_) + "/pagemap").c_str(), O_RDONLY));
-        std::vector<PagemapEntry> result;
-        readPagemap(pagemap.get(), PageRange{base, base + pages * kPageSize}, std::stop_token{},
-                    [&](std::uint64_t, std::span<const PagemapEntry> chunk) {
-                        result.insert(result.end(), chunk.begin(), chunk.end());
-                    });
-        return result;
-    }
-
-    std::uint64_t base = 0;
-    std::size_t pages = 0;
+    Workload(std::size_t hot, std::size_t cold, std::vector<std::string> extra = {})
+        : WorkloadProcess(options(hot, cold, std::move(extra))) {}
 
   private:
-    static inline int counter_ = 0;
-    std::filesystem::path layoutPath_;
-    pid_t pid_ = 0;
-    std::set<std::size_t> hot_;
-};
-
-struct Fractions {
-    double coldSwapped = 0, hotSwapped = 0;
-};
-
-Fractions swappedFractions(const Workload& workload) {
-    auto entries = workload.entries();
-    std::size_t cold = 0, coldSwapped = 0, hot = 0, hotSwapped = 0;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        bool swapped = entries[i].swapped();
-        if (workload.isHot(i)) {
-            ++hot;
-            hotSwapped += swapped;
-        } else {
-            ++cold;
-            coldSwapped += swapped;
-        }
+    static test::WorkloadOptions options(std::size_t hot, std::size_t cold,
+                                         std::vector<std::string> extra) {
+        test::WorkloadOptions options;
+        options.program = workloadPath();
+        options.hotPages = hot;
+        options.coldPages = cold;
+        options.seed = 42;
+        options.extraArgs = std::move(extra);
+        return options;
     }
-    return {cold ? double(coldSwapped) / cold : 0, hot ? double(hotSwapped) / hot : 0};
-}
+};
 
 class PrintLogger final : public Logger {
   public:
@@ -242,25 +145,43 @@ TaskConfig task(unsigned threshold) {
     return config;
 }
 
+// One engine cycle over the workload: `loop` scan rounds `interval` apart, threshold T;
+// the report is printed.
+CycleReport runEngineCycle(const Workload& workload, unsigned loop, unsigned threshold,
+                           SlideOptions options, std::chrono::milliseconds interval,
+                           PrintLogger& logger) {
+    auto projectConfig = project(loop);
+    auto taskConfig = task(threshold);
+    auto engine =
+        makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, std::move(options));
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    auto report = runCycle(*engine, targets, loop, interval);
+    printReport(report);
+    return report;
+}
+
+// What every swapping cycle must achieve: the cold set out, the hot set in.
+void expectColdSwappedHotKept(const Workload& workload) {
+    auto fractions = workload.swappedFractions();
+    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.cold, fractions.hot);
+    EXPECT_GE(fractions.cold, 0.95);
+    EXPECT_LE(fractions.hot, 0.02);
+}
+
 }  // namespace
 
 TEST(SlideNoSwap, ACycleWithoutSwapReportsItAndSwapsNothing) {
     ASSERT_FALSE(probeBackends().swapActive) << "run this test before swap is turned on";
     Workload workload(64, 512);
-    auto projectConfig = project(1);
-    auto taskConfig = task(1);
     PrintLogger logger;
     SlideOptions options;
     options.scannerOverride = std::make_shared<LayoutScanner>(workload);
-    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
-    std::vector<Target> targets;
-    targets.push_back(workload.target());
-    auto report = runCycle(*engine, targets, 1, std::chrono::milliseconds(100));
-    printReport(report);
+    auto report = runEngineCycle(workload, 1, 1, options, std::chrono::milliseconds(100), logger);
     EXPECT_NE(report.error.find("no swap device is active"), std::string::npos);
     EXPECT_EQ(report.pagesSwapped, 0u);
     EXPECT_GE(report.pagesCold, 512u);
-    EXPECT_EQ(swappedFractions(workload).coldSwapped, 0.0);
+    EXPECT_EQ(workload.swappedFractions().cold, 0.0);
     EXPECT_EQ(workload.stop(), 0);
 }
 
@@ -269,23 +190,13 @@ TEST(SlideSwap, MadviseSwapsTheColdPagesAndPagemapConfirmsThem) {
     REQUIRE_FEATURE(probe.swapActive, "swap");
     REQUIRE_FEATURE(probe.processMadvise, "process_madvise");
     Workload workload(256, 4096);
-    auto projectConfig = project(2);
-    auto taskConfig = task(3);
     PrintLogger logger;
     SlideOptions options;
     options.scannerOverride = std::make_shared<LayoutScanner>(workload);
     options.swapper = SwapperKind::Madvise;
-    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
-    std::vector<Target> targets;
-    targets.push_back(workload.target());
-    auto report = runCycle(*engine, targets, 2, std::chrono::milliseconds(200));
-    printReport(report);
-    auto fractions = swappedFractions(workload);
-    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
-                fractions.hotSwapped);
+    auto report = runEngineCycle(workload, 2, 3, options, std::chrono::milliseconds(200), logger);
     EXPECT_EQ(report.error, "");
-    EXPECT_GE(fractions.coldSwapped, 0.95);
-    EXPECT_LE(fractions.hotSwapped, 0.02);
+    expectColdSwappedHotKept(workload);
     EXPECT_GE(report.pagesSwapped, 4096u * 95 / 100);
     EXPECT_EQ(report.bytesSwapped, report.pagesSwapped * kPageSize);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
@@ -296,23 +207,13 @@ TEST(SlideIdlePage, OneCycleSwapsTheColdSetAndKeepsTheHotSet) {
     REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     Workload workload(512, 8192);
-    auto projectConfig = project(3);
-    auto taskConfig = task(2);
     PrintLogger logger;
     SlideOptions options;
     options.scanner = ScannerKind::IdlePage;
-    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
-    std::vector<Target> targets;
-    targets.push_back(workload.target());
-    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
-    printReport(report);
-    auto fractions = swappedFractions(workload);
-    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
-                fractions.hotSwapped);
+    auto report = runEngineCycle(workload, 3, 2, options, std::chrono::seconds(1), logger);
     EXPECT_EQ(report.scanner, "idle_page");
     EXPECT_EQ(report.error, "");
-    EXPECT_GE(fractions.coldSwapped, 0.95);
-    EXPECT_LE(fractions.hotSwapped, 0.02);
+    expectColdSwappedHotKept(workload);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
@@ -320,16 +221,10 @@ TEST(SlideIdlePage, ATargetThatExitsMidCycleIsDroppedNotAnError) {
     auto probe = probeBackends();
     REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
     Workload workload(64, 1024, {"--exit-after-ms", "1500"});
-    auto projectConfig = project(3);
-    auto taskConfig = task(2);
     PrintLogger logger;
     SlideOptions options;
     options.scanner = ScannerKind::IdlePage;
-    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
-    std::vector<Target> targets;
-    targets.push_back(workload.target());
-    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
-    printReport(report);
+    auto report = runEngineCycle(workload, 3, 2, options, std::chrono::seconds(1), logger);
     EXPECT_EQ(report.error.find("exited"), std::string::npos) << report.error;
     EXPECT_EQ(report.pagesScanned, 0u);
     bool dropped = false;
@@ -347,23 +242,13 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     // soft-dirty sees the hot pages themselves written (3 per round). T = 4 over 3 rounds
     // keeps what was written and lets the read-only neighbours go.
     Workload workload(512, 8192);
-    auto projectConfig = project(3);
-    auto taskConfig = task(4);
     PrintLogger logger;
     SlideOptions options;
     options.scanner = ScannerKind::Damon;
-    auto engine = makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, options);
-    std::vector<Target> targets;
-    targets.push_back(workload.target());
-    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
-    printReport(report);
-    auto fractions = swappedFractions(workload);
-    std::printf("cold swapped %.4f, hot swapped %.4f\n", fractions.coldSwapped,
-                fractions.hotSwapped);
+    auto report = runEngineCycle(workload, 3, 4, options, std::chrono::seconds(1), logger);
     EXPECT_EQ(report.scanner, "damon");
     EXPECT_EQ(report.error, "");
-    EXPECT_GE(fractions.coldSwapped, 0.95);
-    EXPECT_LE(fractions.hotSwapped, 0.02);
+    expectColdSwappedHotKept(workload);
     // The cycle is over: etmem's kdamond is off again, the others were never touched.
     std::ifstream state("/sys/kernel/mm/damon/admin/kdamonds/0/state");
     std::string word;
