@@ -1,7 +1,7 @@
 #include "bus_client.hpp"
 
 #include "bus_errors.hpp"
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 
 #include <etmem/dbus/manager_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>

@@ -1,10 +1,8 @@
 #include "bus_errors.hpp"
 
-#include "bus_names.hpp"
+#include "etmem/contract/error_names.hpp"
 
 #include <fmt/format.h>
-
-#include <array>
 
 namespace etmem::cli {
 namespace {
@@ -31,20 +29,27 @@ std::string daemonLabel(std::string_view busName, std::string_view instance) {
 }
 
 // Used only when etmemd sent one of its errors without a message.
-std::string fallbackFor(std::string_view kind) {
-    constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kTexts = {{
-        {"ProjectExists", "a project with that name already exists"},
-        {"NoSuchProject", "there is no project with that name; see 'etmem project show'"},
-        {"AlreadyRunning", "the project is already running"},
-        {"NotRunning", "the project is not running"},
-        {"InvalidConfig", "the config was refused"},
-        {"AccessDenied", "not allowed; run etmem as root or ask an administrator"},
-        {"InvalidArgument", "an argument was refused"},
-    }};
-    for (const auto& [name, text] : kTexts) {
-        if (name == kind) return std::string(text);
+std::string fallbackFor(std::string_view errorName) {
+    using bus::ErrorKind;
+    switch (bus::errorKindOf(errorName).value_or(ErrorKind::Failed)) {
+        case ErrorKind::ProjectExists:
+            return "a project with that name already exists";
+        case ErrorKind::NoSuchProject:
+            return "there is no project with that name; see 'etmem project show'";
+        case ErrorKind::AlreadyRunning:
+            return "the project is already running";
+        case ErrorKind::NotRunning:
+            return "the project is not running";
+        case ErrorKind::InvalidConfig:
+            return "the config was refused";
+        case ErrorKind::AccessDenied:
+            return "not allowed; run etmem as root or ask an administrator";
+        case ErrorKind::InvalidArgument:
+            return "an argument was refused";
+        case ErrorKind::Failed:
+            break;
     }
-    return fmt::format("etmemd failed ({})", kind);
+    return fmt::format("etmemd failed ({})", errorName.substr(bus::kErrorPrefix.size()));
 }
 
 }  // namespace
@@ -54,7 +59,7 @@ std::string describeBusError(std::string_view errorName, std::string_view messag
     if (errorName.starts_with(bus::kErrorPrefix)) {
         // etmemd's own errors carry a message meant for the user: pass it through.
         if (!message.empty()) return std::string(message);
-        return fallbackFor(errorName.substr(bus::kErrorPrefix.size()));
+        return fallbackFor(errorName);
     }
     std::string daemon = daemonLabel(busName, instance);
     if (isOneOf(errorName, {"ServiceUnknown", "NameHasNoOwner"}))

@@ -1,6 +1,6 @@
 #include "command_line.hpp"
 
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 
 #include <fmt/format.h>
 

@@ -42,8 +42,9 @@ std::string readConfigFile(const std::string& path) {
         if (got == 0) break;
         text.append(buffer, static_cast<std::size_t>(got));
         if (text.size() > kMaxConfigBytes)
-            fail(path, fmt::format("it is larger than {} MiB; an etmem config is a few lines",
-                                   kMaxConfigBytes / (1024 * 1024)));
+            fail(path, fmt::format("it is larger than {} bytes (1 MiB), the most etmemd "
+                                   "accepts; an etmem config is a few lines",
+                                   kMaxConfigBytes));
     }
     checkIsText(path, text);
     return text;

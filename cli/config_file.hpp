@@ -2,14 +2,15 @@
 // open paths on a caller's behalf.
 #pragma once
 
-#include <cstddef>
 #include <stdexcept>
 #include <string>
 
+#include "etmem/contract/limits.hpp"
+
 namespace etmem::cli {
 
-// An etmem config is a few lines; anything this big is the wrong file (or /dev/zero).
-inline constexpr std::size_t kMaxConfigBytes = 16 * 1024 * 1024;
+// The limit is etmemd's (kMaxConfigBytes, the contract's): a larger file is refused here,
+// before it is sent, with the same bound the daemon would apply.
 
 class ConfigFileError : public std::runtime_error {
   public:

@@ -7,14 +7,13 @@
 #include <string>
 #include <string_view>
 
+#include "etmem/contract/utf8.hpp"
+
 namespace etmem::cli {
 
-// Length in bytes of the well-formed UTF-8 sequence starting at text[pos], or 0 when the
-// bytes there are not valid UTF-8 (overlong forms, surrogates and > U+10FFFF included).
-std::size_t utf8SequenceLength(std::string_view text, std::size_t pos);
-
-// Offset of the first byte that is not part of valid UTF-8; nullopt when all of it is.
-std::optional<std::size_t> firstInvalidUtf8(std::string_view text);
+// utf8SequenceLength, firstInvalidUtf8: the contract's (what a D-Bus string may carry).
+using etmem::firstInvalidUtf8;
+using etmem::utf8SequenceLength;
 
 // How many columns a terminal gives text: one per code point (good enough for names).
 std::size_t displayWidth(std::string_view text);

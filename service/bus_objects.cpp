@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 #include "etmem/dbus/manager_adaptor.h"
 #include "etmem/dbus/project_adaptor.h"
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "bus_names.hpp"
 #include "bus_objects.hpp"
 #include "daemon_logger.hpp"
+#include "etmem/contract/bus_names.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "event_loop.hpp"
 #include "notifier.hpp"

@@ -1,25 +1,16 @@
-// Failures a client can cause, each with the D-Bus error name it is answered with.
+// Failures a client can cause, each with the D-Bus error name it is answered with (the
+// names are the contract's: etmem/contract/error_names.hpp).
 #pragma once
 
 #include <stdexcept>
 #include <string>
-#include <string_view>
+
+#include "etmem/contract/error_names.hpp"
 
 namespace etmem::service {
 
-enum class ErrorKind {
-    ProjectExists,
-    NoSuchProject,
-    AlreadyRunning,
-    NotRunning,
-    InvalidConfig,
-    AccessDenied,
-    InvalidArgument,
-    Failed,  // the daemon could not do it (e.g. the state directory is not writable)
-};
-
-// "org.openeuler.Etmem.Error.<Kind>"
-std::string errorName(ErrorKind kind);
+using bus::ErrorKind;
+using bus::errorName;
 
 class ServiceError : public std::runtime_error {
   public:

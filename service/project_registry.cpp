@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 
 namespace etmem::service {
 

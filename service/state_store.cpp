@@ -11,7 +11,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::service {

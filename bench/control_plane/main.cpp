@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "bus_harness.hpp"
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 
 namespace {
 

@@ -12,7 +12,8 @@
 #include <vector>
 
 #include "bus_harness.hpp"
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
+#include "etmem/contract/error_names.hpp"
 
 namespace etmem::test {
 

@@ -19,7 +19,8 @@ sources=("$source_dir"/engine/src/config/*.cpp "$fuzz_dir/config_fuzz.cpp")
 needs_build() {
     [[ ! -x $fuzzer ]] && return 0
     for file in "${sources[@]}" "$source_dir"/engine/src/config/*.hpp \
-                "$source_dir"/engine/include/etmem/config.hpp; do
+                "$source_dir"/engine/include/etmem/config.hpp \
+                "$source_dir"/contract/include/etmem/contract/limits.hpp; do
         [[ $file -nt $fuzzer ]] && return 0
     done
     return 1
@@ -30,6 +31,7 @@ if needs_build; then
     # shellcheck disable=SC2046  # pkg-config prints several flags on purpose
     "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -I"$source_dir/engine/include" -I"$source_dir/engine/src" \
+        -I"$source_dir/contract/include" \
         "${sources[@]}" $(pkg-config --cflags --libs yaml-cpp fmt) -o "$fuzzer.tmp"
     mv "$fuzzer.tmp" "$fuzzer"
 fi

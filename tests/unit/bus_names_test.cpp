@@ -1,4 +1,5 @@
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
+#include "etmem/contract/error_names.hpp"
 
 #include <gtest/gtest.h>
 
@@ -117,6 +118,20 @@ TEST(BoundedLabel, LongLabelsFitAndStayDistinct) {
                 }
         }
     }
+}
+
+TEST(ErrorNames, EveryKindRoundTripsThroughItsName) {
+    for (ErrorKind kind :
+         {ErrorKind::ProjectExists, ErrorKind::NoSuchProject, ErrorKind::AlreadyRunning,
+          ErrorKind::NotRunning, ErrorKind::InvalidConfig, ErrorKind::AccessDenied,
+          ErrorKind::InvalidArgument, ErrorKind::Failed}) {
+        std::string name = errorName(kind);
+        EXPECT_TRUE(name.starts_with("org.openeuler.Etmem.Error.")) << name;
+        EXPECT_EQ(errorKindOf(name), kind) << name;
+    }
+    EXPECT_EQ(errorName(ErrorKind::NoSuchProject), "org.openeuler.Etmem.Error.NoSuchProject");
+    EXPECT_EQ(errorKindOf("org.openeuler.Etmem.Error.Bogus"), std::nullopt);
+    EXPECT_EQ(errorKindOf("org.freedesktop.DBus.Error.Failed"), std::nullopt);
 }
 
 }  // namespace

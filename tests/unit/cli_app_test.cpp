@@ -207,8 +207,17 @@ TEST_F(CliApp, BinaryOrNonUtf8FileIsRefusedBeforeTheBus) {
 TEST_F(CliApp, HugeFileIsRefused) {
     std::string path = writeFile("huge", std::string(kMaxConfigBytes + 1, '#'));
     EXPECT_EQ(run({"project", "add", "-n", "p", "-f", path}), kExitFailure);
-    EXPECT_NE(err_.str().find("larger than 16 MiB"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("larger than 1048576 bytes (1 MiB), the most etmemd accepts"),
+              std::string::npos)
+        << err_.str();
     EXPECT_EQ(calls_.connects, 0);
+}
+
+// One bound on both sides (the contract's): a file the daemon would take is sent whole.
+TEST_F(CliApp, FileAtTheDaemonsLimitIsSent) {
+    std::string path = writeFile("limit", std::string(kMaxConfigBytes, '#'));
+    EXPECT_EQ(run({"project", "add", "-n", "p", "-f", path}), kExitSuccess) << err_.str();
+    EXPECT_EQ(calls_.configText.size(), kMaxConfigBytes);
 }
 
 TEST_F(CliApp, EmptyFileIsSentForTheDaemonToJudge) {

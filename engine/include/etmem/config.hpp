@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
+
 namespace etmem {
 
 // Ranges the configuration keys accept (inclusive).
@@ -19,8 +21,6 @@ inline constexpr unsigned kMinLoop = 1, kMaxLoop = 120;
 inline constexpr unsigned kMinInterval = 1, kMaxInterval = 1200;
 inline constexpr unsigned kMinSleep = 1, kMaxSleep = 1200;
 inline constexpr std::size_t kMaxProcessNameLength = 15;  // TASK_COMM_LEN - 1
-// A config larger than this is refused before it is parsed.
-inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 
 enum class TaskType { Pid, Name };
 

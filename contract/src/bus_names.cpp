@@ -1,4 +1,4 @@
-#include "bus_names.hpp"
+#include "etmem/contract/bus_names.hpp"
 
 #include <fmt/format.h>
 

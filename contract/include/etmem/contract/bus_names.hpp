@@ -13,7 +13,6 @@ inline constexpr std::string_view kManagerPath = "/org/openeuler/Etmem";
 inline constexpr std::string_view kProjectPathPrefix = "/org/openeuler/Etmem/project";
 inline constexpr std::string_view kManagerInterface = "org.openeuler.Etmem.Manager";
 inline constexpr std::string_view kProjectInterface = "org.openeuler.Etmem.Project";
-inline constexpr std::string_view kErrorPrefix = "org.openeuler.Etmem.Error.";
 // The -s|--socket NAME limit of the original etmem (sun_path minus the NUL).
 inline constexpr std::size_t kMaxInstanceNameLength = 107;
 // Project names: what the original allowed (a file-name-like token).
