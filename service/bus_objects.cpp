@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <utility>
+
 #include "etmem/contract/bus_names.hpp"
 #include "etmem/dbus/manager_adaptor.h"
 #include "etmem/dbus/project_adaptor.h"
@@ -109,8 +111,12 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
                                fmt::format("log level {} is out of range; allowed 0 (debug), 1 "
                                            "(info), 2 (warning), 3 (error)",
                                            value));
+        const bool changed = value != static_cast<uint32_t>(logger_.threshold());
         logger_.setThreshold(static_cast<etmem::LogLevel>(value));
         logger_.log(etmem::LogLevel::Info, fmt::format("log level set to {}", value));
+        if (changed)
+            emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
+                                        {"LogLevel"});
     }
 
     ProjectRegistry& registry_;
@@ -223,24 +229,55 @@ BusObjects::~BusObjects() = default;
 void BusObjects::projectAdded(const Project& project) {
     projects_[project.name] =
         std::make_unique<ProjectObject>(bus_, registry_, authorizer_, project.name);
-    manager_->projectsChanged();
+    projectsChanged();
 }
 
 void BusObjects::projectRemoved(const std::string& name) {
     projects_.erase(name);
-    manager_->projectsChanged();
+    projectsChanged();
 }
 
+// Projects carries every path: sent per change in a batch, n changes would cost n^2.
+void BusObjects::projectsChanged() {
+    if (batchDepth_ > 0)
+        projectsChangedInBatch_ = true;
+    else
+        manager_->projectsChanged();
+}
+
+void BusObjects::beginBatch() {
+    ++batchDepth_;
+}
+
+void BusObjects::endBatch() {
+    if (--batchDepth_ == 0 && std::exchange(projectsChangedInBatch_, false))
+        manager_->projectsChanged();
+}
+
+namespace {
+
+// Every property a cycle's report changes (the rest are const in the XML, or State).
+std::vector<std::string> statisticsProperties() {
+    return {
+        "Pids",         "Cycles",       "PagesScanned",  "PagesHot",          "PagesCold",
+        "PagesSwapped", "BytesSwapped", "LastCycleUSec", "TotalPagesSwapped", "TotalBytesSwapped",
+        "LastError",    "Histogram",    "Scanner",       "Swapper",           "TaskStatistics"};
+}
+
+}  // namespace
+
+// A start resets the statistics, a failure sets LastError: both announced with State.
 void BusObjects::stateChanged(const Project& project) {
-    if (auto it = projects_.find(project.name); it != projects_.end())
-        it->second->changed({"State", "LastError"});
+    if (auto it = projects_.find(project.name); it != projects_.end()) {
+        auto properties = statisticsProperties();
+        properties.push_back("State");
+        it->second->changed(properties);
+    }
 }
 
 void BusObjects::statsChanged(const Project& project) {
     if (auto it = projects_.find(project.name); it != projects_.end())
-        it->second->changed({"Pids", "Cycles", "PagesScanned", "PagesHot", "PagesCold",
-                             "PagesSwapped", "BytesSwapped", "LastCycleUSec", "TotalPagesSwapped",
-                             "TotalBytesSwapped", "LastError"});
+        it->second->changed(statisticsProperties());
 }
 
 }  // namespace etmem::service

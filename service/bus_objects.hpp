@@ -38,14 +38,20 @@ class BusObjects final : public RegistryListener {
     void projectRemoved(const std::string& name) override;
     void stateChanged(const Project& project) override;
     void statsChanged(const Project& project) override;
+    void beginBatch() override;
+    void endBatch() override;
 
   private:
+    void projectsChanged();
+
     sdbus::IConnection& bus_;
     ProjectRegistry& registry_;
     Authorizer& authorizer_;
     std::unique_ptr<RootObjectManager> root_;
     std::unique_ptr<ManagerObject> manager_;
     std::map<std::string, std::unique_ptr<ProjectObject>> projects_;
+    int batchDepth_ = 0;
+    bool projectsChangedInBatch_ = false;
 };
 
 }  // namespace etmem::service

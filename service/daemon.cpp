@@ -21,15 +21,6 @@
 namespace etmem::service {
 namespace {
 
-std::filesystem::path stateDirectory() {
-    // systemd's StateDirectory= sets $STATE_DIRECTORY (possibly a ':'-separated list).
-    if (const char* env = std::getenv("STATE_DIRECTORY"); env && *env) {
-        std::string_view list(env);
-        return std::filesystem::path(std::string(list.substr(0, list.find(':'))));
-    }
-    return "/var/lib/etmem";
-}
-
 unsigned onlineCores() {
     long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
     return cores > 0 ? static_cast<unsigned>(cores) : 1u;
@@ -84,9 +75,13 @@ class StatusReporter final : public RegistryListener {
     void projectRemoved(const std::string& n) override { next_.projectRemoved(n), report(); }
     void stateChanged(const Project& p) override { next_.stateChanged(p), report(); }
     void statsChanged(const Project& p) override { next_.statsChanged(p); }
-    // Only a changed summary is sent: every datagram is work for the service manager, and
-    // an unread notify socket would block this (the bus) thread once its queue is full.
+    void beginBatch() override { next_.beginBatch(), ++batchDepth_; }
+    void endBatch() override { next_.endBatch(), --batchDepth_, report(); }
+    // Only a changed summary is sent, and one per batch: every datagram is work for the
+    // service manager, and an unread notify socket would block this (the bus) thread once
+    // its queue is full.
     void report() {
+        if (batchDepth_ > 0) return;
         std::string summary = registry_.summary();
         if (summary == lastSent_) return;
         notifier_.status(summary);
@@ -98,6 +93,7 @@ class StatusReporter final : public RegistryListener {
     const ProjectRegistry& registry_;
     const Notifier& notifier_;
     std::string lastSent_;
+    int batchDepth_ = 0;
 };
 
 }  // namespace
@@ -111,8 +107,7 @@ int runDaemon(const DaemonOptions& options) {
     auto bus = sdbus::createSystemBusConnection();
     EventLoop loop(*bus);  // blocks the signals before any worker thread exists
 
-    StateStore store(stateDirectory(), logger);
-    store.prepare();
+    StateStore store(stateDirectoryFor(options.instance, std::getenv("STATE_DIRECTORY")), logger);
     auto authorizer = makePolkitAuthorizer(*bus);
     ProjectRegistry registry(
         store, logger, engineFactory(scannerKind),
@@ -125,17 +120,22 @@ int runDaemon(const DaemonOptions& options) {
     StatusReporter reporter(objects, registry, notifier);
     registry.setListener(&reporter);
 
-    registry.restore();
+    // The name first: a second etmemd on the same name learns it is not the owner before it
+    // touches the state directory or any target. Calls that arrive meanwhile wait in the
+    // connection until the loop runs, after the restore.
     try {
         bus->requestName(busName);
     } catch (const sdbus::Error& e) {
         logger.log(LogLevel::Error,
                    fmt::format("cannot own the bus name {}: {} (is another etmemd with the same "
-                               "-s name running, or is the bus policy not installed?)",
+                               "-s name running, or is the bus policy not installed?); nothing "
+                               "was restored, scanned or changed",
                                busName, e.getMessage()));
         registry.setListener(nullptr);
         return EXIT_FAILURE;
     }
+    store.prepare();  // creates and locks the directory; throws if another etmemd holds it
+    registry.restore();
     logger.log(LogLevel::Info,
                fmt::format("etmemd {} serving {} from {}; {}", ETMEM_VERSION, busName,
                            store.directory().string(), registry.summary()));

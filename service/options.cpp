@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "etmem/contract/bus_names.hpp"
+#include "state_store.hpp"
 
 namespace etmem::service {
 namespace {
@@ -31,13 +32,43 @@ std::optional<std::string> takeValue(const std::vector<std::string>& args, std::
 
 }  // namespace
 
+std::string systemdEscape(std::string_view text) {
+    std::string escaped;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (c == '/')
+            escaped += '-';
+        else if (alnum || c == ':' || c == '_' || (c == '.' && i > 0))
+            escaped += c;
+        else
+            escaped += fmt::format("\\x{:02x}", static_cast<unsigned char>(c));
+    }
+    return escaped;
+}
+
+std::filesystem::path stateDirectoryFor(std::string_view instance, const char* stateDirectoryEnv) {
+    if (stateDirectoryEnv != nullptr && *stateDirectoryEnv != '\0') {
+        std::string_view list(stateDirectoryEnv);
+        return std::filesystem::path(std::string(list.substr(0, list.find(':'))));
+    }
+    const std::filesystem::path base = "/var/lib";
+    if (instance.empty()) return base / "etmem";
+    // A file name has at most 255 bytes; a name that long is no unit's instance anyway.
+    constexpr std::size_t kMaxEscaped = 255 - std::string_view("etmem@").size();
+    std::string escaped = systemdEscape(instance);
+    if (escaped.size() > kMaxEscaped) escaped = StateStore::encodeFileName(instance, kMaxEscaped);
+    return base / ("etmem@" + escaped);
+}
+
 std::string daemonUsage() {
     return "Usage: etmemd [-l <log-level>] [-s <socket name>]\n"
            "\n"
            "options:\n"
            "-l|--log-level <log-level>  Log level: 0 debug, 1 info (default), 2 warning, 3 error\n"
            "-s|--socket <socket name>   Socket name to listen to: selects the instance\n"
-           "                            (at most 107 characters; default: the main instance)\n"
+           "                            (at most 107 bytes; default: the main instance)\n"
            "-h|--help                   Show this message\n";
 }
 

@@ -1,8 +1,11 @@
 #include "project_registry.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "etmem/contract/bus_names.hpp"
 
@@ -62,6 +65,12 @@ ProjectStats sumStats(const std::vector<TaskStatus>& tasks, const ProjectConfig&
     return stats;
 }
 
+std::string ownProcessName() {
+    std::string comm;
+    std::getline(std::ifstream("/proc/self/comm"), comm);
+    return comm;
+}
+
 }  // namespace
 
 ProjectRegistry::ProjectRegistry(StateStore& store, Logger& logger, TaskEngineFactory engines,
@@ -70,19 +79,51 @@ ProjectRegistry::ProjectRegistry(StateStore& store, Logger& logger, TaskEngineFa
       logger_(logger),
       engines_(std::move(engines)),
       post_(std::move(post)),
-      cores_(cores) {}
+      cores_(cores),
+      selfPid_(::getpid()),
+      selfComm_(ownProcessName()) {}
 
 ProjectRegistry::~ProjectRegistry() {
     shutdown();
 }
 
-ProjectConfig ProjectRegistry::parse(const std::string& name, const std::string& configText) const {
+ProjectConfig ProjectRegistry::parse(const std::string& name, const std::string& configText,
+                                     const ParseOptions& options) const {
     try {
-        return parseConfig(configText, ParseOptions{cores_});
+        return parseConfig(configText, options);
     } catch (const ConfigError& e) {
+        // A rejected text may have made the parser allocate a lot (1 MiB of '[' peaks at
+        // ~240 MiB in yaml-cpp); hand it back to the system instead of keeping it resident.
+        ::malloc_trim(0);
         throw ServiceError(ErrorKind::InvalidConfig,
                            fmt::format("config of project '{}' is invalid: {}", name, e.what()));
     }
+}
+
+std::string ProjectRegistry::selfTargetProblem(const ProjectConfig& config) const {
+    for (const auto& task : config.tasks) {
+        bool self = task.type == TaskType::Pid ? task.value == std::to_string(selfPid_)
+                                               : !selfComm_.empty() && task.value == selfComm_;
+        if (self)
+            return fmt::format(
+                "task {} targets etmemd itself; etmemd never scans or swaps its own memory",
+                describeTask(task));
+    }
+    return {};
+}
+
+std::string ProjectRegistry::launchProblem(const Project& project) const {
+    if (!project.restoreError.empty()) return project.restoreError;
+    if (auto problem = checkHostLimits(project.config, cores_); !problem.empty())
+        return fmt::format("it cannot run on this machine: {}", problem);
+    return selfTargetProblem(project.config);
+}
+
+void ProjectRegistry::markFailed(Project& project, const std::string& why) {
+    project.state = ProjectState::Failed;
+    project.stats.lastError = why;
+    logger_.log(LogLevel::Error, {project.name, {}, 0}, fmt::format("project failed: {}", why));
+    if (listener_) listener_->stateChanged(project);
 }
 
 const Project& ProjectRegistry::add(const std::string& name, const std::string& configText) {
@@ -96,7 +137,10 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
     Project project;
     project.name = name;
     project.configText = configText;
-    project.config = parse(name, configText);
+    project.config = parse(name, configText, ParseOptions{cores_});
+    if (auto problem = selfTargetProblem(project.config); !problem.empty())
+        throw ServiceError(ErrorKind::InvalidConfig,
+                           fmt::format("config of project '{}' is refused: {}", name, problem));
     project.normalizedConfig = toYaml(project.config);
     persist(project, false);
     auto& added = projects_.emplace(name, std::move(project)).first->second;
@@ -107,15 +151,25 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
 
 void ProjectRegistry::remove(const std::string& name) {
     Project& project = mutableGet(name);
+    const std::string removed = project.name;
+    std::string unsaved;
     try {
-        store_.remove(name);
+        store_.remove(removed);
     } catch (const std::exception& e) {
-        throw ServiceError(ErrorKind::Failed, e.what());
+        unsaved = e.what();
     }
     halt(project);
-    projects_.erase(name);
-    logger_.log(LogLevel::Info, {name, {}, 0}, "project deleted");
-    if (listener_) listener_->projectRemoved(name);
+    projects_.erase(removed);
+    logger_.log(LogLevel::Info, {removed, {}, 0}, "project deleted");
+    if (listener_) listener_->projectRemoved(removed);
+    if (!unsaved.empty()) {
+        std::string message = fmt::format(
+            "project '{}' is deleted and stopped, but its state file could not be deleted "
+            "({}); it would come back when etmemd restarts: delete {} by hand",
+            removed, unsaved, store_.fileFor(removed).string());
+        logger_.log(LogLevel::Error, {removed, {}, 0}, message);
+        throw ServiceError(ErrorKind::Failed, message);
+    }
 }
 
 void ProjectRegistry::start(const std::string& name) {
@@ -125,6 +179,12 @@ void ProjectRegistry::start(const std::string& name) {
                            fmt::format("project '{}' is already running; stop it first with "
                                        "'etmem migrate stop -n {}'",
                                        name, name));
+    if (auto problem = launchProblem(project); !problem.empty()) {
+        markFailed(project, problem);
+        throw ServiceError(
+            project.restoreError.empty() ? ErrorKind::InvalidConfig : ErrorKind::Failed,
+            fmt::format("project '{}' cannot start: {}", name, problem));
+    }
     persist(project, true);
     launch(project);
     logger_.log(LogLevel::Info, {name, {}, 0}, "project started");
@@ -138,10 +198,23 @@ void ProjectRegistry::stop(const std::string& name) {
                            fmt::format("project '{}' is not running (it is {}); start it with "
                                        "'etmem migrate start -n {}'",
                                        name, toString(project.state), name));
-    persist(project, false);
     halt(project);
+    std::string unsaved;
+    try {
+        store_.save(SavedProject{project.name, project.configText, false});
+    } catch (const std::exception& e) {
+        unsaved = e.what();
+    }
     logger_.log(LogLevel::Info, {name, {}, 0}, "project stopped");
     if (listener_) listener_->stateChanged(project);
+    if (!unsaved.empty()) {
+        std::string message = fmt::format(
+            "project '{}' is stopped, but that could not be saved ({}); etmemd would start it "
+            "again when it restarts: make room in {} and run 'etmem migrate stop' once more",
+            name, unsaved, store_.directory().string());
+        logger_.log(LogLevel::Error, {name, {}, 0}, message);
+        throw ServiceError(ErrorKind::Failed, message);
+    }
 }
 
 const Project* ProjectRegistry::find(const std::string& name) const {
@@ -199,7 +272,10 @@ void ProjectRegistry::applyStatus(const std::string& name, std::uint64_t runId,
     auto it = projects_.find(name);
     if (it == projects_.end() || it->second.runId != runId) return;
     Project& project = it->second;
-    project.tasks.at(status.taskIndex) = status;
+    TaskStatus& stored = project.tasks.at(status.taskIndex) = status;
+    // A task that has reported names its backends, "none" when it had none (as the XML says).
+    if (stored.lastCycle.scanner.empty()) stored.lastCycle.scanner = "none";
+    if (stored.lastCycle.swapper.empty()) stored.lastCycle.swapper = "none";
     project.stats = sumStats(project.tasks, project.config);
     if (listener_) listener_->statsChanged(project);
     // A task whose engine could not even start makes the whole project failed: running
@@ -214,26 +290,58 @@ void ProjectRegistry::applyStatus(const std::string& name, std::uint64_t runId,
 }
 
 void ProjectRegistry::restore() {
-    for (auto& saved : store_.load()) {
-        Project project;
-        project.name = saved.name;
-        project.configText = saved.configText;
-        try {
-            project.config = parse(saved.name, saved.configText);
-        } catch (const ServiceError& e) {
-            logger_.log(LogLevel::Error, {saved.name, {}, 0},
-                        fmt::format("saved project not restored: {} (its file {} is kept; fix "
-                                    "it or add the project again)",
-                                    e.what(), store_.fileFor(saved.name).string()));
-            continue;
-        }
-        project.normalizedConfig = toYaml(project.config);
-        auto& restored = projects_.emplace(saved.name, std::move(project)).first->second;
-        if (saved.running) launch(restored);
-        logger_.log(LogLevel::Info, {saved.name, {}, 0},
-                    fmt::format("project restored ({})", toString(restored.state)));
-        if (listener_) listener_->projectAdded(restored);
+    LoadedState state = store_.load();
+    // One announcement for the whole restore: per project, Projects and STATUS= would be
+    // sent n times with n entries, which made 10,000 projects take 20 s.
+    if (listener_) listener_->beginBatch();
+    for (const auto& file : state.unreadable) restoreUnreadable(file);
+    for (const auto& saved : state.projects) restoreSaved(saved);
+    if (listener_) listener_->endBatch();
+    ::malloc_trim(0);  // what parsing every file left behind
+}
+
+void ProjectRegistry::restoreSaved(const SavedProject& saved) {
+    // The same checks as AddProject, but for the host's: those wait for the launch.
+    Project project;
+    project.name = saved.name;
+    project.configText = saved.configText;
+    try {
+        if (auto problem = bus::checkProjectName(saved.name); !problem.empty())
+            throw ServiceError(ErrorKind::InvalidArgument, problem);
+        if (projects_.contains(saved.name))
+            throw ServiceError(ErrorKind::ProjectExists, "a project of that name is restored");
+        project.config = parse(saved.name, saved.configText, ParseOptions{0});
+    } catch (const ServiceError& e) {
+        store_.setAside(saved.name, e.what());
+        return;
     }
+    project.normalizedConfig = toYaml(project.config);
+    auto& restored = projects_.emplace(saved.name, std::move(project)).first->second;
+    if (saved.running) {
+        if (auto problem = launchProblem(restored); !problem.empty())
+            markFailed(restored, problem);  // kept, and still saved as running
+        else
+            launch(restored);
+    }
+    logger_.log(LogLevel::Info, {saved.name, {}, 0},
+                fmt::format("project restored ({})", toString(restored.state)));
+    // Announced once, in its final state.
+    if (listener_) listener_->projectAdded(restored);
+}
+
+void ProjectRegistry::restoreUnreadable(const UnreadableFile& file) {
+    std::string name = file.name.empty() ? file.file.stem().string() : file.name;
+    if (!bus::checkProjectName(name).empty() || projects_.contains(name)) return;  // logged
+    Project project;
+    project.name = name;
+    project.restoreError = fmt::format(
+        "its state file {} could not be read ({}); it is kept as it is: restart "
+        "etmemd once the fault is fixed",
+        file.file.string(), file.reason);
+    project.state = ProjectState::Failed;
+    project.stats.lastError = project.restoreError;
+    auto& restored = projects_.emplace(name, std::move(project)).first->second;
+    if (listener_) listener_->projectAdded(restored);
 }
 
 void ProjectRegistry::shutdown() {

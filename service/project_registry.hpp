@@ -4,7 +4,14 @@
 // over it (like systemd-oomd's manager). It lives on the event-loop thread; workers report
 // through a poster that runs their updates on that thread, so nothing here needs a lock.
 // Every mutating call either does all it says or throws ServiceError having changed
-// nothing, saved state included.
+// nothing, saved state included — except stop and remove, which are how an operator gets
+// out of trouble: they always take effect, and throw ServiceError(Failed) afterwards when
+// the state directory (full, read-only) could not record it, saying what was not saved.
+//
+// A saved project is checked as AddProject checks its input (name and config), except for
+// what depends on the host (max_threads against the core count): that is checked when the
+// project is launched, so a project is never dropped because the machine changed; it stays,
+// failed, with the reason in LastError.
 #pragma once
 
 #include <functional>
@@ -47,6 +54,9 @@ struct Project {
     std::vector<TaskStatus> tasks;  // one per task, latest cycle
     ProjectStats stats;
 
+    // Why the project cannot run at all (its state file could not be read); "" normally.
+    std::string restoreError;
+
     // Internal: the workers while running, and which run their reports belong to.
     std::unique_ptr<ProjectRunner> runner;
     std::uint64_t runId = 0;
@@ -59,6 +69,10 @@ class RegistryListener {
     virtual void projectRemoved(const std::string& name) = 0;
     virtual void stateChanged(const Project& project) = 0;
     virtual void statsChanged(const Project& project) = 0;
+    // Around a burst of changes (the restore at start): a listener may hold back what it
+    // sends per change (Projects, STATUS=) and send it once at the end.
+    virtual void beginBatch() {}
+    virtual void endBatch() {}
 };
 
 class ProjectRegistry {
@@ -91,7 +105,13 @@ class ProjectRegistry {
 
   private:
     Project& mutableGet(const std::string& name);
-    ProjectConfig parse(const std::string& name, const std::string& configText) const;
+    ProjectConfig parse(const std::string& name, const std::string& configText,
+                        const ParseOptions& options) const;
+    void restoreSaved(const SavedProject& saved);
+    void restoreUnreadable(const UnreadableFile& file);
+    std::string launchProblem(const Project& project) const;
+    std::string selfTargetProblem(const ProjectConfig& config) const;
+    void markFailed(Project& project, const std::string& why);
     void launch(Project& project);
     void halt(Project& project);
     void persist(const Project& project, bool running);
@@ -102,6 +122,8 @@ class ProjectRegistry {
     TaskEngineFactory engines_;
     Poster post_;
     unsigned cores_;
+    pid_t selfPid_;
+    std::string selfComm_;  // etmemd's own process name: a task naming it is refused
     RegistryListener* listener_ = nullptr;
     std::uint64_t nextRunId_ = 1;
     std::map<std::string, Project> projects_;

@@ -2,22 +2,27 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <optional>
 
-#include "etmem/contract/bus_names.hpp"
-#include "etmem/unique_fd.hpp"
+#include "etmem/contract/limits.hpp"
 
 namespace etmem::service {
 namespace {
 
 constexpr std::string_view kSuffix = ".project";
+constexpr std::string_view kLockName = ".lock";
+// The biggest file a valid project gives: its config (escaped, up to 4 bytes a byte in a
+// YAML double-quoted string) and a name. Anything larger is not ours.
+constexpr std::size_t kMaxStateFileBytes = 4 * kMaxConfigBytes + 4096;
 
 std::runtime_error systemError(const std::string& what, const std::filesystem::path& path) {
     return std::runtime_error(fmt::format("{} {}: {}", what, path.string(), std::strerror(errno)));
@@ -53,22 +58,128 @@ SavedProject deserialize(const std::string& text) {
     return project;
 }
 
+// FNV-1a: stable across builds and machines, which is all a file-name suffix needs.
+std::uint64_t fnv1a64(std::string_view text) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (unsigned char c : text) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+bool isAsciiAlnum(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+int hexValue(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+// The file's bytes, or the errno of the failed open/read. A read error says nothing about
+// the file's text, so the caller must not treat it as damage.
+struct ReadResult {
+    std::string text;
+    int error = 0;
+    bool tooLarge = false;
+};
+
+ReadResult readStateFile(const std::filesystem::path& path) {
+    ReadResult result;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd) {
+        result.error = errno;
+        return result;
+    }
+    char buffer[64 * 1024];
+    for (;;) {
+        ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            result.error = errno;
+            return result;
+        }
+        if (got == 0) return result;
+        result.text.append(buffer, static_cast<std::size_t>(got));
+        if (result.text.size() > kMaxStateFileBytes) {
+            result.tooLarge = true;
+            return result;
+        }
+    }
+}
+
+void syncDirectory(const std::filesystem::path& directory) {
+    UniqueFd dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir) ::fsync(dir.get());
+}
+
 }  // namespace
 
 StateStore::StateStore(std::filesystem::path directory, Logger& logger)
     : directory_(std::move(directory)), logger_(logger) {}
 
-void StateStore::prepare() const {
+void StateStore::prepare() {
     std::error_code ec;
     std::filesystem::create_directories(directory_, ec);
     if (ec)
         throw std::runtime_error(fmt::format("cannot create the state directory {}: {}",
                                              directory_.string(), ec.message()));
+    const auto lockPath = directory_ / kLockName;
+    UniqueFd lock(::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    // A read-only directory cannot hold a new lock file; an existing one still locks.
+    if (!lock && errno == EROFS) lock = UniqueFd(::open(lockPath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!lock) throw systemError("cannot open the lock file", lockPath);
+    if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+        if (errno == EWOULDBLOCK)
+            throw std::runtime_error(fmt::format(
+                "another etmemd uses the state directory {} (it holds {}); stop it first, or "
+                "give this one another instance name (-s NAME) or $STATE_DIRECTORY",
+                directory_.string(), lockPath.string()));
+        throw systemError("cannot lock", lockPath);
+    }
+    lock_ = std::move(lock);
+}
+
+std::string StateStore::encodeFileName(std::string_view name, std::size_t maxBytes) {
+    std::string encoded;
+    if (name.empty()) encoded = "_";
+    for (char c : name) {
+        if (isAsciiAlnum(c))
+            encoded += c;
+        else
+            encoded += fmt::format("_{:02x}", static_cast<unsigned char>(c));
+    }
+    if (encoded.size() <= maxBytes) return encoded;
+    std::string suffix = fmt::format("_h{:016x}", fnv1a64(name));
+    encoded.resize(maxBytes - suffix.size());
+    // Never cut an escape sequence ("_xx") in half.
+    if (auto cut = encoded.rfind('_'); cut != std::string::npos && cut + 3 > encoded.size())
+        encoded.resize(cut);
+    return encoded + suffix;
+}
+
+std::string StateStore::decodeFileName(std::string_view fileName) {
+    if (fileName == "_") return {};
+    std::string name;
+    for (std::size_t i = 0; i < fileName.size(); ++i) {
+        if (isAsciiAlnum(fileName[i])) {
+            name += fileName[i];
+            continue;
+        }
+        if (fileName[i] != '_' || i + 2 >= fileName.size() || hexValue(fileName[i + 1]) < 0 ||
+            hexValue(fileName[i + 2]) < 0)
+            return {};  // "_h<hash>": shortened, the name is not in it
+        name += static_cast<char>(hexValue(fileName[i + 1]) * 16 + hexValue(fileName[i + 2]));
+        i += 2;
+    }
+    return name;
 }
 
 std::filesystem::path StateStore::fileFor(const std::string& name) const {
-    // Escaping may triple a name's length; file names have at most NAME_MAX (255) bytes.
-    return directory_ / (bus::boundedLabel(name, 255 - kSuffix.size()) + std::string(kSuffix));
+    // File names have at most NAME_MAX (255) bytes.
+    return directory_ / (encodeFileName(name, 255 - kSuffix.size()) + std::string(kSuffix));
 }
 
 void StateStore::save(const SavedProject& project) const {
@@ -87,58 +198,76 @@ void StateStore::save(const SavedProject& project) const {
         throw;
     }
     // The rename is durable only once the directory is synced.
-    UniqueFd dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) ::fsync(dir.get());
+    syncDirectory(directory_);
 }
 
 void StateStore::remove(const std::string& name) const {
     const auto file = fileFor(name);
     if (::unlink(file.c_str()) != 0 && errno != ENOENT) throw systemError("cannot remove", file);
-    UniqueFd dir(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) ::fsync(dir.get());
+    syncDirectory(directory_);
 }
 
-void StateStore::setAside(const std::filesystem::path& file, const std::string& reason) const {
+void StateStore::setAside(const std::string& name, const std::string& reason) const {
+    setAsideFile(fileFor(name), reason);
+}
+
+void StateStore::setAsideFile(const std::filesystem::path& file, const std::string& reason) const {
     auto aside = file;
     aside += fmt::format(".damaged-{}", ::time(nullptr));
     std::error_code ec;
     std::filesystem::rename(file, aside, ec);
+    std::string where = ec ? fmt::format("it could not be set aside ({}) and stays", ec.message())
+                           : fmt::format("set aside as {}", aside.string());
     logger_.log(LogLevel::Warning, {},
-                fmt::format("state file {} is damaged ({}); set aside as {} — its project is "
-                            "not restored; add it again with 'etmem project add'",
-                            file.string(), reason, ec ? "(rename failed)" : aside.string()));
+                fmt::format("state file {} cannot be restored: {}; {} — its project is not "
+                            "restored; add it again with 'etmem project add'",
+                            file.string(), reason, where));
 }
 
-std::vector<SavedProject> StateStore::load() const {
-    std::vector<SavedProject> projects;
+LoadedState StateStore::load() const {
+    LoadedState state;
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(directory_, ec)) {
         const auto& path = entry.path();
         const std::string fileName = path.filename().string();
         if (fileName.starts_with(".tmp-")) {  // left by a crash mid-save: never renamed
-            std::filesystem::remove(path, ec);
+            std::error_code ignored;
+            std::filesystem::remove(path, ignored);
             continue;
         }
-        if (path.extension() != kSuffix || !entry.is_regular_file()) continue;
-        std::ifstream in(path, std::ios::binary);
-        std::stringstream text;
-        text << in.rdbuf();
+        std::error_code typeError;
+        if (path.extension() != kSuffix || !entry.is_regular_file(typeError)) continue;
+        ReadResult read = readStateFile(path);
+        if (read.error == ENOENT) continue;  // removed meanwhile
+        if (read.error != 0) {
+            std::string stem = fileName.substr(0, fileName.size() - kSuffix.size());
+            state.unreadable.push_back({path, decodeFileName(stem), std::strerror(read.error)});
+            logger_.log(LogLevel::Error, {},
+                        fmt::format("state file {} cannot be read: {}; it is kept as it is and "
+                                    "its project shown as failed; restart etmemd once the "
+                                    "fault is fixed",
+                                    path.string(), std::strerror(read.error)));
+            continue;
+        }
         try {
-            SavedProject project = deserialize(text.str());
+            if (read.tooLarge)
+                throw std::runtime_error(
+                    fmt::format("it is larger than {} bytes", kMaxStateFileBytes));
+            SavedProject project = deserialize(read.text);
             if (fileFor(project.name) != path)
                 throw std::runtime_error("the project name does not match the file name");
-            projects.push_back(std::move(project));
+            state.projects.push_back(std::move(project));
         } catch (const std::exception& e) {
-            setAside(path, e.what());
+            setAsideFile(path, e.what());
         }
     }
     if (ec)
         logger_.log(LogLevel::Error, {},
                     fmt::format("cannot read the state directory {}: {}", directory_.string(),
                                 ec.message()));
-    std::sort(projects.begin(), projects.end(),
+    std::sort(state.projects.begin(), state.projects.end(),
               [](const auto& a, const auto& b) { return a.name < b.name; });
-    return projects;
+    return state;
 }
 
 }  // namespace etmem::service

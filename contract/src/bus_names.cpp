@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "etmem/contract/utf8.hpp"
+
 namespace etmem::bus {
 namespace {
 
@@ -30,9 +32,15 @@ std::uint64_t fnv1a64(std::string_view text) {
 
 std::string checkPrintableName(std::string_view what, std::string_view name, std::size_t max) {
     if (name.empty()) return fmt::format("{} name is empty", what);
+    // Limits are in bytes (what a file name or sun_path holds), so the message says bytes.
     if (name.size() > max)
-        return fmt::format("{} name is {} characters long; at most {} are allowed", what,
+        return fmt::format("{} name is {} bytes long; at most {} bytes are allowed", what,
                            name.size(), max);
+    // A D-Bus string must be UTF-8: a name the bus could not carry is never accepted (a
+    // saved file holding one would otherwise keep etmemd from exporting its projects).
+    if (auto bad = firstInvalidUtf8(name))
+        return fmt::format("{} name is not UTF-8 text (byte 0x{:02x} at offset {})", what,
+                           static_cast<unsigned char>(name[*bad]), *bad);
     for (unsigned char c : name) {
         if (c < 0x20 || c == 0x7f)
             return fmt::format("{} name contains a control character; use printable characters",

@@ -71,6 +71,22 @@ TEST(BusNames, ProjectNameChecks) {
     EXPECT_NE(checkProjectName(std::string("a\0b", 3)), "");
 }
 
+// Limits count bytes, and the messages say so: "ü" is one character but two bytes.
+TEST(BusNames, LengthMessagesCountBytes) {
+    std::string twoByteChars;
+    for (int i = 0; i < 128; ++i) twoByteChars += "\xc3\xbc";  // 128 x "ü": 256 bytes
+    EXPECT_EQ(checkProjectName(twoByteChars),
+              "project name is 256 bytes long; at most 255 bytes are allowed");
+}
+
+// A name the bus could not carry is refused, whoever offers it (a saved file, say).
+TEST(BusNames, NamesMustBeUtf8) {
+    EXPECT_EQ(checkProjectName("caf\xc3\xa9"), "");
+    EXPECT_EQ(checkProjectName("caf\xe9"),
+              "project name is not UTF-8 text (byte 0xe9 at offset 3)");
+    EXPECT_NE(checkInstanceName("\xff"), "");
+}
+
 TEST(ObjectPaths, EscapeLikeSdBusPathEncode) {
     EXPECT_EQ(escapeLabel(""), "_");
     EXPECT_EQ(escapeLabel("abcXYZ019"), "abcXYZ019");

@@ -184,7 +184,7 @@ TEST(CliCommandLine, SocketNameLengthLimit) {
     EXPECT_EQ(parseCommandLine({"project", "show", "-s", longest}).instance, longest);
     std::string tooLong(108, 's');
     std::string message = usageMessage({"project", "show", "-s", tooLong});
-    EXPECT_NE(message.find("108 characters"), std::string::npos) << message;
+    EXPECT_NE(message.find("108 bytes long; at most 107 bytes"), std::string::npos) << message;
     EXPECT_NE(message.find("at most 107"), std::string::npos) << message;
     EXPECT_NE(usageMessage({"migrate", "stop", "-n", "p", "--socket=" + tooLong}), "");
 }

@@ -87,6 +87,17 @@ TEST(ResolveTargets, NoMatchGivesNoTargets) {
     EXPECT_TRUE(resolveTargets(task(TaskType::Pid, "999999999")).empty());
 }
 
+// The process running the engine is never its own target: neither by pid, nor by name,
+// nor as a descendant (here of our own pid: the child still is a target).
+TEST(ResolveTargets, TheEnginesOwnProcessIsNeverATarget) {
+    NamedChild child("etm-child", false);
+    EXPECT_EQ(pidsOf(resolveTargets(task(TaskType::Pid, std::to_string(::getpid())))),
+              std::vector<pid_t>{child.pid()});
+    char comm[16] = {};
+    ::prctl(PR_GET_NAME, comm);
+    for (pid_t pid : pidsOf(resolveTargets(task(TaskType::Name, comm)))) EXPECT_NE(pid, ::getpid());
+}
+
 TEST(ResolveTargets, PidfdTellsWhenTheTargetExits) {
     auto child = std::make_unique<NamedChild>("etm-exiting", false);
     auto targets = resolveTargets(task(TaskType::Pid, std::to_string(child->pid())));

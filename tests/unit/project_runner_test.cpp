@@ -3,10 +3,12 @@
 #include "etmem/project_runner.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <mutex>
 #include <thread>
 
@@ -60,13 +62,20 @@ ProjectConfig configFor(pid_t pid, unsigned loop, unsigned interval, unsigned sl
 }
 
 TEST(ProjectRunner, CycleIsBeginThenLoopScansThenAct) {
+    // A child to target: resolution never yields the process running the engine.
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
     Recording recording;
     std::mutex statusMutex;
     std::vector<TaskStatus> statuses;
     NullLogger logger;
     {
         ProjectRunner runner(
-            "p", configFor(::getpid(), 2, 1, 1),
+            "p", configFor(child, 2, 1, 1),
             [&](const EngineContext&) { return std::make_unique<RecordingEngine>(recording); },
             logger,
             [&](const TaskStatus& status) {
@@ -81,12 +90,14 @@ TEST(ProjectRunner, CycleIsBeginThenLoopScansThenAct) {
             std::this_thread::sleep_for(20ms);
         }
     }
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
     ASSERT_FALSE(statuses.empty());
     EXPECT_EQ(recording.calls.substr(0, 4), "bssa");
     EXPECT_EQ(statuses[0].cycles, 1u);
     EXPECT_EQ(statuses[0].totalBytesSwapped, 8192u);
-    EXPECT_EQ(statuses[0].pids, std::vector<pid_t>{::getpid()});
-    EXPECT_EQ(recording.lastTargets, std::vector<pid_t>{::getpid()});
+    EXPECT_EQ(statuses[0].pids, std::vector<pid_t>{child});
+    EXPECT_EQ(recording.lastTargets, std::vector<pid_t>{child});
     EXPECT_GE(statuses[0].lastCycleDuration, 2s);
 }
 

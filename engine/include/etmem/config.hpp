@@ -70,9 +70,15 @@ class ConfigError : public std::runtime_error {
 };
 
 struct ParseOptions {
-    // The number of online CPUs: max_threads accepts 1..2*cores+1.
+    // The number of online CPUs: max_threads accepts 1..2*cores+1. 0: the host is not
+    // checked here (a saved project, restored on a machine that may have changed); then
+    // checkHostLimits says at launch whether this host can run it.
     unsigned cores = 1;
 };
+
+// What a config asks of the host that this one (with `cores` online CPUs) cannot give, as
+// a sentence naming the key; "" when it fits.
+std::string checkHostLimits(const ProjectConfig& config, unsigned cores);
 
 enum class ConfigFormat { Yaml, Legacy };
 

@@ -224,6 +224,10 @@ std::string readChoice(const ConfigNode& task, std::string_view key, const std::
 unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigned cores) {
     const MapEntry* entry = findEntry(task, "max_threads");
     if (entry == nullptr) return 1;
+    if (cores == 0) {  // host not checked here: checkHostLimits at launch
+        const Range any{1, std::numeric_limits<unsigned>::max(), ""};
+        return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), any));
+    }
     const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
     const Range range{1, high, fmt::format(" (2*cores+1 with {} cores)", cores)};
     return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), range));
@@ -290,3 +294,23 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
 }
 
 }  // namespace etmem::config
+
+namespace etmem {
+
+std::string checkHostLimits(const ProjectConfig& config, unsigned cores) {
+    const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
+    for (std::size_t i = 0; i < config.tasks.size(); ++i) {
+        const unsigned maxThreads = config.tasks[i].maxThreads;
+        if (maxThreads <= high) continue;
+        const std::string key = config.tasks.size() == 1
+                                    ? std::string("options.policies.max_threads")
+                                    : fmt::format("options.policies[{}].max_threads", i);
+        return fmt::format(
+            "{}: value {} is more than this machine allows; allowed 1..{} "
+            "(2*cores+1 with {} cores)",
+            key, maxThreads, high, cores);
+    }
+    return {};
+}
+
+}  // namespace etmem

@@ -83,6 +83,9 @@ std::vector<const ProcStat*> selectTargets(const TaskConfig& task,
             if (seen.insert(it->second->pid).second) selected.push_back(it->second);
         }
     }
+    // The process running the engine is never a target, not even as a descendant of one
+    // (pid 1's): swapping out the scanner's own memory would only slow every cycle down.
+    std::erase_if(selected, [self = ::getpid()](const ProcStat* p) { return p->pid == self; });
     return selected;
 }
 

@@ -43,6 +43,20 @@ TEST(DaemonOptions, SocketNameLength) {
     EXPECT_NE(parsed.output.find("107"), std::string::npos);
 }
 
+// Each instance its own directory: the main one keeps /var/lib/etmem, -s NAME gets what
+// etmemd@NAME.service's StateDirectory=etmem@%i names; systemd's $STATE_DIRECTORY wins.
+TEST(DaemonOptions, StateDirectoryPerInstance) {
+    EXPECT_EQ(stateDirectoryFor("", nullptr), "/var/lib/etmem");
+    EXPECT_EQ(stateDirectoryFor("", ""), "/var/lib/etmem");
+    EXPECT_EQ(stateDirectoryFor("dt_socket", nullptr), "/var/lib/etmem@dt_socket");
+    EXPECT_EQ(stateDirectoryFor("a/b c", nullptr), "/var/lib/etmem@a-b\\x20c");
+    EXPECT_EQ(stateDirectoryFor(".hidden", nullptr), "/var/lib/etmem@\\x2ehidden");
+    EXPECT_EQ(stateDirectoryFor("x", "/run/s:/other"), "/run/s");
+    EXPECT_NE(stateDirectoryFor("a", nullptr), stateDirectoryFor("b", nullptr));
+    auto longest = stateDirectoryFor(std::string(107, '\x01'), nullptr);
+    EXPECT_LE(longest.filename().string().size(), 255u);
+}
+
 TEST(DaemonOptions, UsageErrorsExitTwo) {
     for (auto args : std::vector<std::vector<std::string>>{
              {"-x"}, {"--bogus"}, {"extra"}, {"-l"}, {"-s"}, {"--help=1"}}) {

@@ -1,9 +1,11 @@
 #include "project_registry.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <deque>
 #include <fstream>
 #include <thread>
@@ -36,12 +38,23 @@ class RegistryTest : public ::testing::Test {
         char pattern[] = "/tmp/etmem-registry-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
         dir_ = pattern;
+        // A process of its own to target: the registry refuses to target itself.
+        target_ = ::fork();
+        ASSERT_GE(target_, 0);
+        if (target_ == 0) {
+            ::pause();
+            ::_exit(0);
+        }
         store_ = std::make_unique<StateStore>(dir_, logger_);
         registry_ = makeRegistry();
     }
     void TearDown() override {
         registry_.reset();
         std::filesystem::remove_all(dir_);
+        if (target_ > 0) {
+            ::kill(target_, SIGKILL);
+            ::waitpid(target_, nullptr, 0);
+        }
     }
     std::unique_ptr<ProjectRegistry> makeRegistry() {
         auto registry = std::make_unique<ProjectRegistry>(
@@ -74,6 +87,7 @@ class RegistryTest : public ::testing::Test {
     }
 
     std::filesystem::path dir_;
+    pid_t target_ = 0;
     NullLogger logger_;
     Events events_;
     std::unique_ptr<StateStore> store_;
@@ -83,7 +97,7 @@ class RegistryTest : public ::testing::Test {
 };
 
 TEST_F(RegistryTest, AddSavesAndAnnounces) {
-    const Project& project = registry_->add("p1", configFor(::getpid()));
+    const Project& project = registry_->add("p1", configFor(target_));
     EXPECT_EQ(project.state, ProjectState::Stopped);
     EXPECT_EQ(project.config.tasks.size(), 1u);
     EXPECT_TRUE(std::filesystem::exists(store_->fileFor("p1")));
@@ -92,7 +106,7 @@ TEST_F(RegistryTest, AddSavesAndAnnounces) {
 }
 
 TEST_F(RegistryTest, RejectedAddsChangeNothing) {
-    registry_->add("p1", configFor(::getpid()));
+    registry_->add("p1", configFor(target_));
     events_.seen.clear();
     EXPECT_EQ(errorOf([&] { registry_->add("p1", configFor(1)); }), ErrorKind::ProjectExists);
     EXPECT_EQ(errorOf([&] { registry_->add("p2", "options:\n  loop: 0\n"); }),
@@ -100,7 +114,7 @@ TEST_F(RegistryTest, RejectedAddsChangeNothing) {
     EXPECT_EQ(errorOf([&] { registry_->add("", configFor(1)); }), ErrorKind::InvalidArgument);
     EXPECT_EQ(errorOf([&] { registry_->add("a/b", configFor(1)); }), ErrorKind::InvalidArgument);
     EXPECT_EQ(registry_->list().size(), 1u);
-    EXPECT_EQ(store_->load().size(), 1u);
+    EXPECT_EQ(store_->load().projects.size(), 1u);
     EXPECT_TRUE(events_.seen.empty());
 }
 
@@ -115,21 +129,21 @@ TEST_F(RegistryTest, InvalidConfigMessageSaysWhere) {
 }
 
 TEST_F(RegistryTest, StartStopAndTheirErrors) {
-    registry_->add("p", configFor(::getpid()));
+    registry_->add("p", configFor(target_));
     EXPECT_EQ(errorOf([&] { registry_->stop("p"); }), ErrorKind::NotRunning);
     registry_->start("p");
     EXPECT_EQ(registry_->get("p").state, ProjectState::Running);
-    EXPECT_TRUE(store_->load().at(0).running);
+    EXPECT_TRUE(store_->load().projects.at(0).running);
     EXPECT_EQ(errorOf([&] { registry_->start("p"); }), ErrorKind::AlreadyRunning);
     registry_->stop("p");
     EXPECT_EQ(registry_->get("p").state, ProjectState::Stopped);
-    EXPECT_FALSE(store_->load().at(0).running);
+    EXPECT_FALSE(store_->load().projects.at(0).running);
     EXPECT_EQ(errorOf([&] { registry_->start("nope"); }), ErrorKind::NoSuchProject);
     EXPECT_EQ(errorOf([&] { registry_->remove("nope"); }), ErrorKind::NoSuchProject);
 }
 
 TEST_F(RegistryTest, RunningProjectCountsCyclesAndResolvesPids) {
-    registry_->add("p", configFor(::getpid()));
+    registry_->add("p", configFor(target_));
     registry_->start("p");
     auto deadline = std::chrono::steady_clock::now() + 10s;
     while (registry_->get("p").stats.cycles == 0 && std::chrono::steady_clock::now() < deadline) {
@@ -137,24 +151,24 @@ TEST_F(RegistryTest, RunningProjectCountsCyclesAndResolvesPids) {
         runPosted();
     }
     EXPECT_GE(registry_->get("p").stats.cycles, 1u);
-    EXPECT_EQ(registry_->get("p").stats.pids, std::vector<pid_t>{::getpid()});
+    EXPECT_EQ(registry_->get("p").stats.pids, std::vector<pid_t>{target_});
     EXPECT_GE(registry_->get("p").stats.lastCycleUSec, 1000000u);
 }
 
 TEST_F(RegistryTest, RemoveStopsARunningProject) {
-    registry_->add("p", configFor(::getpid()));
+    registry_->add("p", configFor(target_));
     registry_->start("p");
     auto start = std::chrono::steady_clock::now();
     registry_->remove("p");
     EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
     EXPECT_EQ(registry_->find("p"), nullptr);
-    EXPECT_TRUE(store_->load().empty());
+    EXPECT_TRUE(store_->load().projects.empty());
     runPosted();  // reports of the removed run are ignored
 }
 
 TEST_F(RegistryTest, RestoreBringsBackProjectsAndRunningState) {
-    registry_->add("run", configFor(::getpid()));
-    registry_->add("idle", configFor(::getpid()));
+    registry_->add("run", configFor(target_));
+    registry_->add("idle", configFor(target_));
     registry_->start("run");
     registry_->shutdown();  // as on SIGTERM: saved state says "run" still runs
     registry_ = makeRegistry();
@@ -165,7 +179,7 @@ TEST_F(RegistryTest, RestoreBringsBackProjectsAndRunningState) {
 }
 
 TEST_F(RegistryTest, FailedSaveLeavesTheProjectAsItWas) {
-    registry_->add("p", configFor(::getpid()));
+    registry_->add("p", configFor(target_));
     // Make the state directory unusable even for root: replace it with a file.
     std::filesystem::remove_all(dir_);
     std::ofstream(dir_) << "not a directory";
@@ -174,6 +188,115 @@ TEST_F(RegistryTest, FailedSaveLeavesTheProjectAsItWas) {
     EXPECT_EQ(errorOf([&] { registry_->add("q", configFor(1)); }), ErrorKind::Failed);
     EXPECT_EQ(registry_->find("q"), nullptr);
     std::filesystem::remove(dir_);
+}
+
+// Saved files are checked as AddProject checks its input, and one that fails never keeps
+// the others (or the daemon) from starting: it is set aside.
+TEST_F(RegistryTest, SavedFileIsCheckedLikeAddAndSetAsideWhenRefused) {
+    registry_->add("good", configFor(target_));
+    store_->save({"caf\xe9", configFor(target_), true});  // a name the bus cannot carry
+    store_->save({"bad-config", "options:\n  loop: 0\n", false});
+    registry_ = makeRegistry();
+    registry_->restore();
+    ASSERT_EQ(registry_->list().size(), 1u);
+    EXPECT_NE(registry_->find("good"), nullptr);
+    int damaged = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+        damaged += entry.path().filename().string().find(".project.damaged-") != std::string::npos;
+    EXPECT_EQ(damaged, 2);
+    EXPECT_EQ(store_->load().projects.size(), 1u);
+}
+
+// A file that cannot be read is kept and shown failed; it cannot be started.
+TEST_F(RegistryTest, UnreadableFileIsShownFailedAndKept) {
+    std::filesystem::create_symlink("/proc/self/mem", dir_ / "lost.project");
+    registry_->restore();
+    const Project& lost = registry_->get("lost");
+    EXPECT_EQ(lost.state, ProjectState::Failed);
+    EXPECT_NE(lost.stats.lastError.find("could not be read"), std::string::npos)
+        << lost.stats.lastError;
+    EXPECT_EQ(errorOf([&] { registry_->start("lost"); }), ErrorKind::Failed);
+    EXPECT_TRUE(std::filesystem::is_symlink(dir_ / "lost.project"));
+}
+
+// The machine changed under a saved project (fewer cores than its max_threads needs): it is
+// restored, shown failed with the reason, and stays saved as running for a better day.
+TEST_F(RegistryTest, HostLimitIsCheckedAtLaunchNotAtRestore) {
+    std::string config = configFor(target_);
+    config.replace(config.find("max_threads: 1"), 14, "max_threads: 9");  // 2 cores allow 5
+    EXPECT_EQ(errorOf([&] { registry_->add("big", config); }), ErrorKind::InvalidConfig);
+    store_->save({"big", config, true});
+    registry_ = makeRegistry();
+    registry_->restore();
+    const Project& big = registry_->get("big");
+    EXPECT_EQ(big.state, ProjectState::Failed);
+    EXPECT_NE(big.stats.lastError.find("max_threads: value 9 is more than this machine allows"),
+              std::string::npos)
+        << big.stats.lastError;
+    EXPECT_TRUE(store_->load().projects.at(0).running);
+    EXPECT_EQ(errorOf([&] { registry_->start("big"); }), ErrorKind::InvalidConfig);
+}
+
+// Stop and remove are how an operator gets out of trouble: they work when nothing can be
+// saved, and say what was not.
+TEST_F(RegistryTest, StopAndRemoveWorkWhenStateCannotBeSaved) {
+    registry_->add("p", configFor(target_));
+    registry_->add("q", configFor(target_));
+    registry_->start("p");
+    std::filesystem::remove_all(dir_);
+    std::ofstream(dir_) << "not a directory";
+    try {
+        registry_->stop("p");
+        FAIL() << "stop reported no trouble";
+    } catch (const ServiceError& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::Failed);
+        EXPECT_NE(std::string(e.what()).find("is stopped, but that could not be saved"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(registry_->get("p").state, ProjectState::Stopped);
+    try {
+        registry_->remove("q");
+        FAIL() << "remove reported no trouble";
+    } catch (const ServiceError& e) {
+        EXPECT_NE(std::string(e.what()).find("is deleted and stopped, but its state file could "
+                                             "not be deleted"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(registry_->find("q"), nullptr);
+    std::filesystem::remove(dir_);
+}
+
+TEST_F(RegistryTest, TaskTargetingEtmemdItselfIsRefused) {
+    try {
+        registry_->add("self", configFor(::getpid()));
+        FAIL() << "a task naming etmemd's own pid was accepted";
+    } catch (const ServiceError& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidConfig);
+        EXPECT_NE(std::string(e.what()).find("targets etmemd itself"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(registry_->find("self"), nullptr);
+}
+
+struct BatchCounter : Events {
+    int begins = 0, ends = 0;
+    std::size_t addedBeforeEnd = 0;
+    void beginBatch() override { ++begins; }
+    void endBatch() override { ++ends, addedBeforeEnd = seen.size(); }
+};
+
+TEST_F(RegistryTest, RestoreIsOneBatch) {
+    for (int i = 0; i < 20; ++i) registry_->add("p" + std::to_string(i), configFor(target_));
+    registry_ = makeRegistry();
+    BatchCounter batch;
+    registry_->setListener(&batch);
+    registry_->restore();
+    EXPECT_EQ(batch.begins, 1);
+    EXPECT_EQ(batch.ends, 1);
+    EXPECT_EQ(batch.addedBeforeEnd, 20u);
+    registry_->setListener(nullptr);
 }
 
 }  // namespace

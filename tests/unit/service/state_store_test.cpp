@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 namespace etmem::service {
@@ -28,7 +30,7 @@ TEST_F(StateStoreTest, SavedProjectsLoadBackExactly) {
     SavedProject b{"b/ä weird name", "x: 1\n", false};
     store.save(a);
     store.save(b);
-    auto loaded = store.load();
+    auto loaded = store.load().projects;
     ASSERT_EQ(loaded.size(), 2u);
     EXPECT_EQ(loaded[0], a);
     EXPECT_EQ(loaded[1], b);
@@ -43,7 +45,7 @@ TEST_F(StateStoreTest, LongestNamesGetValidFileNames) {
         EXPECT_LE(store.fileFor(project.name).filename().string().size(), 255u);
         store.save(project);
     }
-    auto loaded = store.load();
+    auto loaded = store.load().projects;
     ASSERT_EQ(loaded.size(), 3u);
     for (const auto& project : projects)
         EXPECT_NE(std::find(loaded.begin(), loaded.end(), project), loaded.end()) << project.name;
@@ -53,12 +55,12 @@ TEST_F(StateStoreTest, SaveReplacesAndRemoveForgets) {
     StateStore store(dir_, logger_);
     store.save({"p", "one", false});
     store.save({"p", "two", true});
-    auto loaded = store.load();
+    auto loaded = store.load().projects;
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0].configText, "two");
     EXPECT_TRUE(loaded[0].running);
     store.remove("p");
-    EXPECT_TRUE(store.load().empty());
+    EXPECT_TRUE(store.load().projects.empty());
     EXPECT_NO_THROW(store.remove("p"));  // already gone is fine
 }
 
@@ -66,7 +68,7 @@ TEST_F(StateStoreTest, DamagedFileIsSetAsideAndOthersStillLoad) {
     StateStore store(dir_, logger_);
     store.save({"good", "text", true});
     std::ofstream(dir_ / "bad.project") << "\x01\x02 not: [yaml";
-    auto loaded = store.load();
+    auto loaded = store.load().projects;
     ASSERT_EQ(loaded.size(), 1u);
     EXPECT_EQ(loaded[0].name, "good");
     EXPECT_FALSE(std::filesystem::exists(dir_ / "bad.project"));
@@ -80,13 +82,13 @@ TEST_F(StateStoreTest, FileWhoseNameDoesNotMatchIsSetAside) {
     StateStore store(dir_, logger_);
     store.save({"real", "text", false});
     std::filesystem::rename(dir_ / "real.project", dir_ / "other.project");
-    EXPECT_TRUE(store.load().empty());
+    EXPECT_TRUE(store.load().projects.empty());
 }
 
 TEST_F(StateStoreTest, LeftoverTempFilesAreCleanedUp) {
     StateStore store(dir_, logger_);
     std::ofstream(dir_ / ".tmp-abcdef") << "half written";
-    EXPECT_TRUE(store.load().empty());
+    EXPECT_TRUE(store.load().projects.empty());
     EXPECT_FALSE(std::filesystem::exists(dir_ / ".tmp-abcdef"));
 }
 
@@ -103,6 +105,58 @@ TEST_F(StateStoreTest, UnusableDirectoryThrowsWithThePath) {
     }
     EXPECT_THROW(store.prepare(), std::runtime_error);
     std::filesystem::remove(dir_);
+}
+
+// The file names are the store's, frozen: existing state directories must keep matching
+// whatever the bus escaping becomes.
+TEST_F(StateStoreTest, FileNameEncodingIsFrozen) {
+    EXPECT_EQ(StateStore::encodeFileName("web-1", 250), "web_2d1");
+    EXPECT_EQ(StateStore::encodeFileName("", 250), "_");
+    EXPECT_EQ(StateStore::encodeFileName("caf\xc3\xa9 x", 250), "caf_c3_a9_20x");
+    EXPECT_EQ(StateStore::encodeFileName(std::string(300, 'a'), 40),
+              std::string(22, 'a') + "_h" + "ee7717eba7a17e21");
+    StateStore store(dir_, logger_);
+    EXPECT_EQ(store.fileFor("web-1"), dir_ / "web_2d1.project");
+    EXPECT_EQ(StateStore::decodeFileName("caf_c3_a9_20x"), "caf\xc3\xa9 x");
+}
+
+TEST_F(StateStoreTest, SecondStoreOnTheSameDirectoryIsRefused) {
+    StateStore first(dir_, logger_);
+    first.prepare();
+    StateStore second(dir_, logger_);
+    try {
+        second.prepare();
+        FAIL() << "two stores locked one directory";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("another etmemd uses the state directory " + dir_.string()),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "x.project"));  // nothing else was touched
+}
+
+// A read that fails (here a real EIO: /proc/self/mem at address 0) says nothing about the
+// file: it is kept, not renamed as damaged, and reported with the name it encodes.
+TEST_F(StateStoreTest, ReadErrorKeepsTheFileAndReportsIt) {
+    StateStore store(dir_, logger_);
+    store.save({"good", "text", false});
+    std::filesystem::create_symlink("/proc/self/mem", dir_ / "flaky_2ddisk.project");
+    LoadedState state = store.load();
+    ASSERT_EQ(state.projects.size(), 1u);
+    ASSERT_EQ(state.unreadable.size(), 1u);
+    EXPECT_EQ(state.unreadable[0].name, "flaky-disk");
+    EXPECT_EQ(state.unreadable[0].reason, std::strerror(EIO));
+    EXPECT_TRUE(std::filesystem::is_symlink(dir_ / "flaky_2ddisk.project"));
+    for (const auto& entry : std::filesystem::directory_iterator(dir_))
+        EXPECT_EQ(entry.path().string().find("damaged"), std::string::npos) << entry.path();
+}
+
+TEST_F(StateStoreTest, OversizedFileIsSetAside) {
+    StateStore store(dir_, logger_);
+    std::ofstream(dir_ / "big.project") << std::string(5 * 1024 * 1024, '#');
+    EXPECT_TRUE(store.load().projects.empty());
+    EXPECT_FALSE(std::filesystem::exists(dir_ / "big.project"));
 }
 
 }  // namespace
