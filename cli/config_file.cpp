@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <etmem/unique_fd.hpp>
 
@@ -29,8 +30,19 @@ void checkIsText(const std::string& path, const std::string& text) {
 }  // namespace
 
 std::string readConfigFile(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: opening a FIFO with no writer must not block; fstat then refuses it.
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) fail(path, std::strerror(errno));
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) fail(path, std::strerror(errno));
+    if (!S_ISREG(info.st_mode))
+        fail(path, fmt::format("it is {}, not a regular file; give the path of a config file",
+                               S_ISDIR(info.st_mode)    ? "a directory"
+                               : S_ISFIFO(info.st_mode) ? "a FIFO"
+                               : S_ISCHR(info.st_mode)  ? "a character device"
+                               : S_ISBLK(info.st_mode)  ? "a block device"
+                               : S_ISSOCK(info.st_mode) ? "a socket"
+                                                        : "a special file"));
     std::string text;
     char buffer[64 * 1024];
     for (;;) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -165,7 +166,21 @@ TEST_F(CliApp, UnreadableFileIsOneLineWithPathAndReasonAndNoBusCall) {
     EXPECT_EQ(err_.str(),
               "etmem: cannot read config file '" + missing + "': No such file or directory\n");
     EXPECT_EQ(run({"project", "add", "-n", "p", "-f", dir_}), kExitFailure);
-    EXPECT_NE(err_.str().find("Is a directory"), std::string::npos) << err_.str();
+    EXPECT_NE(err_.str().find("it is a directory, not a regular file"), std::string::npos)
+        << err_.str();
+    EXPECT_EQ(calls_.connects, 0);
+}
+
+// A FIFO with no writer used to block `project add` forever; now it is refused at once.
+TEST_F(CliApp, FifoAndDevicesAreRefusedWithoutBlocking) {
+    std::string fifo = dir_ + "/fifo";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_EQ(run({"project", "add", "-n", "p", "-f", fifo}), kExitFailure);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+    EXPECT_NE(err_.str().find("it is a FIFO, not a regular file"), std::string::npos) << err_.str();
+    EXPECT_EQ(run({"project", "add", "-n", "p", "-f", "/dev/zero"}), kExitFailure);
+    EXPECT_NE(err_.str().find("it is a character device"), std::string::npos) << err_.str();
     EXPECT_EQ(calls_.connects, 0);
 }
 

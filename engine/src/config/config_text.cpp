@@ -51,6 +51,11 @@ void checkBytes(std::string_view text) {
     for (std::size_t offset = 0; offset < text.size();) {
         const auto c = static_cast<unsigned char>(text[offset]);
         if (c == 0) failAt(text, offset, "a NUL byte (0x00) is not allowed; a config is text");
+        if (c == '\r' && (offset + 1 == text.size() || text[offset + 1] != '\n')) {
+            failAt(text, offset,
+                   "a carriage return (CR) that ends no CRLF: the file has CR-only (classic "
+                   "Mac) line endings; save it with LF line endings");
+        }
         if (isForbiddenControl(c)) {
             failAt(text, offset,
                    fmt::format("control byte 0x{:02X} is not allowed; a config is text", c));

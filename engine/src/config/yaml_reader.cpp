@@ -172,7 +172,17 @@ ConfigNode readYamlTree(std::string_view text) {
     const std::optional<Position> secondDocument = parseFirstDocument(text, builder);
     std::optional<ConfigNode> root = builder.takeRoot();
     if (!root || root->kind == ConfigNode::Kind::Null) {
-        fail({}, "the config is empty; it needs an 'options:' section");
+        // checkConfigText saw content, so the text is not empty: it just holds no config
+        // (yaml-cpp reads a lone ',' as nothing at all). Point at what is there.
+        std::size_t first = 0;
+        while (first < text.size() &&
+               std::string_view(" \t\r\n").find(text[first]) != std::string_view::npos)
+            ++first;
+        const std::string_view line = text.substr(first, text.find('\n', first) - first);
+        fail(positionAt(text, first),
+             fmt::format("'{}' is not a config; a config is an 'options:' section with loop, "
+                         "interval, sleep and policies",
+                         displayText(line)));
     }
     if (secondDocument) {
         fail(*secondDocument,

@@ -1,0 +1,64 @@
+// Texts that hold something but no config are reported for what they are, never as empty.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "etmem/config.hpp"
+
+namespace etmem {
+namespace {
+
+std::string rejection(const std::string& text) {
+    try {
+        parseConfig(text, ParseOptions{2});
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "accepted: " << text;
+    return {};
+}
+
+TEST(ConfigNotEmpty, LoneCommaIsShownNotCalledEmpty) {
+    std::string message = rejection(",");
+    EXPECT_EQ(message.find("empty"), std::string::npos) << message;
+    EXPECT_EQ(message,
+              "line 1, column 1: ',' is not a config; a config is an 'options:' section with "
+              "loop, interval, sleep and policies");
+}
+
+TEST(ConfigNotEmpty, CrOnlyLineEndingsAreNamed) {
+    std::string message = rejection("options:\r  loop: 1\r  interval: 1\r  sleep: 1\r");
+    EXPECT_EQ(message.find("empty"), std::string::npos) << message;
+    EXPECT_NE(message.find("CR-only (classic Mac) line endings"), std::string::npos) << message;
+    EXPECT_NE(message.find("line 1, column 9"), std::string::npos) << message;
+}
+
+TEST(ConfigNotEmpty, CrlfIsStillAccepted) {
+    std::string text =
+        "options:\r\n  loop: 1\r\n  interval: 1\r\n  sleep: 1\r\n  policies:\r\n    type: pid\r\n"
+        "    value: 1\r\n    engine: slide\r\n    param:\r\n      T: 1\r\n";
+    EXPECT_NO_THROW(parseConfig(text, ParseOptions{2}));
+}
+
+TEST(ConfigNotEmpty, ReallyEmptyIsStillEmpty) {
+    EXPECT_NE(rejection("").find("the config is empty"), std::string::npos);
+    EXPECT_NE(rejection("  \n# only a comment\n").find("the config is empty"), std::string::npos);
+}
+
+// max_threads against the cores: checked by parseConfig for new input, skipped with cores 0
+// (a saved project), and then said by checkHostLimits at launch.
+TEST(ConfigHostLimits, CheckedAtLaunchWhenNotAtParse) {
+    std::string text =
+        "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies:\n    type: pid\n"
+        "    value: 1\n    max_threads: 9\n    engine: slide\n    param:\n      T: 1\n";
+    EXPECT_THROW(parseConfig(text, ParseOptions{2}), ConfigError);
+    ProjectConfig config = parseConfig(text, ParseOptions{0});
+    EXPECT_EQ(config.tasks.at(0).maxThreads, 9u);
+    EXPECT_EQ(checkHostLimits(config, 4), "");
+    EXPECT_EQ(checkHostLimits(config, 2),
+              "options.policies.max_threads: value 9 is more than this machine allows; allowed "
+              "1..5 (2*cores+1 with 2 cores)");
+}
+
+}  // namespace
+}  // namespace etmem
