@@ -127,9 +127,12 @@ void StateStore::prepare() {
         throw std::runtime_error(fmt::format("cannot create the state directory {}: {}",
                                              directory_.string(), ec.message()));
     const auto lockPath = directory_ / kLockName;
-    UniqueFd lock(::open(lockPath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    // A read-only directory cannot hold a new lock file; an existing one still locks.
-    if (!lock && errno == EROFS) lock = UniqueFd(::open(lockPath.c_str(), O_RDONLY | O_CLOEXEC));
+    // Read-only: flock needs no write access, and a file held open for writing would keep
+    // the file system from being remounted read-only. An existing lock file still locks on
+    // a read-only directory.
+    UniqueFd lock(::open(lockPath.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock && errno == EROFS)
+        lock = UniqueFd(::open(lockPath.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!lock) throw systemError("cannot open the lock file", lockPath);
     if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
