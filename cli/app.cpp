@@ -13,6 +13,7 @@ namespace etmem::cli {
 namespace {
 
 std::vector<ProjectInfo> collectProjects(DaemonClient& client, const std::string& onlyName) {
+    if (onlyName.empty()) return client.allProjectDetails();
     std::vector<ProjectInfo> projects;
     bool found = false;
     for (const auto& entry : client.listProjects()) {

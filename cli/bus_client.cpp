@@ -6,6 +6,7 @@
 #include <etmem/dbus/manager_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -154,6 +155,27 @@ class BusClient final : public DaemonClient {
             throw ClientError(describe(error));
         }
         return toProjectInfo(entry, properties);
+    }
+
+    // One round trip for every project: the ObjectManager at "/" answers with each
+    // object's properties (1,000 projects: one call instead of 1,001).
+    std::vector<ProjectInfo> allProjectDetails() override {
+        std::map<sdbus::ObjectPath, std::map<std::string, PropertyMap>> objects;
+        call([&] {
+            auto root = sdbus::createProxy(*connection_, busName_, "/");
+            root->callMethod("GetManagedObjects")
+                .onInterface("org.freedesktop.DBus.ObjectManager")
+                .storeResultsTo(objects);
+        });
+        std::vector<ProjectInfo> projects;
+        for (const auto& [path, interfaces] : objects) {
+            auto project = interfaces.find(std::string(bus::kProjectInterface));
+            if (project == interfaces.end()) continue;
+            projects.push_back(toProjectInfo({"", "", path}, project->second));
+        }
+        std::sort(projects.begin(), projects.end(),
+                  [](const auto& a, const auto& b) { return a.name < b.name; });
+        return projects;
     }
 
   private:

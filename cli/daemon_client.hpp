@@ -35,6 +35,14 @@ class DaemonClient {
     virtual std::vector<ProjectEntry> listProjects() = 0;
     // nullopt when the project went away after it was listed.
     virtual std::optional<ProjectInfo> projectDetails(const ProjectEntry& entry) = 0;
+    // Every project with its details, by name. By default a listing and a call per project;
+    // BusClient does it in one round trip (ObjectManager.GetManagedObjects).
+    virtual std::vector<ProjectInfo> allProjectDetails() {
+        std::vector<ProjectInfo> projects;
+        for (const auto& entry : listProjects())
+            if (auto details = projectDetails(entry)) projects.push_back(std::move(*details));
+        return projects;
+    }
 };
 
 // Connects to the etmemd of an instance ("" = the default one); throws ClientError.

@@ -135,14 +135,17 @@ class ProjectObject final
     : public sdbus::AdaptorInterfaces<org::openeuler::Etmem::Project_adaptor,
                                       sdbus::Properties_adaptor, sdbus::ManagedObject_adaptor> {
   public:
+    // announce: false for the objects restored at start, before the loop serves anyone; a
+    // client learns of those from GetManagedObjects once it sees the name owned.
     ProjectObject(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
-                  const std::string& name)
+                  const std::string& name, bool announce)
         : AdaptorInterfaces(bus, bus::projectObjectPath(name)),
           registry_(registry),
           authorizer_(authorizer),
           name_(name) {
         registerAdaptor();
-        emitInterfacesAddedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
+        if (announce)
+            emitInterfacesAddedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
     }
     ~ProjectObject() {
         emitInterfacesRemovedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
@@ -227,8 +230,8 @@ BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Autho
 BusObjects::~BusObjects() = default;
 
 void BusObjects::projectAdded(const Project& project) {
-    projects_[project.name] =
-        std::make_unique<ProjectObject>(bus_, registry_, authorizer_, project.name);
+    projects_[project.name] = std::make_unique<ProjectObject>(bus_, registry_, authorizer_,
+                                                              project.name, batchDepth_ == 0);
     projectsChanged();
 }
 

@@ -4,7 +4,10 @@
 //   - AddProject latency for 1,000 projects (each: one pid task against a sleeping process),
 //   - `etmem project show` (table and --json) with 1,000 projects,
 //   - 10,000 property reads (Project.State via org.freedesktop.DBus.Properties.Get),
-//   - RemoveProject latency, and the daemon's VmRSS with 0 and 1,000 projects.
+//   - RemoveProject latency, and the daemon's VmRSS with 0 and 1,000 projects,
+//   - the restore at start with 1,000, 5,000 and 10,000 saved projects (time until READY=1
+//     and until ListProjects answers with all of them; STATUS= datagrams sent meanwhile),
+//   - VmRSS after a rejected config (1 MiB of '[').
 // Every latency is also given as a ratio to the bus's own round trip (GetId answered by
 // dbus-daemon itself) measured in the same run, so figures compare across machines.
 // Exit code: 0 on success, 1 on any error, 77 when not root.
@@ -15,11 +18,15 @@
 #include <cstdio>
 #include <iostream>
 #include <numeric>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bus_harness.hpp"
 #include "etmem/contract/bus_names.hpp"
+#include "etmem/contract/limits.hpp"
+#include "state_store.hpp"
 
 namespace {
 
@@ -34,6 +41,7 @@ constexpr int kProjects = 1000;
 constexpr int kPropertyReads = 10000;
 constexpr int kBaselineCalls = 10000;
 constexpr int kShowRuns = 5;
+constexpr int kRestoreCounts[] = {1000, 5000, 10000};
 
 double microsecondsSince(Clock::time_point start) {
     return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
@@ -121,6 +129,9 @@ class Bench {
         auto removeSamples = timeCalls(kProjects, [&](int i) { removeProject(projectName(i)); });
         if (!listProjects().empty()) throw std::runtime_error("projects left after removal");
         long rssAfter = etmem::test::residentKiB(daemon_.process().pid());
+        RejectedConfig rejected = measureRejectedConfig();
+        std::vector<Restore> restores;
+        for (int count : kRestoreCounts) restores.push_back(measureRestore(count));
 
         std::printf("\nmethod-call latency\n");
         printLatency("bus GetId (baseline)", baseline.bus, baseline.bus, kBaselineCalls);
@@ -134,13 +145,36 @@ class Bench {
             "\n`etmem project show` with %d projects (median of %d runs, process start "
             "included)\n",
             kProjects, kShowRuns);
-        std::printf("  table  %8.1f ms   --json  %8.1f ms\n", showTable / 1000, showJson / 1000);
+        std::printf("  table  %8.1f ms (%.0fx GetId)   --json  %8.1f ms (%.0fx GetId)\n",
+                    showTable / 1000, showTable / baseline.bus.median, showJson / 1000,
+                    showJson / baseline.bus.median);
         std::printf("\netmemd VmRSS\n");
         std::printf(
             "  0 projects     %7ld KiB\n  %d projects %7ld KiB  (%.1f KiB per project)\n"
             "  after removal  %7ld KiB\n",
             rssEmpty, kProjects, rssFull, static_cast<double>(rssFull - rssEmpty) / kProjects,
             rssAfter);
+        std::printf("  rejected config (1 MiB of '['): %ld KiB before, %ld KiB after (+%ld KiB)\n",
+                    rejected.before, rejected.after, rejected.after - rejected.before);
+
+        std::printf(
+            "\nrestore at start (saved, stopped projects; spawn to READY=1, and to ListProjects "
+            "answering with all)\n");
+        for (const Restore& r : restores)
+            std::printf(
+                "  %6d projects  READY %8.1f ms  answering %8.1f ms (%6.1f us/project, %5.1fx "
+                "GetId)  etmemd CPU %8.1f ms (%6.1f us/project)  STATUS= sent: %d\n",
+                r.count, r.readyMs, r.answeringMs, r.answeringMs * 1000 / r.count,
+                r.answeringMs * 1000 / r.count / baseline.bus.median, r.cpuMs,
+                r.cpuMs * 1000 / r.count, r.statusMessages);
+        const Restore& small = restores.front();
+        const Restore& large = restores.back();
+        std::printf(
+            "  linearity, %d vs %d projects: wall per project %.2fx, CPU per project %.2fx "
+            "(1.00 = linear)\n",
+            large.count, small.count,
+            (large.answeringMs / large.count) / (small.answeringMs / small.count),
+            (large.cpuMs / large.count) / (small.cpuMs / small.count));
         if (!daemon_.process().alive()) throw std::runtime_error("etmemd died");
         auto status = daemon_.terminate(10s);
         if (!status || !status->success())
@@ -149,6 +183,101 @@ class Bench {
     }
 
   private:
+    struct RejectedConfig {
+        long before = 0, after = 0;
+    };
+    struct Restore {
+        int count = 0;
+        double readyMs = 0, answeringMs = 0;
+        double cpuMs = 0;  // etmemd's own CPU time (user + system) until it answered
+        int statusMessages = 0;
+    };
+
+    // The daemon's RSS before and a second after a config it refuses; the parser's peak
+    // must not stay resident.
+    RejectedConfig measureRejectedConfig() {
+        RejectedConfig result;
+        result.before = etmem::test::residentKiB(daemon_.process().pid());
+        std::string brackets(etmem::kMaxConfigBytes, '[');
+        try {
+            manager_->callMethod("AddProject")
+                .onInterface(etmem::bus::kManagerInterface.data())
+                .withArguments(std::string("rejected"), brackets);
+            throw std::runtime_error("1 MiB of '[' was accepted");
+        } catch (const sdbus::Error& e) {
+            if (e.getName() != "org.openeuler.Etmem.Error.InvalidConfig")
+                throw std::runtime_error("unexpected error " + e.getName());
+        }
+        std::this_thread::sleep_for(1s);
+        result.after = etmem::test::residentKiB(daemon_.process().pid());
+        return result;
+    }
+
+    // Writes `count` saved projects (the store's own format and file names) and times an
+    // etmemd instance restoring them.
+    Restore measureRestore(int count) {
+        const auto stateDir = dir_ / ("restore-" + std::to_string(count));
+        std::filesystem::create_directories(stateDir);
+        etmem::NullLogger quiet;
+        etmem::service::StateStore writer(stateDir, quiet);
+        for (int i = 0; i < count; ++i) {
+            etmem::service::SavedProject saved{projectName(i), config_, false};
+            etmem::test::writeFile(writer.fileFor(saved.name), serializeForBench(saved));
+        }
+        const std::string instance = "restore" + std::to_string(count);
+        auto start = Clock::now();
+        Daemon restoring(programs_, bus_,
+                         {{"-l", "2", "-s", instance},
+                          stateDir,
+                          dir_ / ("notify-" + instance),
+                          dir_ / ("etmemd-" + instance + ".log")});
+        if (!restoring.waitReady(120s))
+            throw std::runtime_error("restoring etmemd did not become ready:\n" + restoring.log());
+        Restore result;
+        result.count = count;
+        result.readyMs = microsecondsSince(start) / 1000;
+        auto manager = sdbus::createProxy(*connection_, etmem::bus::busNameForInstance(instance),
+                                          std::string(etmem::bus::kManagerPath));
+        std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> listed;
+        manager->callMethod("ListProjects")
+            .onInterface(etmem::bus::kManagerInterface.data())
+            .storeResultsTo(listed);
+        result.answeringMs = microsecondsSince(start) / 1000;
+        result.cpuMs = cpuMilliseconds(restoring.process().pid());
+        if (static_cast<int>(listed.size()) != count)
+            throw std::runtime_error("restored " + std::to_string(listed.size()) + " of " +
+                                     std::to_string(count));
+        for (const auto& assignment : restoring.notify().received())
+            result.statusMessages += assignment.starts_with("STATUS=");
+        auto status = restoring.terminate(30s);
+        if (!status || !status->success())
+            throw std::runtime_error("restoring etmemd did not exit cleanly");
+        return result;
+    }
+
+    // utime + stime of a process, from /proc/PID/stat: what the restore cost etmemd itself,
+    // whatever else the machine's cores were doing.
+    static double cpuMilliseconds(pid_t pid) {
+        std::string stat = etmem::test::readFile("/proc/" + std::to_string(pid) + "/stat");
+        std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+        std::string field;
+        unsigned long long utime = 0, stime = 0;
+        for (int i = 3; i <= 15 && fields >> field; ++i) {
+            if (i == 14) utime = std::stoull(field);
+            if (i == 15) stime = std::stoull(field);
+        }
+        return 1000.0 * static_cast<double>(utime + stime) /
+               static_cast<double>(::sysconf(_SC_CLK_TCK));
+    }
+
+    // The state file as etmemd writes it (service/state_store.cpp), without its fsyncs.
+    static std::string serializeForBench(const etmem::service::SavedProject& saved) {
+        std::string config;
+        for (char c : saved.configText)
+            config += c == '\n' ? std::string("\\n") : std::string(1, c);
+        return "name: \"" + saved.name + "\"\nrunning: false\nconfig: \"" + config + "\"\n";
+    }
+
     struct Baseline {
         Summary bus;
         Summary ping;

@@ -275,5 +275,29 @@ TEST_F(Persistence, StopAndRemoveWorkWhenTheStateDirectoryIsFullOrReadOnly) {
     EXPECT_TRUE(tight.process().alive());
 }
 
+// The restore is one batch: however many projects, one STATUS= for it (and the one with
+// READY=1), and `etmem project show` (one GetManagedObjects) lists every one.
+TEST_F(Persistence, RestoreIsOneBatchAndShowListsEveryProject) {
+    ASSERT_TRUE(daemon_->terminate(10s));
+    const fs::path state = daemon_->options().stateDir;
+    constexpr int kCount = 300;
+    for (int i = 0; i < kCount; ++i) {
+        std::string name = "p" + std::to_string(i);
+        writeFile(state / (name + ".project"), savedProject(name, validConfig(), false));
+    }
+    restartDaemon();
+    ASSERT_TRUE(daemon_->waitReady(60s)) << daemon_->log();
+    EXPECT_EQ(listProjects().size(), static_cast<std::size_t>(kCount));
+    int statuses = 0;
+    for (const auto& assignment : daemon_->notify().received())
+        statuses += assignment.starts_with("STATUS=");
+    EXPECT_LE(statuses, 2);
+    EXPECT_EQ(daemon_->notify().lastStatus(), "300 projects: 0 running, 300 stopped");
+    auto show = etmem({"project", "show", "--json"});
+    ASSERT_EQ(show.status.code, 0) << show.err;
+    for (int i : {0, 150, kCount - 1})
+        EXPECT_NE(show.out.find("\"p" + std::to_string(i) + "\""), std::string::npos) << i;
+}
+
 }  // namespace
 }  // namespace etmem::test
