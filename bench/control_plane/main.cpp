@@ -12,6 +12,7 @@
 // dbus-daemon itself) measured in the same run, so figures compare across machines.
 // Exit code: 0 on success, 1 on any error, 77 when not root.
 #include <sdbus-c++/sdbus-c++.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -148,6 +149,10 @@ class Bench {
         std::printf("  table  %8.1f ms (%.0fx GetId)   --json  %8.1f ms (%.0fx GetId)\n",
                     showTable / 1000, showTable / baseline.bus.median, showJson / 1000,
                     showJson / baseline.bus.median);
+        std::printf(
+            "  CPU per run: etmem %.1f ms, etmemd %.1f ms (wall time minus these is the "
+            "bus and waiting for a core)\n",
+            showCpu_.client / 2, showCpu_.daemon / 2);
         std::printf("\netmemd VmRSS\n");
         std::printf(
             "  0 projects     %7ld KiB\n  %d projects %7ld KiB  (%.1f KiB per project)\n"
@@ -334,9 +339,14 @@ class Bench {
         argv.insert(argv.end(), args.begin(), args.end());
         std::vector<double> samples;
         for (int run = 0; run < kShowRuns; ++run) {
+            const double clientBefore = childrenCpuMilliseconds();
+            const double daemonBefore = cpuMilliseconds(daemon_.process().pid());
             auto start = Clock::now();
             auto result = etmem::test::runCommand(argv, bus_.environment(), 120s);
             samples.push_back(microsecondsSince(start));
+            showCpu_.client += (childrenCpuMilliseconds() - clientBefore) / kShowRuns;
+            showCpu_.daemon +=
+                (cpuMilliseconds(daemon_.process().pid()) - daemonBefore) / kShowRuns;
             if (!result.status.success())
                 throw std::runtime_error(etmem::test::quoteCommand(args) +
                                          " failed: " + result.err);
@@ -347,6 +357,18 @@ class Bench {
         }
         return summarize(samples).median;
     }
+
+    // CPU time of the reaped children (the etmem runs), in ms.
+    static double childrenCpuMilliseconds() {
+        rusage usage{};
+        ::getrusage(RUSAGE_CHILDREN, &usage);
+        auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
+        return ms(usage.ru_utime) + ms(usage.ru_stime);
+    }
+
+    struct ShowCpu {
+        double client = 0, daemon = 0;  // mean per run, table and --json summed
+    } showCpu_;
 
     etmem::test::Programs programs_;
     TempDir dir_{"etmem-bench"};
