@@ -159,8 +159,11 @@ class Bench {
             "  after removal  %7ld KiB\n",
             rssEmpty, kProjects, rssFull, static_cast<double>(rssFull - rssEmpty) / kProjects,
             rssAfter);
-        std::printf("  rejected config (1 MiB of '['): %ld KiB before, %ld KiB after (+%ld KiB)\n",
-                    rejected.before, rejected.after, rejected.after - rejected.before);
+        std::printf(
+            "  rejected config (1 MiB of '['): %ld KiB before, %ld KiB a second after (%+ld "
+            "KiB); transient peak (VmHWM) %ld -> %ld KiB\n",
+            rejected.before, rejected.after, rejected.after - rejected.before, rejected.peakBefore,
+            rejected.peakAfter);
 
         std::printf(
             "\nrestore at start (saved, stopped projects; spawn to READY=1, and to ListProjects "
@@ -190,7 +193,17 @@ class Bench {
   private:
     struct RejectedConfig {
         long before = 0, after = 0;
+        long peakBefore = 0, peakAfter = 0;  // VmHWM: the parse's transient peak
     };
+
+    static long peakKiB(pid_t pid) {
+        std::istringstream status(
+            etmem::test::readFile("/proc/" + std::to_string(pid) + "/status"));
+        std::string line;
+        while (std::getline(status, line))
+            if (line.starts_with("VmHWM:")) return std::strtol(line.c_str() + 6, nullptr, 10);
+        return -1;
+    }
     struct Restore {
         int count = 0;
         double readyMs = 0, answeringMs = 0;
@@ -203,6 +216,7 @@ class Bench {
     RejectedConfig measureRejectedConfig() {
         RejectedConfig result;
         result.before = etmem::test::residentKiB(daemon_.process().pid());
+        result.peakBefore = peakKiB(daemon_.process().pid());
         std::string brackets(etmem::kMaxConfigBytes, '[');
         try {
             manager_->callMethod("AddProject")
@@ -215,6 +229,7 @@ class Bench {
         }
         std::this_thread::sleep_for(1s);
         result.after = etmem::test::residentKiB(daemon_.process().pid());
+        result.peakAfter = peakKiB(daemon_.process().pid());
         return result;
     }
 
