@@ -45,6 +45,17 @@ TEST(ConfigNotEmpty, ReallyEmptyIsStillEmpty) {
     EXPECT_NE(rejection("  \n# only a comment\n").find("the config is empty"), std::string::npos);
 }
 
+// Deep flow nesting is refused before yaml-cpp sees it (1 MiB of '[' peaked at ~240 MiB).
+TEST(ConfigNesting, DeepNestingIsRefusedEarly) {
+    std::string message = rejection(std::string(1024 * 1024, '['));
+    EXPECT_EQ(message,
+              "line 1, column 33: lists or maps nested deeper than 32 levels; an etmem config "
+              "needs two");
+    EXPECT_NE(rejection("# [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\noptions: [1]\n")
+                  .find("options"),
+              std::string::npos);  // brackets in a comment do not count
+}
+
 // max_threads against the cores: checked by parseConfig for new input, skipped with cores 0
 // (a saved project), and then said by checkHostLimits at launch.
 TEST(ConfigHostLimits, CheckedAtLaunchWhenNotAtParse) {

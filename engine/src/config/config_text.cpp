@@ -69,6 +69,35 @@ void checkBytes(std::string_view text) {
     }
 }
 
+// yaml-cpp keeps state per open flow collection: 1 MiB of '[' peaks at ~240 MiB before it
+// gives up. No etmem config nests more than a couple of levels, so deeper nesting is refused
+// before the parser sees it (brackets in comments do not count; in quoted text they do,
+// which only a config no one writes would notice).
+constexpr int kMaxFlowDepth = 32;
+
+void checkFlowDepth(std::string_view text) {
+    int depth = 0;
+    bool comment = false;
+    for (std::size_t offset = 0; offset < text.size(); ++offset) {
+        const char c = text[offset];
+        if (c == '\n') comment = false;
+        if (comment) continue;
+        if (c == '#' && (offset == 0 || text[offset - 1] == ' ' || text[offset - 1] == '\t' ||
+                         text[offset - 1] == '\n')) {
+            comment = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > kMaxFlowDepth) {
+                failAt(text, offset,
+                       fmt::format("lists or maps nested deeper than {} levels; an etmem config "
+                                   "needs two",
+                                   kMaxFlowDepth));
+            }
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+}
+
 bool hasContent(std::string_view text) {
     bool found = false;
     forEachLine(text,
@@ -86,6 +115,7 @@ void checkConfigText(std::string_view text) {
                         kMaxConfigBytes));
     }
     checkBytes(text);
+    checkFlowDepth(text);
     if (!hasContent(text)) {
         throw ConfigError(0, 0, "", "",
                           "the config is empty; it needs an 'options:' section with loop, "
