@@ -148,9 +148,12 @@ class ProjectObject final
             emitInterfacesAddedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
     }
     ~ProjectObject() {
-        emitInterfacesRemovedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
+        if (announceRemoval_)
+            emitInterfacesRemovedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
         unregisterAdaptor();
     }
+    // At exit every object goes with the bus name: n InterfacesRemoved would only delay it.
+    void leaveQuietly() { announceRemoval_ = false; }
 
     void changed(const std::vector<std::string>& properties) {
         emitPropertiesChangedSignal(org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME,
@@ -216,6 +219,7 @@ class ProjectObject final
     ProjectRegistry& registry_;
     Authorizer& authorizer_;
     std::string name_;
+    bool announceRemoval_ = true;
 };
 
 BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
@@ -227,7 +231,9 @@ BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Autho
       manager_(std::make_unique<ManagerObject>(bus, registry, authorizer, logger,
                                                std::move(instance), std::move(backends))) {}
 
-BusObjects::~BusObjects() = default;
+BusObjects::~BusObjects() {
+    for (auto& [name, object] : projects_) object->leaveQuietly();
+}
 
 void BusObjects::projectAdded(const Project& project) {
     projects_[project.name] = std::make_unique<ProjectObject>(bus_, registry_, authorizer_,
