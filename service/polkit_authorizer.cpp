@@ -103,7 +103,12 @@ class PolkitAuthorizer final : public Authorizer {
                                                      ": the bus would not say who the "
                                                      "caller is (" +
                                                          error + ")")});
-            checkAuthorization(caller, action, std::move(decided));
+            try {
+                checkAuthorization(caller, action, decided);
+            } catch (const sdbus::Error& failed) {
+                // This runs inside a reply callback: nothing may be thrown into sd-bus.
+                decided({false, failedCheckMessage(failed, action, timeouts_.check)});
+            }
         });
     }
 

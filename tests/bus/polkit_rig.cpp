@@ -1,6 +1,9 @@
 #include "polkit_rig.hpp"
 
+#include <pwd.h>
 #include <sys/stat.h>
+
+#include <stdexcept>
 
 namespace etmem::test {
 
@@ -52,8 +55,12 @@ SilentPolkit::SilentPolkit(const std::string& busAddress)
 }
 
 std::vector<std::string> asUser(const std::string& user, std::vector<std::string> argv) {
-    std::vector<std::string> full{"/usr/bin/setpriv", "--reuid=" + user, "--regid=" + user,
-                                  "--clear-groups", "--"};
+    // The user's own primary group by number: "nobody"'s group is "nogroup" on Debian.
+    const passwd* entry = getpwnam(user.c_str());
+    if (entry == nullptr) throw std::runtime_error("no user " + user);
+    std::vector<std::string> full{"/usr/bin/setpriv", "--reuid=" + std::to_string(entry->pw_uid),
+                                  "--regid=" + std::to_string(entry->pw_gid), "--clear-groups",
+                                  "--"};
     full.insert(full.end(), argv.begin(), argv.end());
     return full;
 }
