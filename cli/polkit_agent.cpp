@@ -45,7 +45,7 @@ PolkitAgent::PolkitAgent() {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), kNotifyFd);
     std::vector<std::string> args{kTtyAgentPath, "--notify-fd", std::to_string(kNotifyFd),
-                                  "--fallback",  "--process",   std::to_string(::getpid())};
+                                  "--fallback"};
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
