@@ -130,8 +130,9 @@ TEST_F(RealPolkit, SlowPolkitStallsOnlyItsCallerAndTheChangeSeesTheRegistryAsItI
     grantedCall.join();
     doomedCall.join();
 
-    EXPECT_LT(removeTook, 500ms) << "root's RemoveProject waited for another caller's polkit";
-    EXPECT_LT(worst, 500ms) << "reads waited for another caller's polkit";
+    // polkit takes 1.5 s per check (two are queued): waiting for it would show as seconds.
+    EXPECT_LT(removeTook, 1s) << "root's RemoveProject waited for another caller's polkit";
+    EXPECT_LT(worst, 1s) << "reads waited for another caller's polkit";
     EXPECT_TRUE(granted.status.success()) << granted.err;
     EXPECT_GE(grantedTook, 1400ms) << "polkit's rule takes 1.5 s; was polkit asked at all?";
     EXPECT_EQ(projectState("granted"), "running");
@@ -243,8 +244,9 @@ TEST_F(SilentPolkitTest, AHungPolkitStallsNobodyAndItsCallerIsToldPolkitDidNotAn
     const auto pings = watchdogPings() - pingsBefore;
     EXPECT_FALSE(pendingEnded.load()) << "the pending call ended within the window";
 
-    EXPECT_LT(worst, 500ms);
-    EXPECT_LT(rootChangeTook, 1s);
+    // The silent polkit would hold a waiting loop for 10 s.
+    EXPECT_LT(worst, 1s);
+    EXPECT_LT(rootChangeTook, 2s);
     EXPECT_TRUE(read.status.success()) << read.err;
     EXPECT_GE(pings, static_cast<std::size_t>(window / 400ms))
         << "over " << window.count() << " ms";
