@@ -42,6 +42,7 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
     std::string configText;
     if (command.action == Action::ProjectAdd) configText = readConfigFile(command.configPath);
     std::unique_ptr<DaemonClient> client = connect(command.instance);
+    client->allowPasswordPrompt(command.askPassword);
     switch (command.action) {
         case Action::ProjectAdd:
             client->addProject(command.projectName, configText);

@@ -2,12 +2,18 @@
 
 #include "bus_errors.hpp"
 #include "etmem/contract/bus_names.hpp"
+#include "polkit_agent.hpp"
+
+#include <systemd/sd-bus.h>
+#include <unistd.h>
 
 #include <etmem/dbus/manager_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
+#include <optional>
 #include <tuple>
 
 namespace etmem::cli {
@@ -109,6 +115,19 @@ bool projectIsGone(const sdbus::Error& error) {
            name == "org.freedesktop.DBus.Error.UnknownMethod";
 }
 
+// sdbus-c++ 1.2 has no setter for ALLOW_INTERACTIVE_AUTHORIZATION, only the protected
+// sd_bus_message* inside sdbus::Message; a pointer to that member, formed through a derived
+// class, reaches it without casting away anything.
+struct RawMessageAccess : sdbus::Message {
+    static sd_bus_message* raw(sdbus::Message& message) {
+        constexpr auto member = &RawMessageAccess::msg_;
+        return static_cast<sd_bus_message*>(message.*member);
+    }
+};
+
+// etmemd waits up to 2 minutes for a person to answer polkit's prompt; a bit more here.
+constexpr auto kInteractiveCallTimeout = std::chrono::seconds(150);
+
 class BusClient final : public DaemonClient {
   public:
     BusClient(std::unique_ptr<sdbus::IConnection> connection, std::string instance)
@@ -117,18 +136,14 @@ class BusClient final : public DaemonClient {
           busName_(bus::busNameForInstance(instance_)),
           manager_(*connection_, busName_) {}
 
+    void allowPasswordPrompt(bool allowed) override { interactive_ = mayAskPassword(allowed); }
+
     void addProject(const std::string& name, const std::string& configText) override {
-        call([&] { manager_.AddProject(name, configText); });
+        change("AddProject", name, configText);
     }
-    void removeProject(const std::string& name) override {
-        call([&] { manager_.RemoveProject(name); });
-    }
-    void startProject(const std::string& name) override {
-        call([&] { manager_.StartProject(name); });
-    }
-    void stopProject(const std::string& name) override {
-        call([&] { manager_.StopProject(name); });
-    }
+    void removeProject(const std::string& name) override { change("RemoveProject", name); }
+    void startProject(const std::string& name) override { change("StartProject", name); }
+    void stopProject(const std::string& name) override { change("StopProject", name); }
 
     std::vector<ProjectEntry> listProjects() override {
         std::vector<ProjectEntry> entries;
@@ -179,6 +194,28 @@ class BusClient final : public DaemonClient {
     }
 
   private:
+    // A mutating call. On a terminal (and without --no-ask-password) it carries
+    // ALLOW_INTERACTIVE_AUTHORIZATION, like systemctl's, and a text agent runs meanwhile so
+    // polkit can ask for a password; root needs neither (etmemd allows root outright).
+    template <typename... Args>
+    void change(const char* method, const Args&... args) {
+        call([&] {
+            const bool interactive = interactive_ && ::geteuid() != 0;
+            std::optional<PolkitAgent> agent;
+            if (interactive) agent.emplace();
+            auto proxy = sdbus::createProxy(*connection_, busName_, std::string(bus::kManagerPath));
+            auto message = proxy->createMethodCall(std::string(bus::kManagerInterface), method);
+            (message << ... << args);
+            if (interactive) {
+                sd_bus_message_set_allow_interactive_authorization(RawMessageAccess::raw(message),
+                                                                   1);
+                proxy->callMethod(message, kInteractiveCallTimeout);
+            } else {
+                proxy->callMethod(message);
+            }
+        });
+    }
+
     template <typename Call>
     void call(Call&& invoke) {
         try {
@@ -196,6 +233,7 @@ class BusClient final : public DaemonClient {
     std::string instance_;
     std::string busName_;
     ManagerProxy manager_;
+    bool interactive_ = false;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ enum Option : unsigned {
     kFile = 1u << 1,
     kSocket = 1u << 2,
     kJson = 1u << 3,
+    kNoAskPassword = 1u << 4,
 };
 
 struct OptionSpec {
@@ -26,12 +27,14 @@ struct OptionSpec {
     std::string_view display;  // how usage messages name it
 };
 
-constexpr std::array<OptionSpec, 4> kOptions = {{
+constexpr std::array<OptionSpec, 5> kOptions = {{
     {kName, 'n', {"name", ""}, true, "-n|--name <proj_name>"},
     {kFile, 'f', {"file", ""}, true, "-f|--file <conf_file>"},
     // etmem 1.0 documented --sock and implemented --socket: both are accepted.
     {kSocket, 's', {"socket", "sock"}, true, "-s|--socket <socket_name>"},
     {kJson, '\0', {"json", ""}, false, "--json"},
+    // As systemctl's: never let polkit ask for a password, even on a terminal.
+    {kNoAskPassword, '\0', {"no-ask-password", ""}, false, "--no-ask-password"},
 }};
 
 struct CommandSpec {
@@ -43,12 +46,12 @@ struct CommandSpec {
 };
 
 constexpr std::array<CommandSpec, 8> kCommands = {{
-    {"project", "add", Action::ProjectAdd, kName | kFile | kSocket, kName | kFile},
-    {"project", "del", Action::ProjectDel, kName | kSocket, kName},
-    {"project", "show", Action::ProjectShow, kName | kSocket | kJson, 0},
+    {"project", "add", Action::ProjectAdd, kName | kFile | kSocket | kNoAskPassword, kName | kFile},
+    {"project", "del", Action::ProjectDel, kName | kSocket | kNoAskPassword, kName},
+    {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kNoAskPassword, 0},
     {"project", "help", Action::ProjectHelp, 0, 0},
-    {"migrate", "start", Action::MigrateStart, kName | kSocket, kName},
-    {"migrate", "stop", Action::MigrateStop, kName | kSocket, kName},
+    {"migrate", "start", Action::MigrateStart, kName | kSocket | kNoAskPassword, kName},
+    {"migrate", "stop", Action::MigrateStop, kName | kSocket | kNoAskPassword, kName},
     {"migrate", "help", Action::MigrateHelp, 0, 0},
     // `etmem help` is handled before the object lookup.
     {"", "help", Action::Help, 0, 0},
@@ -185,6 +188,9 @@ class OptionParser {
             }
             case kJson:
                 command_.json = true;
+                break;
+            case kNoAskPassword:
+                command_.askPassword = false;
                 break;
         }
     }

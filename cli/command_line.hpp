@@ -26,6 +26,7 @@ struct Command {
     std::string configPath;   // -f|--file
     std::string instance;     // -s|--sock|--socket ("" = the default etmemd)
     bool json = false;        // --json (project show)
+    bool askPassword = true;  // false with --no-ask-password
 };
 
 enum class HelpTopic { Main, Project, Migrate };

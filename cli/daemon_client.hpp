@@ -27,6 +27,9 @@ struct ProjectEntry {
 class DaemonClient {
   public:
     virtual ~DaemonClient() = default;
+    // Whether the changes below may let polkit ask for a password (--no-ask-password says
+    // no); the bus client asks only when stdin is also a terminal.
+    virtual void allowPasswordPrompt(bool /*allowed*/) {}
     // Each throws ClientError.
     virtual void addProject(const std::string& name, const std::string& configText) = 0;
     virtual void removeProject(const std::string& name) = 0;

@@ -3,7 +3,8 @@
 // etmem behaves differently:
 //  - -s is optional (without it the default etmemd instance is used), so the notes that
 //    said the socket name "must be given" now say what happens without it;
-//  - `project show` takes [options]: -n to show one project, --json for scripts.
+//  - `project show` takes [options]: -n to show one project, --json for scripts;
+//  - --no-ask-password, and a note on polkit's password prompt (as systemctl has).
 #include "command_line.hpp"
 
 namespace etmem::cli {
@@ -32,13 +33,17 @@ constexpr std::string_view kProjectHelp =
     "    -n|--name <proj_name>     Add project name\n"
     "    -s|--sock <sock_name>     Socket name to connect\n"
     "    --json                    Show projects as JSON\n"
+    "    --no-ask-password         Do not ask for a password (polkit)\n"
     "\n"
     "Notes:\n"
     "    1. Project name must be given when execute add or del option.\n"
     "    2. Configuration file must be given when execute add option.\n"
     "    3. Socket name selects the etmemd started with the same -s; without it the\n"
     "       default etmemd is used.\n"
-    "    4. show prints every project, or only the one given with -n.\n";
+    "    4. show prints every project, or only the one given with -n.\n"
+    "    5. Changes need root or polkit's consent (action org.openeuler.etmem.manage).\n"
+    "       On a terminal etmem lets polkit ask for a password (pkttyagent), as\n"
+    "       systemctl does; --no-ask-password never asks.\n";
 
 constexpr std::string_view kMigrateHelp =
     "\n"
@@ -50,10 +55,13 @@ constexpr std::string_view kMigrateHelp =
     "Options:\n"
     "    -n|--name <proj_name>     Add project name\n"
     "    -s|--socket <socket_name> Socket name to connect\n"
+    "    --no-ask-password         Do not ask for a password (polkit)\n"
     "\n"
     "Notes:\n"
     "    Project name must be given when execute start or stop option.\n"
-    "    Without a socket name the default etmemd is used.\n";
+    "    Without a socket name the default etmemd is used.\n"
+    "    Changes need root or polkit's consent; on a terminal polkit may ask for a\n"
+    "    password unless --no-ask-password is given.\n";
 
 }  // namespace
 

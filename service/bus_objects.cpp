@@ -27,10 +27,43 @@ auto translateErrors(Call&& call) {
     }
 }
 
-// Throws AccessDenied unless polkit (or being root) allows the caller to manage etmem.
-void requireManage(Authorizer& authorizer, const sdbus::IObject& object) {
-    AuthDecision decision = authorizeCurrentCall(authorizer, object);
-    if (!decision.allowed) throw sdbus::Error(errorName(ErrorKind::AccessDenied), decision.message);
+// Sends a reply and swallows what sending may throw: this runs inside sdbus-c++'s reply
+// callbacks, which must not throw into sd-bus. A caller that went away loses its answer.
+template <typename Send>
+void sendReply(Send&& send) noexcept {
+    try {
+        send();
+    } catch (...) {
+    }
+}
+
+// Authorizes the call being processed, then runs `change(reply)`, which answers through
+// `reply` (at once or later). The change runs only after polkit has answered, against the
+// registry as it is then: it looks everything up again (a project may be gone by now).
+// A ServiceError or sdbus::Error it throws becomes the error reply.
+template <typename... Results, typename Change>
+void answerWhenAllowed(Authorizer& authorizer, const sdbus::IObject& object,
+                       sdbus::Result<Results...>&& result, Change change) {
+    auto reply = std::make_shared<sdbus::Result<Results...>>(std::move(result));
+    authorizer.authorize(currentCaller(object), kManageAction,
+                         [reply, change = std::move(change)](AuthDecision decision) mutable {
+                             if (!decision.allowed) {
+                                 sendReply([&] {
+                                     reply->returnError(sdbus::Error(
+                                         errorName(ErrorKind::AccessDenied), decision.message));
+                                 });
+                                 return;
+                             }
+                             try {
+                                 translateErrors([&] { change(reply); });
+                             } catch (const sdbus::Error& error) {
+                                 sendReply([&] { reply->returnError(error); });
+                             }
+                         });
+}
+
+std::function<void()> replyWhenHalted(std::shared_ptr<sdbus::Result<>> reply) {
+    return [reply] { sendReply([&] { reply->returnResults(); }); };
 }
 
 }  // namespace
@@ -64,24 +97,44 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     }
 
   private:
-    sdbus::ObjectPath AddProject(const std::string& name, const std::string& config) override {
-        requireManage(authorizer_, getObject());
-        return translateErrors([&] {
-            registry_.add(name, config);
-            return sdbus::ObjectPath(bus::projectObjectPath(name));
+    void AddProject(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
+                    std::string config) override {
+        answerWhenAllowed(
+            authorizer_, getObject(), std::move(result),
+            [&registry = registry_, name = std::move(name),
+             config = std::move(config)](auto reply) {
+                registry.add(name, config);
+                sendReply(
+                    [&] { reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(name))); });
+            });
+    }
+    // Answered when the project's workers have ended, so a client that stops and starts
+    // again never has two runs of one project at once.
+    void RemoveProject(sdbus::Result<>&& result, std::string name) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, name = std::move(name)](auto reply) {
+                              registry.remove(name, replyWhenHalted(reply));
+                          });
+    }
+    void StartProject(sdbus::Result<>&& result, std::string name) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, name = std::move(name)](auto reply) {
+                              registry.start(name);
+                              sendReply([&] { reply->returnResults(); });
+                          });
+    }
+    void StopProject(sdbus::Result<>&& result, std::string name) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, name = std::move(name)](auto reply) {
+                              registry.stop(name, replyWhenHalted(reply));
+                          });
+    }
+    void SetLogLevel(sdbus::Result<>&& result, uint32_t level) override {
+        checkLogLevel(level);
+        answerWhenAllowed(authorizer_, getObject(), std::move(result), [this, level](auto reply) {
+            applyLogLevel(level);
+            sendReply([&] { reply->returnResults(); });
         });
-    }
-    void RemoveProject(const std::string& name) override {
-        requireManage(authorizer_, getObject());
-        translateErrors([&] { registry_.remove(name); });
-    }
-    void StartProject(const std::string& name) override {
-        requireManage(authorizer_, getObject());
-        translateErrors([&] { registry_.start(name); });
-    }
-    void StopProject(const std::string& name) override {
-        requireManage(authorizer_, getObject());
-        translateErrors([&] { registry_.stop(name); });
     }
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListProjects()
         override {
@@ -104,13 +157,27 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     std::string Swapper() override { return backends_.swapper; }
     std::vector<std::string> Missing() override { return backends_.missing; }
     uint32_t LogLevel() override { return static_cast<uint32_t>(logger_.threshold()); }
+    // sdbus-c++ answers a property write when the setter returns, so it cannot wait for
+    // polkit without stalling every client: the write is root's (uid from the bus, which
+    // answers at once), and SetLogLevel is the polkit-authorized way for others.
     void LogLevel(const uint32_t& value) override {
-        requireManage(authorizer_, getObject());
+        const Caller caller = currentCaller(getObject());
+        if (authorizer_.uidOfNow(caller.sender) != 0)
+            throw sdbus::Error(errorName(ErrorKind::AccessDenied),
+                               fmt::format("writing LogLevel is for root; call SetLogLevel "
+                                           "(polkit action {}) instead",
+                                           kManageAction));
+        checkLogLevel(value);
+        applyLogLevel(value);
+    }
+    static void checkLogLevel(uint32_t value) {
         if (value > 3)
             throw sdbus::Error(errorName(ErrorKind::InvalidArgument),
                                fmt::format("log level {} is out of range; allowed 0 (debug), 1 "
                                            "(info), 2 (warning), 3 (error)",
                                            value));
+    }
+    void applyLogLevel(uint32_t value) {
         const bool changed = value != static_cast<uint32_t>(logger_.threshold());
         logger_.setThreshold(static_cast<etmem::LogLevel>(value));
         logger_.log(etmem::LogLevel::Info, fmt::format("log level set to {}", value));
@@ -148,8 +215,14 @@ class ProjectObject final
             emitInterfacesAddedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
     }
     ~ProjectObject() {
-        if (announceRemoval_)
-            emitInterfacesRemovedSignal({org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
+        try {
+            if (announceRemoval_)
+                emitInterfacesRemovedSignal(
+                    {org::openeuler::Etmem::Project_adaptor::INTERFACE_NAME});
+        } catch (const sdbus::Error&) {
+            // The bus is gone (etmemd is exiting): nobody is left to tell. A destructor that
+            // threw would end etmemd with std::terminate instead of its exit status.
+        }
         unregisterAdaptor();
     }
     // At exit every object goes with the bus name: n InterfacesRemoved would only delay it.
@@ -164,13 +237,20 @@ class ProjectObject final
     const Project& project() const { return registry_.get(name_); }
     const ProjectStats& stats() const { return project().stats; }
 
-    void Start() override {
-        requireManage(authorizer_, getObject());
-        translateErrors([&] { registry_.start(name_); });
+    // The continuations hold the registry and the name, not this object: the project may
+    // be removed (and this object destroyed) while polkit decides.
+    void Start(sdbus::Result<>&& result) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, name = name_](auto reply) {
+                              registry.start(name);
+                              sendReply([&] { reply->returnResults(); });
+                          });
     }
-    void Stop() override {
-        requireManage(authorizer_, getObject());
-        translateErrors([&] { registry_.stop(name_); });
+    void Stop(sdbus::Result<>&& result) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, name = name_](auto reply) {
+                              registry.stop(name, replyWhenHalted(reply));
+                          });
     }
     std::string Name() override { return name_; }
     std::string State() override { return std::string(toString(project().state)); }

@@ -21,6 +21,9 @@
 namespace etmem::service {
 namespace {
 
+// Exit status when the bus connection is lost: a failure, so systemd restarts the unit.
+constexpr int kExitBusLost = EXIT_FAILURE;
+
 unsigned onlineCores() {
     long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
     return cores > 0 ? static_cast<unsigned>(cores) : 1u;
@@ -142,7 +145,12 @@ int runDaemon(const DaemonOptions& options) {
     notifier.ready(registry.summary());
 
     loop.onSignal([&](int signal) {
-        if (signal == SIGHUP) return;  // no configuration to reload
+        if (signal != SIGTERM && signal != SIGINT) {
+            // SIGHUP: no configuration to reload. SIGUSR1/SIGUSR2/SIGALRM mean nothing to
+            // etmemd; their default action would kill it.
+            logger.log(LogLevel::Info, fmt::format("received {}, ignored", ::strsignal(signal)));
+            return;
+        }
         notifier.stopping("stopping: ending every project's cycle");
         logger.log(LogLevel::Info, fmt::format("received {}, stopping", ::strsignal(signal)));
         loop.quit();
@@ -150,7 +158,19 @@ int runDaemon(const DaemonOptions& options) {
     if (auto interval = Notifier::watchdogPingInterval())
         loop.every(*interval, [&notifier] { notifier.watchdogPing(); });
 
-    loop.run();
+    const EventLoop::Outcome outcome = loop.run();
+    if (outcome.why == EventLoop::Exit::BusLost) {
+        // A new connection would not get the name back in order (clients would see it
+        // vanish anyway); systemd restarts the service (Restart=on-failure) cleanly.
+        notifier.stopping("stopping: lost the system bus");
+        logger.log(LogLevel::Error,
+                   fmt::format("lost the connection to the system bus ({}); exiting so the "
+                               "service manager restarts etmemd",
+                               outcome.detail));
+        registry.shutdown();
+        registry.setListener(nullptr);
+        return kExitBusLost;
+    }
 
     registry.shutdown();
     registry.setListener(nullptr);

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 
+#include <sdbus-c++/Error.h>
 #include <sdbus-c++/IConnection.h>
 #include <time.h>
 #include <cerrno>
@@ -17,12 +18,14 @@
 namespace etmem::service {
 namespace {
 
+// Bus messages handled before signals, posted work and timers get another look. Signals
+// are also read between any two messages; this bounds how long the others wait.
+constexpr int kBusBatch = 32;
+
 sigset_t handledSignals() {
     sigset_t set;
     sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM}) sigaddset(&set, signal);
     return set;
 }
 
@@ -36,6 +39,9 @@ std::uint64_t monotonicNowUsec() {
 }  // namespace
 
 EventLoop::EventLoop(sdbus::IConnection& bus) : bus_(bus) {
+    // A write to a closed pipe (stderr of a gone terminal or logger) then fails with EPIPE.
+    if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+        throw std::system_error(errno, std::generic_category(), "cannot ignore SIGPIPE");
     sigset_t set = handledSignals();
     if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0)
         throw std::system_error(errno, std::generic_category(), "cannot block signals");
@@ -79,6 +85,21 @@ void EventLoop::readSignals() {
     }
 }
 
+void EventLoop::runDueTick() {
+    if (!period_ || std::chrono::steady_clock::now() < nextTick_) return;
+    nextTick_ = std::chrono::steady_clock::now() + *period_;
+    tick_();
+}
+
+bool EventLoop::processBusBatch() {
+    for (int handled = 0; handled < kBusBatch; ++handled) {
+        if (!bus_.processPendingRequest()) return handled > 0;
+        readSignals();
+        if (quit_) return true;
+    }
+    return true;
+}
+
 int EventLoop::pollTimeoutMs(std::uint64_t busTimeoutUsec) const {
     std::int64_t timeoutMs = -1;
     if (busTimeoutUsec != std::numeric_limits<std::uint64_t>::max()) {
@@ -97,26 +118,30 @@ int EventLoop::pollTimeoutMs(std::uint64_t busTimeoutUsec) const {
     return static_cast<int>(std::min<std::int64_t>(timeoutMs, std::numeric_limits<int>::max()));
 }
 
-void EventLoop::run() {
+EventLoop::Outcome EventLoop::run() {
     quit_ = false;
-    while (!quit_) {
-        while (bus_.processPendingRequest()) {
-            if (quit_) return;
+    try {
+        while (!quit_) {
+            readSignals();
+            if (quit_) break;
+            runPosted();
+            runDueTick();
+            // More messages may be queued: go round again before sleeping in poll.
+            if (processBusBatch()) continue;
+            auto busPoll = bus_.getEventLoopPollData();
+            pollfd fds[3] = {{busPoll.fd, busPoll.events, 0},
+                             {wakeFd_.get(), POLLIN, 0},
+                             {signalFd_.get(), POLLIN, 0}};
+            int ready = ::poll(fds, 3, pollTimeoutMs(busPoll.timeout_usec));
+            if (ready < 0 && errno != EINTR)
+                throw std::system_error(errno, std::generic_category(), "poll failed");
         }
-        auto busPoll = bus_.getEventLoopPollData();
-        pollfd fds[3] = {{busPoll.fd, busPoll.events, 0},
-                         {wakeFd_.get(), POLLIN, 0},
-                         {signalFd_.get(), POLLIN, 0}};
-        int ready = ::poll(fds, 3, pollTimeoutMs(busPoll.timeout_usec));
-        if (ready < 0 && errno != EINTR)
-            throw std::system_error(errno, std::generic_category(), "poll failed");
-        if (fds[2].revents & POLLIN) readSignals();
-        if (fds[1].revents & POLLIN) runPosted();
-        if (period_ && std::chrono::steady_clock::now() >= nextTick_) {
-            nextTick_ = std::chrono::steady_clock::now() + *period_;
-            tick_();
-        }
+    } catch (const sdbus::Error& error) {
+        // sd-bus reports a closed connection (dbus-daemon gone) as an error of the next
+        // process or poll-data call; there is no way back from it on this connection.
+        return {Exit::BusLost, error.getMessage()};
     }
+    return {Exit::Quit, {}};
 }
 
 }  // namespace etmem::service

@@ -10,6 +10,8 @@
 namespace etmem::service {
 namespace {
 
+constexpr const char* kBusName = "org.freedesktop.DBus";
+constexpr const char* kBusPath = "/org/freedesktop/DBus";
 constexpr const char* kPolkitBusName = "org.freedesktop.PolicyKit1";
 constexpr const char* kPolkitAuthorityPath = "/org/freedesktop/PolicyKit1/Authority";
 constexpr const char* kPolkitAuthorityInterface = "org.freedesktop.PolicyKit1.Authority";
@@ -18,7 +20,8 @@ constexpr std::uint32_t kAllowUserInteraction = 1;
 
 // polkit's (sa{sv}) subject and (bba{ss}) result.
 using PolkitSubject = sdbus::Struct<std::string, std::map<std::string, sdbus::Variant>>;
-using PolkitResult = sdbus::Struct<bool, bool, std::map<std::string, std::string>>;
+using PolkitDetails = std::map<std::string, std::string>;
+using PolkitResult = sdbus::Struct<bool, bool, PolkitDetails>;
 
 // sdbus-c++ 1.2 does not expose the ALLOW_INTERACTIVE_AUTHORIZATION flag, only the
 // protected sd_bus_message* inside sdbus::Message. A pointer to that member, formed
@@ -37,7 +40,20 @@ std::string deniedMessage(std::string_view action, std::string_view why) {
         action, why);
 }
 
-std::string failedCheckMessage(const sdbus::Error& error, std::string_view action) {
+bool isTimeout(const sdbus::Error& error) {
+    const std::string& name = error.getName();
+    return name == "org.freedesktop.DBus.Error.Timeout" ||
+           name == "org.freedesktop.DBus.Error.NoReply" ||
+           name == "org.freedesktop.DBus.Error.TimedOut";
+}
+
+std::string failedCheckMessage(const sdbus::Error& error, std::string_view action,
+                               std::chrono::milliseconds timeout) {
+    if (isTimeout(error))
+        return fmt::format(
+            "Not authorized: polkit did not answer about action {} within {} ms; run as root, "
+            "or check polkitd ('systemctl status polkit')",
+            action, timeout.count());
     // polkitd answered, with an error of its own (e.g. an action it does not know).
     if (error.getName().starts_with("org.freedesktop.PolicyKit1."))
         return fmt::format(
@@ -50,59 +66,99 @@ std::string failedCheckMessage(const sdbus::Error& error, std::string_view actio
         action, error.getName(), error.getMessage());
 }
 
+AuthDecision decide(const PolkitResult& result, bool interactive, std::string_view action) {
+    const bool isAuthorized = std::get<0>(result);
+    const bool isChallenge = std::get<1>(result);
+    const auto& details = std::get<2>(result);
+    if (isAuthorized) return {true, {}};
+    if (auto dismissed = details.find("polkit.dismissed");
+        dismissed != details.end() && dismissed->second == "true")
+        return {false, deniedMessage(action, ": the authentication dialog was dismissed")};
+    if (isChallenge && !interactive)
+        return {false, deniedMessage(action,
+                                     ": authentication is required; retry allowing interactive "
+                                     "authorization (a polkit agent must be running)")};
+    return {false, deniedMessage(action, "")};
+}
+
 class PolkitAuthorizer final : public Authorizer {
   public:
     PolkitAuthorizer(sdbus::IConnection& systemBus, PolkitTimeouts timeouts)
-        : authority_(sdbus::createProxy(systemBus, kPolkitBusName, kPolkitAuthorityPath)),
+        : bus_(sdbus::createProxy(systemBus, kBusName, kBusPath)),
+          authority_(sdbus::createProxy(systemBus, kPolkitBusName, kPolkitAuthorityPath)),
           timeouts_(timeouts) {}
 
-    AuthDecision authorize(const std::string& sender, uid_t uid, bool interactive,
-                           std::string_view action) override {
-        if (uid == 0) return {true, {}};
-        if (sender.empty())
-            return {false, deniedMessage(action, ": the caller has no bus name to check")};
-        try {
-            return decide(checkAuthorization(sender, interactive, action), interactive, action);
-        } catch (const sdbus::Error& error) {
-            // Never allow by default: no answer from polkit is a refusal.
-            return {false, failedCheckMessage(error, action)};
+    void authorize(const Caller& caller, std::string_view action, Decided decided) override {
+        if (caller.sender.empty()) {
+            // Only a peer-to-peer connection has no sender; etmemd serves none. Still, the
+            // answer comes later, as promised.
+            decided({false, deniedMessage(action, ": the caller has no bus name to check")});
+            return;
         }
+        uidOf(caller.sender, [this, caller, action = std::string(action),
+                              decided = std::move(decided)](uid_t uid, std::string error) {
+            if (uid == 0) return decided({true, {}});
+            if (uid == kUnknownUid)
+                return decided({false, deniedMessage(action,
+                                                     ": the bus would not say who the "
+                                                     "caller is (" +
+                                                         error + ")")});
+            try {
+                checkAuthorization(caller, action, decided);
+            } catch (const sdbus::Error& failed) {
+                // This runs inside a reply callback: nothing may be thrown into sd-bus.
+                decided({false, failedCheckMessage(failed, action, timeouts_.check)});
+            }
+        });
+    }
+
+    void uidOf(const std::string& sender, UidKnown known) override {
+        bus_->callMethodAsync("GetConnectionUnixUser")
+            .onInterface(kBusName)
+            .withArguments(sender)
+            .uponReplyInvoke([known = std::move(known)](const sdbus::Error* error, uint32_t uid) {
+                if (error != nullptr) return known(kUnknownUid, error->getMessage());
+                known(static_cast<uid_t>(uid), {});
+            });
+    }
+
+    uid_t uidOfNow(const std::string& sender) override {
+        uint32_t uid = kUnknownUid;
+        try {
+            bus_->callMethod("GetConnectionUnixUser")
+                .onInterface(kBusName)
+                .withArguments(sender)
+                .storeResultsTo(uid);
+        } catch (const sdbus::Error&) {
+            return kUnknownUid;
+        }
+        return static_cast<uid_t>(uid);
     }
 
   private:
-    PolkitResult checkAuthorization(const std::string& sender, bool interactive,
-                                    std::string_view action) {
+    void checkAuthorization(const Caller& caller, const std::string& action, Decided decided) {
         // The bus name, not a pid or uid: polkitd asks the bus who owns it, so the caller
         // cannot be confused with a process that reused its pid.
-        PolkitSubject subject{"system-bus-name", {{"name", sdbus::Variant(sender)}}};
-        const std::map<std::string, std::string> details;
-        const std::uint32_t flags = interactive ? kAllowUserInteraction : 0;
-        const auto timeout = interactive ? timeouts_.interactiveCheck : timeouts_.check;
-        PolkitResult result;
-        authority_->callMethod("CheckAuthorization")
+        PolkitSubject subject{"system-bus-name", {{"name", sdbus::Variant(caller.sender)}}};
+        const PolkitDetails details;
+        const std::uint32_t flags = caller.interactive ? kAllowUserInteraction : 0;
+        const auto timeout = caller.interactive ? timeouts_.interactiveCheck : timeouts_.check;
+        authority_->callMethodAsync("CheckAuthorization")
             .onInterface(kPolkitAuthorityInterface)
             .withTimeout(timeout)
-            .withArguments(subject, std::string(action), details, flags, std::string())
-            .storeResultsTo(result);
-        return result;
+            .withArguments(subject, action, details, flags, std::string())
+            .uponReplyInvoke(
+                [interactive = caller.interactive, action, timeout, decided = std::move(decided)](
+                    const sdbus::Error* error, PolkitResult result) {
+                    // Never allow by default: no answer from polkit is a refusal.
+                    if (error != nullptr)
+                        return decided({false, failedCheckMessage(*error, action, timeout)});
+                    decided(decide(result, interactive, action));
+                });
     }
 
-    static AuthDecision decide(const PolkitResult& result, bool interactive,
-                               std::string_view action) {
-        const bool isAuthorized = std::get<0>(result);
-        const bool isChallenge = std::get<1>(result);
-        const auto& details = std::get<2>(result);
-        if (isAuthorized) return {true, {}};
-        if (auto dismissed = details.find("polkit.dismissed");
-            dismissed != details.end() && dismissed->second == "true")
-            return {false, deniedMessage(action, ": the authentication dialog was dismissed")};
-        if (isChallenge && !interactive)
-            return {false, deniedMessage(action,
-                                         ": authentication is required; retry allowing interactive "
-                                         "authorization (a polkit agent must be running)")};
-        return {false, deniedMessage(action, "")};
-    }
-
+    // Destroyed with the authorizer: sdbus-c++ then drops the pending calls' callbacks.
+    std::unique_ptr<sdbus::IProxy> bus_;
     std::unique_ptr<sdbus::IProxy> authority_;
     PolkitTimeouts timeouts_;
 };
@@ -115,16 +171,9 @@ std::unique_ptr<Authorizer> makePolkitAuthorizer(sdbus::IConnection& systemBus,
 }
 
 Caller callerOf(const sdbus::Message& message) {
-    Caller caller{message.getSender(), kUnknownUid, false};
-    try {
-        caller.uid = message.getCredsUid();
-    } catch (const sdbus::Error&) {
-        // Left unknown: the authorizer then asks polkit, which refuses what it cannot place.
-    }
     const int interactive =
         sd_bus_message_get_allow_interactive_authorization(RawMessageAccess::raw(message));
-    caller.interactive = interactive > 0;
-    return caller;
+    return Caller{message.getSender(), interactive > 0};
 }
 
 Caller currentCaller(const sdbus::IObject& object) {
@@ -133,12 +182,6 @@ Caller currentCaller(const sdbus::IObject& object) {
         throw sdbus::Error("org.freedesktop.DBus.Error.Failed",
                            "no D-Bus call is being processed to authorize");
     return callerOf(*message);
-}
-
-AuthDecision authorizeCurrentCall(Authorizer& authorizer, const sdbus::IObject& object,
-                                  std::string_view action) {
-    const Caller caller = currentCaller(object);
-    return authorizer.authorize(caller.sender, caller.uid, caller.interactive, action);
 }
 
 }  // namespace etmem::service

@@ -149,7 +149,7 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
     return added;
 }
 
-void ProjectRegistry::remove(const std::string& name) {
+void ProjectRegistry::remove(const std::string& name, Halted halted) {
     Project& project = mutableGet(name);
     const std::string removed = project.name;
     std::string unsaved;
@@ -158,7 +158,7 @@ void ProjectRegistry::remove(const std::string& name) {
     } catch (const std::exception& e) {
         unsaved = e.what();
     }
-    halt(project);
+    halt(project, std::move(halted));
     projects_.erase(removed);
     logger_.log(LogLevel::Info, {removed, {}, 0}, "project deleted");
     if (listener_) listener_->projectRemoved(removed);
@@ -191,14 +191,14 @@ void ProjectRegistry::start(const std::string& name) {
     if (listener_) listener_->stateChanged(project);
 }
 
-void ProjectRegistry::stop(const std::string& name) {
+void ProjectRegistry::stop(const std::string& name, Halted halted) {
     Project& project = mutableGet(name);
     if (project.state != ProjectState::Running)
         throw ServiceError(ErrorKind::NotRunning,
                            fmt::format("project '{}' is not running (it is {}); start it with "
                                        "'etmem migrate start -n {}'",
                                        name, toString(project.state), name));
-    halt(project);
+    halt(project, std::move(halted));
     std::string unsaved;
     try {
         store_.save(SavedProject{project.name, project.configText, false});
@@ -261,10 +261,31 @@ void ProjectRegistry::launch(Project& project) {
                                                      logger_, std::move(report));
 }
 
-void ProjectRegistry::halt(Project& project) {
-    project.runner.reset();  // stops and joins the workers
-    project.runId = 0;       // reports still queued from that run are ignored
+void ProjectRegistry::halt(Project& project, Halted halted) {
+    project.runId = 0;  // reports still queued from that run are ignored
     if (project.state == ProjectState::Running) project.state = ProjectState::Stopped;
+    std::unique_ptr<ProjectRunner> runner = std::move(project.runner);
+    if (!runner) {
+        if (halted) post_(std::move(halted));
+        return;
+    }
+    runner->requestStop();
+    retire(std::move(runner), std::move(halted));
+}
+
+void ProjectRegistry::retire(std::unique_ptr<ProjectRunner> runner, Halted halted) {
+    // Joining here would stall the event loop for as long as the slowest stage takes to
+    // see the stop; a reaper joins instead and posts back. The posted erase runs on this
+    // thread, after the emplace below.
+    const std::uint64_t id = nextReaperId_++;
+    reapers_.emplace(id, std::jthread([this, id, runner = std::move(runner),
+                                       halted = std::move(halted)]() mutable {
+                         runner.reset();  // joins the workers
+                         post_([this, id, halted = std::move(halted)] {
+                             reapers_.erase(id);  // its thread is returning: a short join
+                             if (halted) halted();
+                         });
+                     }));
 }
 
 void ProjectRegistry::applyStatus(const std::string& name, std::uint64_t runId,
@@ -349,6 +370,7 @@ void ProjectRegistry::shutdown() {
     for (auto& [name, project] : projects_)
         if (project.runner) project.runner->requestStop();
     for (auto& [name, project] : projects_) halt(project);
+    reapers_.clear();  // the process is ending: wait for every worker here
 }
 
 std::string ProjectRegistry::summary() const {

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "errors.hpp"
@@ -79,6 +80,8 @@ class ProjectRegistry {
   public:
     // Runs a function on the registry's thread; callable from any thread.
     using Poster = std::function<void(std::function<void()>)>;
+    // Run on the registry's thread once a stopped run's workers have all ended.
+    using Halted = std::function<void()>;
 
     ProjectRegistry(StateStore& store, Logger& logger, TaskEngineFactory engines, Poster post,
                     unsigned cores);
@@ -87,9 +90,11 @@ class ProjectRegistry {
     void setListener(RegistryListener* listener) { listener_ = listener; }
 
     const Project& add(const std::string& name, const std::string& configText);
-    void remove(const std::string& name);
+    // stop and remove change the state at once and never wait for the workers on this
+    // thread: they are joined elsewhere, and `halted` is posted when they have ended.
+    void remove(const std::string& name, Halted halted = {});
     void start(const std::string& name);
-    void stop(const std::string& name);
+    void stop(const std::string& name, Halted halted = {});
 
     const Project* find(const std::string& name) const;
     const Project& get(const std::string& name) const;  // throws NoSuchProject
@@ -113,7 +118,9 @@ class ProjectRegistry {
     std::string selfTargetProblem(const ProjectConfig& config) const;
     void markFailed(Project& project, const std::string& why);
     void launch(Project& project);
-    void halt(Project& project);
+    void halt(Project& project, Halted halted = {});
+    // Joins a stopped runner's workers on a thread of its own, then posts `halted`.
+    void retire(std::unique_ptr<ProjectRunner> runner, Halted halted);
     void persist(const Project& project, bool running);
     void applyStatus(const std::string& name, std::uint64_t runId, const TaskStatus& status);
 
@@ -127,6 +134,8 @@ class ProjectRegistry {
     RegistryListener* listener_ = nullptr;
     std::uint64_t nextRunId_ = 1;
     std::map<std::string, Project> projects_;
+    std::uint64_t nextReaperId_ = 1;
+    std::map<std::uint64_t, std::jthread> reapers_;  // runners being joined, by id
 };
 
 }  // namespace etmem::service

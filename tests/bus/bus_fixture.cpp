@@ -17,9 +17,9 @@ void BusTest::SetUp() {
     // The bus policy lets only root own etmem's names, as on a real system.
     if (geteuid() != 0) GTEST_SKIP() << "needs root: only root may own org.openeuler.Etmem";
     dir_ = std::make_unique<TempDir>();
-    bus_ = std::make_unique<PrivateBus>(programs(), dir_->path());
+    bus_ = std::make_unique<PrivateBus>(programs(), dir_->path(), busExtraConfig());
     target_ = Process::spawn({"/bin/sleep", "100000"}, currentEnvironment());
-    daemon_ = startDaemon("main");
+    daemon_ = startDaemon("main", {}, daemonExtraEnv());
     ASSERT_TRUE(daemon_->waitReady()) << "etmemd did not send READY=1; its log:\n"
                                       << daemon_->log();
     connection_ = sdbus::createSessionBusConnectionWithAddress(bus_->address());
@@ -30,9 +30,11 @@ void BusTest::TearDown() {
 }
 
 std::unique_ptr<Daemon> BusTest::startDaemon(const std::string& tag,
-                                             std::vector<std::string> extraArgs) {
+                                             std::vector<std::string> extraArgs,
+                                             Environment extraEnv) {
     DaemonOptions options;
     options.extraArgs = std::move(extraArgs);
+    options.extraEnv = std::move(extraEnv);
     options.stateDir = *dir_ / ("state-" + tag);
     options.notifyPath = *dir_ / ("notify-" + tag);
     options.logPath = *dir_ / ("etmemd-" + tag + ".log");

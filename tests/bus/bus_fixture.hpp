@@ -33,10 +33,15 @@ class BusTest : public ::testing::Test {
 
     void SetUp() override;
     void TearDown() override;
+    // More elements for the private bus's config; a fixture overrides it (before SetUp).
+    virtual std::string busExtraConfig() const { return {}; }
+    // Environment for the main etmemd, on top of the bus's.
+    virtual Environment daemonExtraEnv() const { return {}; }
 
     // Starts another etmemd on the same bus; `tag` names its state dir, notify socket, log.
     std::unique_ptr<Daemon> startDaemon(const std::string& tag,
-                                        std::vector<std::string> extraArgs = {});
+                                        std::vector<std::string> extraArgs = {},
+                                        Environment extraEnv = {});
     // Restarts the main daemon (after it has exited) with the same state directory.
     void restartDaemon();
 

@@ -109,9 +109,10 @@ std::string systemBusConfig(const std::filesystem::path& socketPath,
     return privateSystemBusConfig(socketPath, policyDir);
 }
 
-PrivateBus::PrivateBus(const Programs& programs, const std::filesystem::path& dir) {
+PrivateBus::PrivateBus(const Programs& programs, const std::filesystem::path& dir,
+                       const std::string& extraConfig) {
     auto configPath = dir / "bus.conf";
-    writeFile(configPath, systemBusConfig(dir / "bus", programs.policyDir));
+    writeFile(configPath, privateSystemBusConfig(dir / "bus", programs.policyDir, extraConfig));
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throwErrno("pipe2");
     UniqueFd readEnd(fds[0]);
@@ -211,11 +212,13 @@ Daemon::Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions op
     Environment env = bus.environment();
     env["STATE_DIRECTORY"] = options_.stateDir.string();
     env["NOTIFY_SOCKET"] = options_.notifyPath.string();
+    for (const auto& [name, value] : options_.extraEnv) env[name] = value;
     std::vector<std::string> argv{programs.etmemd};
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
     SpawnOptions spawnOptions;
     spawnOptions.stdoutPath = options_.logPath.string();
     spawnOptions.stderrPath = options_.logPath.string();
+    spawnOptions.extraFds = options_.extraFds;
     process_ = Process::spawn(argv, env, spawnOptions);
 }
 

@@ -56,7 +56,9 @@ std::string systemBusConfig(const std::filesystem::path& socketPath,
 // A dbus-daemon of type system on a unix socket in `dir`; stopped on destruction.
 class PrivateBus {
   public:
-    PrivateBus(const Programs& programs, const std::filesystem::path& dir);
+    // extraConfig: more elements for the bus config (e.g. polkit's bus policy).
+    PrivateBus(const Programs& programs, const std::filesystem::path& dir,
+               const std::string& extraConfig = "");
     const std::string& address() const { return address_; }
     // Environment that points clients and etmemd at this bus.
     Environment environment() const;
@@ -103,6 +105,8 @@ struct DaemonOptions {
     std::filesystem::path stateDir;
     std::filesystem::path notifyPath;
     std::filesystem::path logPath;  // stdout and stderr of the daemon
+    Environment extraEnv;           // set on top of the bus's environment
+    std::map<int, int> extraFds;    // child fd -> parent fd (e.g. 2 -> a pipe for stderr)
 };
 
 class Daemon {
