@@ -83,7 +83,7 @@ class Rig {
           bus_(programs_, dir_.path(), extraConfig),
           target_(Process::spawn({"/bin/sleep", "100000"}, currentEnvironment())),
           daemon_(programs_, bus_,
-                  {{"-l", "2"}, dir_ / "state", dir_ / "notify", dir_ / "etmemd.log", {}, {}}) {
+                  {{"-l", "2"}, dir_ / "state", dir_ / "notify", dir_ / "etmemd.log"}) {
         chmod(dir_.path().c_str(), 0755);  // nobody reaches the bus socket
         if (!daemon_.waitReady(10s))
             throw std::runtime_error("etmemd did not become ready:\n" + daemon_.log());

@@ -34,11 +34,11 @@ std::unique_ptr<Daemon> BusTest::startDaemon(const std::string& tag,
                                              Environment extraEnv) {
     DaemonOptions options;
     options.extraArgs = std::move(extraArgs);
-    options.extraEnv = std::move(extraEnv);
     options.stateDir = *dir_ / ("state-" + tag);
     options.notifyPath = *dir_ / ("notify-" + tag);
     options.logPath = *dir_ / ("etmemd-" + tag + ".log");
-    return std::make_unique<Daemon>(programs(), *bus_, options);
+    return std::make_unique<Daemon>(programs(), *bus_, options,
+                                    DaemonExtras{std::move(extraEnv), {}});
 }
 
 void BusTest::restartDaemon() {

@@ -284,8 +284,7 @@ TEST_F(Survival, AClosedStderrPipeDoesNotKillIt) {
     options.stateDir = *dir_ / "state-piped";
     options.notifyPath = *dir_ / "notify-piped";
     options.logPath = *dir_ / "etmemd-piped.log";
-    options.extraFds = {{1, writeEnd.get()}, {2, writeEnd.get()}};
-    Daemon piped(programs(), *bus_, options);
+    Daemon piped(programs(), *bus_, options, {{}, {{1, writeEnd.get()}, {2, writeEnd.get()}}});
     writeEnd.reset();
     ASSERT_TRUE(piped.waitReady());
     readEnd.reset();  // whoever read etmemd's stderr is gone

@@ -76,6 +76,19 @@ TEST(CliCommandLine, ProjectShowVariants) {
     EXPECT_EQ(one.instance, "i");
 }
 
+TEST(CliCommandLine, NoAskPasswordForEveryCommandThatTalksToTheDaemon) {
+    EXPECT_TRUE(parseCommandLine({"migrate", "start", "-n", "p"}).askPassword);
+    for (const Args& args : {Args{"migrate", "start", "-n", "p", "--no-ask-password"},
+                             Args{"migrate", "stop", "--no-ask-password", "-n", "p"},
+                             Args{"project", "del", "-n", "p", "--no-ask-password"},
+                             Args{"project", "add", "-n", "p", "-f", "x", "--no-ask-password"},
+                             Args{"project", "show", "--no-ask-password"}})
+        EXPECT_FALSE(parseCommandLine(args).askPassword) << args[0] << " " << args[1];
+    EXPECT_NE(usageMessage({"migrate", "start", "-n", "p", "--no-ask-password=yes"})
+                  .find("takes no value"),
+              std::string::npos);
+}
+
 TEST(CliCommandLine, MigrateStartAndStop) {
     Command start = parseCommandLine({"migrate", "start", "-n", "p", "-s", "i"});
     EXPECT_EQ(start.action, Action::MigrateStart);

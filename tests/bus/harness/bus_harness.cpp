@@ -206,19 +206,20 @@ std::string NotifySocket::lastStatus() {
     return {};
 }
 
-Daemon::Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions options)
+Daemon::Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions options,
+               const DaemonExtras& extras)
     : options_(std::move(options)), notify_(options_.notifyPath) {
     std::filesystem::create_directories(options_.stateDir);
     Environment env = bus.environment();
     env["STATE_DIRECTORY"] = options_.stateDir.string();
     env["NOTIFY_SOCKET"] = options_.notifyPath.string();
-    for (const auto& [name, value] : options_.extraEnv) env[name] = value;
+    for (const auto& [name, value] : extras.env) env[name] = value;
     std::vector<std::string> argv{programs.etmemd};
     argv.insert(argv.end(), options_.extraArgs.begin(), options_.extraArgs.end());
     SpawnOptions spawnOptions;
     spawnOptions.stdoutPath = options_.logPath.string();
     spawnOptions.stderrPath = options_.logPath.string();
-    spawnOptions.extraFds = options_.extraFds;
+    spawnOptions.extraFds = extras.fds;
     process_ = Process::spawn(argv, env, spawnOptions);
 }
 

@@ -105,13 +105,18 @@ struct DaemonOptions {
     std::filesystem::path stateDir;
     std::filesystem::path notifyPath;
     std::filesystem::path logPath;  // stdout and stderr of the daemon
-    Environment extraEnv;           // set on top of the bus's environment
-    std::map<int, int> extraFds;    // child fd -> parent fd (e.g. 2 -> a pipe for stderr)
+};
+
+// What some tests change about how the daemon is started.
+struct DaemonExtras {
+    Environment env;         // set on top of the bus's environment
+    std::map<int, int> fds;  // child fd -> parent fd (e.g. 2 -> a pipe for stderr)
 };
 
 class Daemon {
   public:
-    Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions options);
+    Daemon(const Programs& programs, const PrivateBus& bus, DaemonOptions options,
+           const DaemonExtras& extras = {});
     // Waits for READY=1; false (and the daemon left as it is) on timeout or early exit.
     bool waitReady(std::chrono::milliseconds timeout = std::chrono::seconds(10));
     // SIGTERM, then waits for the exit; nullopt if it did not exit in time.

@@ -133,7 +133,10 @@ systemctl try-restart polkit.service # polkitd also watches rules.d; a restart i
 expect "group etmem: project add" user_run etmem project add -n usr1 -f /tmp/fast.yaml
 expect "group etmem: migrate start" user_run etmem migrate start -n usr1
 expect "group etmem: migrate stop" user_run etmem migrate stop -n usr1
-expect "group etmem: busctl set LogLevel" user_run busctl set-property org.openeuler.Etmem \
+# A property write cannot wait for polkit: LogLevel is root's; SetLogLevel asks polkit.
+expect "group etmem: busctl SetLogLevel" user_run busctl call org.openeuler.Etmem \
+    /org/openeuler/Etmem org.openeuler.Etmem.Manager SetLogLevel u 1
+denied "busctl set LogLevel (root only)" busctl set-property org.openeuler.Etmem \
     /org/openeuler/Etmem org.openeuler.Etmem.Manager LogLevel u 1
 expect "group etmem: project del" user_run etmem project del -n usr1
 rm /etc/polkit-1/rules.d/50-etmem.rules
