@@ -152,7 +152,7 @@ CycleFigures runCycle(const Settings& settings, const Workload& workload) {
     writeText("/proc/self/clear_refs", "5");  // reset VmHWM
     long rssBefore = statusKb(0, "VmRSS");
     CycleFigures figures;
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     for (unsigned i = 0; i < settings.loop; ++i) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         double start = threadCpuSeconds();
