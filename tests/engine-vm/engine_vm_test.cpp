@@ -401,7 +401,8 @@ class SparseTarget {
             char byte = 'r';
             if (::write(ready[1], &byte, 1) != 1) ::_exit(1);
             for (;;) {
-                for (std::size_t i = 0; i < hotPages; ++i) bytes[i * kPageSize] += 1;
+                for (std::size_t i = 0; i < hotPages; ++i)
+                    bytes[i * kPageSize] = static_cast<char>(bytes[i * kPageSize] + 1);
                 ::usleep(50'000);
             }
         }
@@ -411,6 +412,7 @@ class SparseTarget {
         ::close(ready[0]);
         ::munmap(memory, kReservation);
     }
+    std::uint64_t base() const { return base_; }
     ~SparseTarget() {
         ::kill(pid_, SIGKILL);
         ::waitpid(pid_, nullptr, 0);
@@ -442,6 +444,30 @@ class SparseTarget {
     std::size_t hot_;
 };
 
+// Reports `pages` pages from `base` as written in every round.
+class HotPrefixScanner final : public AccessScanner {
+  public:
+    HotPrefixScanner(std::uint64_t base, std::size_t pages) : base_(base), pages_(pages) {}
+    std::string_view name() const override { return "hot-prefix"; }
+    bool reportsOnlyPresentPages() const override { return true; }
+    std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
+                                       std::stop_token) override {
+        return std::make_unique<Session>(base_, pages_);
+    }
+
+  private:
+    struct Session final : ScanSession {
+        Session(std::uint64_t base, std::size_t pages) : base_(base), pages_(pages) {}
+        void round(std::stop_token, AccessSink& sink) override {
+            sink.record(base_, pages_, PageAccess::Written);
+        }
+        std::uint64_t base_;
+        std::size_t pages_;
+    };
+    std::uint64_t base_;
+    std::size_t pages_;
+};
+
 }  // namespace
 
 // The case: a 1 TiB reservation with 16 MiB resident. The engine's memory follows
@@ -449,14 +475,20 @@ class SparseTarget {
 // finishes promptly, and the cold pages still go out.
 TEST(SlideSparse, ATebibyteReservationCostsWhatIsResidentAndItsColdPagesGo) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
     REQUIRE_FEATURE(probe.swapActive, "swap");
+    REQUIRE_FEATURE(probe.processMadvise, "process_madvise");
     ASSERT_TRUE(probe.pagemapScan) << "the test kernels have PAGEMAP_SCAN (Linux 6.7+)";
     constexpr std::size_t kResident = 4096, kHot = 256;  // 16 MiB, 1 MiB of it hot
     SparseTarget sparse(kResident, kHot);
     PrintLogger logger;
     SlideOptions options;
-    options.scanner = ScannerKind::IdlePage;
+    // The real scanner where the kernel has one that sees pages; elsewhere (backports) the
+    // target's hot pages are reported as written, and the rest (state, walks, swap-out,
+    // confirmation) is the engine's real path on a real kernel.
+    if (probe.idlePageTracking)
+        options.scanner = ScannerKind::IdlePage;
+    else
+        options.scannerOverride = std::make_shared<HotPrefixScanner>(sparse.base(), kHot);
     options.swapper = SwapperKind::Madvise;
     auto projectConfig = project(3);
     auto taskConfig = task(2);
@@ -478,7 +510,7 @@ TEST(SlideSparse, ATebibyteReservationCostsWhatIsResidentAndItsColdPagesGo) {
         "growth %ld KiB, cold swapped %.4f, hot swapped %.4f\n",
         seconds, growthKb, cold, hot);
     EXPECT_EQ(report.error, "");
-    EXPECT_EQ(report.pagesScanned, kResident);
+    EXPECT_GE(report.pagesScanned, kResident);  // and the child's own few pages
     EXPECT_LE(growthKb * 1024, long(kResident) + 8 * 1024 * 1024);
     EXPECT_GE(cold, 0.95);
     EXPECT_LE(hot, 0.02);
