@@ -338,3 +338,44 @@ TEST(SlideColdSelection, ASelectorCanKeepColdPagesInMemory) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(SlideBackendRegistry, APinnedButMissingScannerIsNamedWithWhatItNeeds) {
+    BackendProbe nothing;  // a machine with no backend at all
+    nothing.missing.push_back(
+        "the kernel has no DAMON sysfs interface (CONFIG_DAMON_SYSFS): the damon scanner is "
+        "not available");
+    std::string why;
+    EXPECT_EQ(chooseScanner(ScannerKind::Damon, nothing, why), std::nullopt);
+    EXPECT_NE(why.find("the damon scanner is not available"), std::string::npos) << why;
+    EXPECT_NE(why.find("DAMON's sysfs interface"), std::string::npos) << why;
+    EXPECT_NE(why.find("CONFIG_DAMON_SYSFS)"), std::string::npos) << why;  // the probe's word
+    EXPECT_NE(why.find("set scanner to auto"), std::string::npos) << why;
+    why.clear();
+    EXPECT_EQ(chooseScanner(ScannerKind::Auto, nothing, why), std::nullopt);
+    for (const auto& info : kScannerInfo) EXPECT_NE(why.find(info.name), std::string::npos) << why;
+}
+
+TEST(SlideBackendRegistry, AutoTakesTheFirstAvailableInTableOrderAndNamesRoundTrip) {
+    BackendProbe probe;
+    probe.idlePageTracking = true;
+    probe.damon = true;
+    std::string why;
+    EXPECT_EQ(chooseScanner(ScannerKind::Auto, probe, why), ScannerKind::IdlePage);
+    EXPECT_EQ(chooseScanner(ScannerKind::Damon, probe, why), ScannerKind::Damon);
+    probe.swapPagesModule = true;
+    EXPECT_EQ(chooseSwapper(SwapperKind::Auto, probe, why), SwapperKind::SwapPages);
+    for (auto name : kScannerNames) EXPECT_EQ(toString(parseScannerKind(name)), name);
+    for (auto name : kSwapperNames) EXPECT_EQ(toString(parseSwapperKind(name)), name);
+    try {
+        parseScannerKind("bogus");
+        ADD_FAILURE() << "bogus accepted";
+    } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("auto, idle_pages, idle_page or damon"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+}  // namespace

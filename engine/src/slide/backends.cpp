@@ -258,22 +258,34 @@ std::string missingSentence(std::string_view what, Kind kind, const Kind (&kinds
 
 }  // namespace
 
-std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
-                                           const KernelPaths& paths, std::string& why) {
+std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& probe,
+                                         std::string& why) {
     for (auto candidate : kScannerKinds)
         if ((kind == ScannerKind::Auto || kind == candidate) && available(candidate, probe))
-            return construct(candidate, probe, paths);
+            return candidate;
     why = missingSentence("scanner", kind, kScannerKinds, kScannerInfo, probe);
-    return nullptr;
+    return std::nullopt;
+}
+
+std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
+                                         std::string& why) {
+    for (auto candidate : kSwapperKinds)
+        if ((kind == SwapperKind::Auto || kind == candidate) && available(candidate, probe))
+            return candidate;
+    why = missingSentence("swapper", kind, kSwapperKinds, kSwapperInfo, probe);
+    return std::nullopt;
+}
+
+std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
+                                           const KernelPaths& paths, std::string& why) {
+    auto chosen = chooseScanner(kind, probe, why);
+    return chosen ? construct(*chosen, probe, paths) : nullptr;
 }
 
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
                                      const KernelPaths& paths, std::string& why) {
-    for (auto candidate : kSwapperKinds)
-        if ((kind == SwapperKind::Auto || kind == candidate) && available(candidate, probe))
-            return construct(candidate, paths);
-    why = missingSentence("swapper", kind, kSwapperKinds, kSwapperInfo, probe);
-    return nullptr;
+    auto chosen = chooseSwapper(kind, probe, why);
+    return chosen ? construct(*chosen, paths) : nullptr;
 }
 
 }  // namespace etmem::slide

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -209,16 +210,19 @@ class DamonSession final : public ScanSession {
 
 class DamonScanner final : public AccessScanner {
   public:
-    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {
-        try {
-            releaseStaleKdamonds(paths_);
-        } catch (const std::exception&) {
-            // Recovery is best effort; the next claim turns a stale kdamond off anyway.
-        }
-    }
+    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {}
     std::string_view name() const override { return "damon"; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token) override {
+        // Crash recovery on first use, not when the scanner is made: making (naming) a
+        // backend must not change anything.
+        std::call_once(recovered_, [this] {
+            try {
+                releaseStaleKdamonds(paths_);
+            } catch (const std::exception&) {
+                // Best effort; the next claim turns a stale kdamond off anyway.
+            }
+        });
         try {
             return std::make_unique<DamonSession>(target, vmas, paths_);
         } catch (const std::system_error& e) {
@@ -229,6 +233,7 @@ class DamonScanner final : public AccessScanner {
 
   private:
     KernelPaths paths_;
+    std::once_flag recovered_;
 };
 
 }  // namespace

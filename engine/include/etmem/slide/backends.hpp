@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <stop_token>
@@ -139,7 +140,15 @@ struct BackendProbe {
 
 BackendProbe probeBackends(const KernelPaths& paths = {});
 
+// The backend a choice resolves to on this machine (auto: the first available in table
+// order), or nullopt with `why` set. Pure: nothing is made, so nothing is started.
+std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& probe,
+                                         std::string& why);
+std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
+                                         std::string& why);
+
 // The scanner/swapper for a choice, or nullptr with `why` set when it is not available.
+// Making one changes nothing either; a scanner acts only from watch().
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
                                            const KernelPaths& paths, std::string& why);
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
