@@ -124,6 +124,7 @@ class DamonSession final : public ScanSession {
           vmas_(vmas.begin(), vmas.end()),
           pagemap_(openTargetFile(target, paths.proc, "pagemap", O_RDONLY)),
           clearRefs_(openTargetFile(target, paths.proc, "clear_refs", O_WRONLY)),
+          present_(pagemap_.get(), pagemapScanAvailable()),
           kdamond_(claimKdamond(paths)) {
         // A crashed daemon may have left it running.
         if (readText(kdamond_.dir / "state") == "on") writeText(kdamond_.dir / "state", "off");
@@ -160,10 +161,10 @@ class DamonSession final : public ScanSession {
             if (end > start && readNumber(entry.path() / "nr_accesses") > 0)
                 sink.record(start, (end - start) / kPageSize, PageAccess::Read);
         }
-        // Written pages, per page, from soft-dirty.
+        // Written pages, per page, from soft-dirty (pagemap read where pages are present).
         for (const auto& vma : vmas_) {
-            bool complete = readPagemap(
-                pagemap_.get(), vma.range, stop,
+            bool complete = present_.read(
+                vma.range, isDense(vma), stop,
                 [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
                     for (std::size_t i = 0; i < entries.size(); ++i)
                         if (entries[i].present() && entries[i].softDirty())
@@ -204,6 +205,7 @@ class DamonSession final : public ScanSession {
     std::vector<Vma> vmas_;
     UniqueFd pagemap_;
     UniqueFd clearRefs_;
+    PresentPagemap present_;
     KdamondClaim kdamond_;
     bool running_ = false;
 };

@@ -80,9 +80,8 @@ class IdlePageSession final : public ScanSession {
         pfnsHidden_ = true;
         for (const auto& vma : vmas_) {
             pages_.clear();
-            bool dense = vma.residentBytes * kSparseRatio >= vma.range.end - vma.range.start;
             bool complete = present_.read(
-                vma.range, dense, stop,
+                vma.range, isDense(vma), stop,
                 [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
                     for (std::size_t i = 0; i < entries.size(); ++i) {
                         if (!entries[i].present()) continue;

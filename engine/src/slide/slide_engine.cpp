@@ -200,10 +200,6 @@ bool swapIsActive(const KernelPaths& paths) {
     return false;
 }
 
-bool isDense(const Vma& vma) {
-    return vma.residentBytes * kSparseRatio >= vma.range.end - vma.range.start;
-}
-
 // Visits the resident candidate pages (present, anonymous, mapped once) of the target's
 // candidate mappings in address order. Returns false if stopped.
 template <typename Visit>

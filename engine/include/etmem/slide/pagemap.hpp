@@ -84,6 +84,9 @@ inline constexpr std::uint64_t kMaxVirtualPagesWithoutPagemapScan = std::uint64_
 // A mapping whose resident share is below 1/kSparseRatio is walked with PAGEMAP_SCAN; a
 // denser one is read straight through (one pread per 16 MiB costs less than a second pass).
 inline constexpr std::uint64_t kSparseRatio = 8;
+inline bool isDense(const Vma& vma) {
+    return vma.residentBytes * kSparseRatio >= vma.range.end - vma.range.start;
+}
 
 // Reads pagemap entries where pages are present: with PAGEMAP_SCAN, only over the runs of
 // present anonymous pages; without, over the whole range (callers skip absent entries).
