@@ -333,8 +333,8 @@ struct RoundCosts {
 
 // beginCycle, then `rounds` engine rounds interleaved with floor rounds (no act: nothing is
 // swapped, so every round sees the same resident set).
-RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned rounds,
-                         bool withFloor) {
+RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned rounds, bool withFloor,
+                         bool act = false) {
     ProjectConfig project;
     project.loop = rounds;
     TaskConfig task;
@@ -357,6 +357,7 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
         costs.engine.push_back(processCpuSeconds() - start);
         if (withFloor) costs.floor.push_back(floorRoundCpuSeconds(holders));
     }
+    if (act) engine->act(std::stop_token{});
     costs.peakGrowthKb = statusKb(0, "VmHWM") - rssBefore;
     return costs;
 }
@@ -406,11 +407,12 @@ int residentScaling(const Settings& settings) {
     // 4b. A 1 TiB reservation with 16 MiB resident.
     {
         Holders holders(1, 4096, 1ull << 40);
-        auto costs = measureRounds(holders, 1, rounds, true);
+        auto costs = measureRounds(holders, 1, rounds, true, true);
         double resident = 16.0 / 1024;
         double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
         say("sparse 1 TiB / 16 MiB: engine %.3f s/GiB/round (%.2f x dense 64 MiB), floor over "
-            "the touched range %.3f, ratio %.2f; beginCycle %.3f s; peak RSS growth %ld KiB\n",
+            "the touched range %.3f, ratio %.2f; beginCycle %.3f s; peak RSS growth over the "
+            "whole cycle (act swaps it out) %ld KiB\n",
             engine, denseSmallPerGib > 0 ? engine / denseSmallPerGib : 0.0, floor,
             floor > 0 ? engine / floor : 0.0, costs.beginCpu, costs.peakGrowthKb);
     }
@@ -457,9 +459,31 @@ int residentScaling(const Settings& settings) {
                                     [&](std::stop_token stop) { engine->scan(stop); });
         double act = stopLatencyMs(std::chrono::milliseconds(50),
                                    [&](std::stop_token stop) { engine->act(stop); });
+        // The swap-out stage: the stop is requested 30 ms after classification handed over.
+        std::stop_source swapStop;
+        std::jthread requester;
+        std::chrono::steady_clock::time_point requested{};
+        options.selectCold = [&](ColdSelection&) {
+            requester = std::jthread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                requested = std::chrono::steady_clock::now();
+                swapStop.request_stop();
+            });
+        };
+        engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
+        engine->beginCycle(targets, std::stop_token{});
+        engine->scan(std::stop_token{});
+        engine->act(swapStop.get_token());
+        auto returned = std::chrono::steady_clock::now();
+        if (requester.joinable()) requester.join();
+        double swapOut =
+            requested.time_since_epoch().count() == 0 || returned < requested
+                ? -1
+                : std::chrono::duration<double, std::milli>(returned - requested).count();
         say("stop latency on %zu MiB (ms from the request to the return; -1: the stage ended "
-            "first): beginCycle %.1f, scan round %.1f, act (classification/swap-out) %.1f\n",
-            size, begin, scan, act);
+            "first): beginCycle %.1f, scan round %.1f, act/classification %.1f, act/swap-out "
+            "%.1f\n",
+            size, begin, scan, act, swapOut);
     }
     if (const char* dir = std::getenv("ETMEM_VM_OUT"))
         std::ofstream(fs::path(dir) / "slide-bench-resident.txt") << say.text;
