@@ -6,6 +6,7 @@
 // the target's TLB.
 #include <fcntl.h>
 
+#include <mutex>
 #include <vector>
 
 #include "etmem/slide/backends.hpp"
@@ -57,18 +58,15 @@ constexpr std::size_t kBatchPages = 65536;
 
 class IdlePageSession final : public ScanSession {
   public:
+    // bitmapFd: the scanner's one page_idle bitmap file, shared by its sessions (pread and
+    // pwrite at explicit offsets), so a target costs two file descriptors, not three.
     IdlePageSession(const Target& target, std::span<const Vma> vmas, const KernelPaths& paths,
-                    bool pagemapScan)
+                    int bitmapFd, bool pagemapScan)
         : vmas_(vmas.begin(), vmas.end()),
           pagemap_(openTargetFile(target, paths.proc, "pagemap", O_RDONLY)),
           clearRefs_(openTargetFile(target, paths.proc, "clear_refs", O_WRONLY)),
-          bitmap_(::open((paths.sys / "kernel/mm/page_idle/bitmap").c_str(), O_RDWR | O_CLOEXEC)),
-          present_(pagemap_.get(), pagemapScan) {
-        if (!bitmap_)
-            throw BackendUnavailable(
-                "cannot open /sys/kernel/mm/page_idle/bitmap: run etmemd as root on a kernel "
-                "with CONFIG_IDLE_PAGE_TRACKING");
-    }
+          bitmap_(bitmapFd),
+          present_(pagemap_.get(), pagemapScan) {}
 
     void begin(std::stop_token stop) { pass(stop, nullptr); }
     void round(std::stop_token stop, AccessSink& sink) override { pass(stop, &sink); }
@@ -118,10 +116,10 @@ class IdlePageSession final : public ScanSession {
             PfnWordSet words(std::move(pfns_));
             pfns_ = {};
             if (sink) {
-                complete = words.readIdle(bitmap_.get(), stop);
+                complete = words.readIdle(bitmap_, stop);
                 if (complete) report(batch, words, *sink);
             }
-            complete = complete && words.markIdle(bitmap_.get(), stop);
+            complete = complete && words.markIdle(bitmap_, stop);
         }
         pages_.erase(pages_.begin(), pages_.begin() + static_cast<std::ptrdiff_t>(take));
         return complete;
@@ -137,10 +135,17 @@ class IdlePageSession final : public ScanSession {
                 sink.record(runStart, runPages, runAccess);
             runPages = 0;
         };
+        std::uint64_t cachedWord = ~std::uint64_t{0}, cachedBits = 0;
         for (const auto& page : pages) {
-            PageAccess access = page.entry.softDirty()            ? PageAccess::Written
-                                : !words.isIdle(page.entry.pfn()) ? PageAccess::Read
-                                                                  : PageAccess::Idle;
+            std::uint64_t pfn = page.entry.pfn();
+            if (pfn / 64 != cachedWord) {
+                cachedWord = pfn / 64;
+                cachedBits = words.idleBitsOfWord(cachedWord);
+            }
+            bool idle = (cachedBits >> (pfn % 64)) & 1;
+            PageAccess access = page.entry.softDirty() ? PageAccess::Written
+                                : !idle                ? PageAccess::Read
+                                                       : PageAccess::Idle;
             if (runPages > 0 && access == runAccess &&
                 page.address == runStart + runPages * kPageSize) {
                 ++runPages;
@@ -157,7 +162,7 @@ class IdlePageSession final : public ScanSession {
     std::vector<Vma> vmas_;
     UniqueFd pagemap_;
     UniqueFd clearRefs_;
-    UniqueFd bitmap_;
+    int bitmap_;
     PresentPagemap present_;
     std::vector<PresentPage> pages_;  // the batch being collected
     std::vector<std::uint64_t> pfns_;
@@ -172,14 +177,29 @@ class IdlePageScanner final : public AccessScanner {
     bool reportsOnlyPresentPages() const override { return true; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token stop) override {
-        auto session = std::make_unique<IdlePageSession>(target, vmas, paths_, pagemapScan_);
+        auto session =
+            std::make_unique<IdlePageSession>(target, vmas, paths_, bitmapFd(), pagemapScan_);
         session->begin(stop);
         return session;
     }
 
   private:
+    int bitmapFd() {
+        std::lock_guard lock(mutex_);
+        if (!bitmap_)
+            bitmap_ = UniqueFd(
+                ::open((paths_.sys / "kernel/mm/page_idle/bitmap").c_str(), O_RDWR | O_CLOEXEC));
+        if (!bitmap_)
+            throw BackendUnavailable(
+                "cannot open /sys/kernel/mm/page_idle/bitmap: run etmemd as root on a kernel "
+                "with CONFIG_IDLE_PAGE_TRACKING");
+        return bitmap_.get();
+    }
+
     KernelPaths paths_;
     bool pagemapScan_;
+    std::mutex mutex_;
+    UniqueFd bitmap_;  // opened on first watch: making the scanner opens nothing
 };
 
 }  // namespace

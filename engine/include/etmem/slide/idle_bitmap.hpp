@@ -43,6 +43,9 @@ class PfnWordSet {
     bool readIdle(int bitmapFd, std::stop_token stop);
     // Whether pfn read as idle in the last readIdle(); false for PFNs not in the set.
     bool isIdle(std::uint64_t pfn) const;
+    // The idle bits of one bitmap word (pfn / 64) read in the last readIdle(); 0 if none of
+    // ours. Callers walking pages in order cache it: neighbours share words.
+    std::uint64_t idleBitsOfWord(std::uint64_t word) const;
 
   private:
     std::vector<std::uint64_t> wordIndex_;
