@@ -379,3 +379,86 @@ TEST(SlideBackendRegistry, AutoTakesTheFirstAvailableInTableOrderAndNamesRoundTr
 }
 
 }  // namespace
+
+namespace {
+
+// Records which kernel thread ran each round of each target.
+class ThreadRecordingScanner final : public AccessScanner {
+  public:
+    std::string_view name() const override { return "thread-recording"; }
+    std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
+                                       std::stop_token) override {
+        return std::make_unique<Session>(*this);
+    }
+    std::mutex mutex;
+    std::set<pid_t> tids;
+    int rounds = 0;
+
+  private:
+    struct Session final : ScanSession {
+        explicit Session(ThreadRecordingScanner& scanner) : scanner_(scanner) {}
+        void round(std::stop_token, AccessSink&) override {
+            std::lock_guard lock(scanner_.mutex);
+            scanner_.tids.insert(static_cast<pid_t>(::syscall(SYS_gettid)));
+            scanner_.rounds++;
+        }
+        ThreadRecordingScanner& scanner_;
+    };
+};
+
+TEST(SlideManyTargets, TheWorkersAreMadeOncePerCycleNotPerRound) {
+    // 40 targets (this process, held 40 times), 8 workers, 5 rounds: with threads made per
+    // round there would be up to 40 distinct worker threads; a pool has at most 8.
+    ProjectConfig project;
+    project.loop = 5;
+    TaskConfig task;
+    task.T = 1;
+    task.maxThreads = 8;
+    RecordingLogger logger;
+    SlideOptions options;
+    auto scanner = std::make_shared<ThreadRecordingScanner>();
+    options.scannerOverride = scanner;
+    options.swapperOverride = std::make_shared<RecordingSwapper>();
+    options.swapActiveOverride = true;
+    auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, std::move(options));
+    std::vector<Target> targets;
+    for (int i = 0; i < 40; ++i) {
+        Target target;
+        target.pid = ::getpid();
+        target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, ::getpid(), 0)));
+        targets.push_back(std::move(target));
+    }
+    engine->beginCycle(targets, std::stop_token{});
+    for (unsigned i = 0; i < project.loop; ++i) engine->scan(std::stop_token{});
+    std::lock_guard lock(scanner->mutex);
+    EXPECT_EQ(scanner->rounds, 40 * 5);
+    EXPECT_LE(scanner->tids.size(), 8u);
+    EXPECT_GE(scanner->tids.size(), 1u);
+}
+
+TEST(SlideStopStages, EveryStageReturnsAtOnceWhenStopIsAlreadyRequested) {
+    SparseChild child(64);
+    ProjectConfig project;
+    project.loop = 1;
+    TaskConfig task;
+    task.T = 1;
+    RecordingLogger logger;
+    auto swapper = std::make_shared<RecordingSwapper>();
+    SlideOptions options;
+    options.scannerOverride =
+        std::make_shared<HotPrefixScanner>(std::vector<std::uint64_t>{child.first()}, 1);
+    options.swapperOverride = swapper;
+    options.swapActiveOverride = true;
+    auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, std::move(options));
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    std::stop_source stop;
+    stop.request_stop();
+    engine->beginCycle(targets, stop.get_token());
+    engine->scan(stop.get_token());
+    auto report = engine->act(stop.get_token());
+    EXPECT_EQ(report.pagesScanned, 0u);
+    EXPECT_TRUE(swapper->pages.empty());
+}
+
+}  // namespace
