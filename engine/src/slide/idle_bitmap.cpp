@@ -57,14 +57,17 @@ PfnWordSet::PfnWordSet(std::vector<std::uint64_t> pfns) {
     idle_.assign(mask_.size(), 0);
 }
 
-std::vector<PfnWordSet::Window> PfnWordSet::windows() const {
+std::vector<PfnWordSet::Window> PfnWordSet::windows(std::size_t maxGapWords) const {
     std::vector<Window> result;
     std::size_t i = 0;
     while (i < wordIndex_.size()) {
         Window window;
         window.firstWord = wordIndex_[i];
         window.firstNeeded = i;
-        while (i < wordIndex_.size() && wordIndex_[i] < window.firstWord + kBitmapChunkWords) ++i;
+        ++i;
+        while (i < wordIndex_.size() && wordIndex_[i] < window.firstWord + kBitmapChunkWords &&
+               wordIndex_[i] - wordIndex_[i - 1] <= maxGapWords + 1)
+            ++i;
         window.neededCount = i - window.firstNeeded;
         window.words = static_cast<std::size_t>(wordIndex_[i - 1] - window.firstWord + 1);
         result.push_back(window);
@@ -93,7 +96,7 @@ bool PfnWordSet::markIdle(int bitmapFd, std::stop_token stop) const {
 
 bool PfnWordSet::readIdle(int bitmapFd, std::stop_token stop) {
     std::vector<std::uint64_t> chunk(kBitmapChunkWords);
-    for (const auto& window : windows()) {
+    for (const auto& window : windows(kReadGapWords)) {
         if (stop.stop_requested()) return false;
         transferAll([bitmapFd](char* data, std::size_t bytes,
                                off_t offset) { return ::pread(bitmapFd, data, bytes, offset); },
