@@ -1,6 +1,7 @@
 // Idle page tracking: /proc/PID/pagemap gives the PFN (and the soft-dirty bit) of every
 // present page; /sys/kernel/mm/page_idle/bitmap marks PFNs idle and tells which are still
-// idle. One round, in batches of at most kBatchPages present pages: read pagemap where pages
+// idle. Only the target's own anonymous pages (pagemap "swappable") are tracked. One round,
+// in batches of at most kBatchPages present pages: read pagemap where pages
 // are present (PAGEMAP_SCAN finds them in sparse mappings), read the idle bits of those PFNs,
 // report, mark them idle again; then clear soft-dirty through clear_refs, which also flushes
 // the target's TLB.
@@ -82,7 +83,10 @@ class IdlePageSession final : public ScanSession {
                 vma.range, isDense(vma), stop,
                 [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
                     for (std::size_t i = 0; i < entries.size(); ++i) {
-                        if (!entries[i].present()) continue;
+                        // Only pages the engine can classify: marking or reading shared
+                        // pages (library code, say) makes the kernel walk every mapper of
+                        // each, other processes included, and changes their idle state.
+                        if (!entries[i].swappable()) continue;
                         if (entries[i].pfn() != 0) pfnsHidden_ = false;
                         pages_.push_back(PresentPage{address + i * kPageSize, entries[i]});
                     }
