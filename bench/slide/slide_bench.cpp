@@ -299,7 +299,7 @@ class Holders {
 
 // The floor: one round of the minimal loop over the holders' touched ranges (pagemap in
 // 4096-entry chunks, PFN bits into words, bitmap read and written in 4 KiB windows).
-double floorRoundCpuSeconds(const Holders& holders) {
+double floorRoundCpuSeconds(const Holders& holders, bool clearRefs = false) {
     double start = processCpuSeconds();
     UniqueFd bitmap(::open("/sys/kernel/mm/page_idle/bitmap", O_RDWR));
     std::vector<std::uint64_t> entries(4096);
@@ -307,6 +307,11 @@ double floorRoundCpuSeconds(const Holders& holders) {
     for (std::size_t k = 0; k < holders.count(); ++k) {
         UniqueFd pagemap(
             ::open(("/proc/" + std::to_string(holders.pid(k)) + "/pagemap").c_str(), O_RDONLY));
+        if (clearRefs) {  // what a real round adds per target: soft-dirty clear + TLB flush
+            UniqueFd refs(::open(
+                ("/proc/" + std::to_string(holders.pid(k)) + "/clear_refs").c_str(), O_WRONLY));
+            if (::write(refs.get(), "4", 1) != 1) throw std::runtime_error("clear_refs");
+        }
         std::uint64_t end = holders.base(k) + holders.pages() * kPageSize;
         for (std::uint64_t address = holders.base(k); address < end;) {
             std::size_t count = std::min<std::size_t>(entries.size(), (end - address) / kPageSize);
@@ -339,6 +344,7 @@ double floorRoundCpuSeconds(const Holders& holders) {
 struct RoundCosts {
     std::vector<double> engine;  // CPU seconds per round
     std::vector<double> floor;
+    std::vector<double> floorWithClearRefs;
     double beginCpu = 0;
     long peakGrowthKb = 0;
 };
@@ -368,6 +374,7 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
         engine->scan(std::stop_token{});
         costs.engine.push_back(processCpuSeconds() - start);
         if (withFloor) costs.floor.push_back(floorRoundCpuSeconds(holders));
+        if (withFloor) costs.floorWithClearRefs.push_back(floorRoundCpuSeconds(holders, true));
     }
     if (act) engine->act(std::stop_token{});
     costs.peakGrowthKb = statusKb(0, "VmHWM") - rssBefore;
@@ -439,9 +446,13 @@ int residentScaling(const Settings& settings) {
             std::string floorText = "";
             if (!costs.floor.empty()) {
                 double floor = median(costs.floor) / resident;
-                char text[96];
-                std::snprintf(text, sizeof text, ", floor %.3f, ratio %.2f", floor,
-                              floor > 0 ? engine / floor : 0.0);
+                double withRefs = median(costs.floorWithClearRefs) / resident;
+                char text[160];
+                std::snprintf(text, sizeof text,
+                              ", floor %.3f, ratio %.2f; floor + clear_refs per target %.3f, "
+                              "ratio %.2f",
+                              floor, floor > 0 ? engine / floor : 0.0, withRefs,
+                              withRefs > 0 ? engine / withRefs : 0.0);
                 floorText = text;
             }
             say("%3zu targets x %5zu pages, max_threads %u: engine %.3f s/GiB/round (process "

@@ -77,17 +77,22 @@ TEST(SlidePageCounts, RegionObservationsOnlyTouchKnownChunks) {
 TEST(SlideRanges, IovecBatchesHoldAtMost64MiBAndSplitLargeRanges) {
     std::vector<PageRange> ranges{{0x10000000, 0x10000000 + 200 * kMiB},
                                   {0x40000000, 0x40000000 + kPageSize}};
-    auto batches = toIovecBatches(ranges);
+    auto batches = toIovecBatches(ranges, kMaxIovecsPerCall, 64 * kMiB);
     ASSERT_EQ(batches.size(), 4u);  // 64 + 64 + 64 + (8 + one page)
     std::uint64_t total = 0;
     for (const auto& batch : batches) {
         std::uint64_t bytes = 0;
         for (const auto& iov : batch) bytes += iov.iov_len;
-        EXPECT_LE(bytes, kMaxBytesPerCall);
+        EXPECT_LE(bytes, 64 * kMiB);
         total += bytes;
     }
     EXPECT_EQ(total, 200 * kMiB + kPageSize);
     EXPECT_EQ(reinterpret_cast<std::uint64_t>(batches[1][0].iov_base), 0x10000000 + 64 * kMiB);
+    for (const auto& batch : toIovecBatches(ranges)) {  // the default: kMaxBytesPerCall
+        std::uint64_t bytes = 0;
+        for (const auto& iov : batch) bytes += iov.iov_len;
+        EXPECT_LE(bytes, kMaxBytesPerCall);
+    }
 }
 
 // A reservation of `bytes` with pages written at the given page offsets; unmapped at the end.
