@@ -63,6 +63,7 @@ struct Mapping {
     bool excluded = false;
     bool hugePages = false;
     std::uint64_t residentBytes = 0;
+    std::uint64_t anonymousBytes = 0;
 };
 
 bool isCandidate(const Mapping& mapping) {
@@ -100,6 +101,7 @@ std::vector<Vma> parseCandidateVmas(std::string_view smapsText) {
         if (key == "VmFlags" && hasExcludedFlag(value)) current.excluded = true;
         if (key == "Locked" && kilobytesOf(value) > 0) current.excluded = true;
         if (key == "AnonHugePages" && kilobytesOf(value) > 0) current.hugePages = true;
+        if (key == "Anonymous") current.anonymousBytes = kilobytesOf(value) * 1024;
         if (key == "Rss") {
             current.residentBytes = kilobytesOf(value) * 1024;
             if (current.residentBytes == 0) current.excluded = true;
@@ -109,7 +111,7 @@ std::vector<Vma> parseCandidateVmas(std::string_view smapsText) {
     for (auto& mapping : mappings) {
         if (!isCandidate(mapping)) continue;
         vmas.push_back(Vma{mapping.header.range, mapping.hugePages, mapping.residentBytes,
-                           std::move(mapping.header.name)});
+                           mapping.anonymousBytes, std::move(mapping.header.name)});
     }
     std::sort(vmas.begin(), vmas.end(),
               [](const Vma& a, const Vma& b) { return a.range.start < b.range.start; });

@@ -44,9 +44,10 @@ struct PageRange {
 // One candidate mapping.
 struct Vma {
     PageRange range;
-    bool mayHaveHugePages = false;    // smaps AnonHugePages > 0
-    std::uint64_t residentBytes = 0;  // smaps Rss when parsed (0 from maps)
-    std::string name;                 // path or [heap]/[stack]/..., "" for anonymous
+    bool mayHaveHugePages = false;     // smaps AnonHugePages > 0
+    std::uint64_t residentBytes = 0;   // smaps Rss when parsed (0 from maps)
+    std::uint64_t anonymousBytes = 0;  // smaps Anonymous: what the engine may classify
+    std::string name;                  // path or [heap]/[stack]/..., "" for anonymous
 };
 
 // Parses /proc/PID/smaps (or /proc/PID/maps: then only the header lines are used) and

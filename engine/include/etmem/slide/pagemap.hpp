@@ -81,11 +81,13 @@ bool pagemapScanAvailable();
 // space) is then skipped for the cycle, with a message saying why.
 inline constexpr std::uint64_t kMaxVirtualPagesWithoutPagemapScan = std::uint64_t{1} << 22;
 
-// A mapping whose resident share is below 1/kSparseRatio is walked with PAGEMAP_SCAN; a
-// denser one is read straight through (one pread per 16 MiB costs less than a second pass).
+// A mapping whose anonymous resident share (smaps Anonymous) is below 1/kSparseRatio is
+// walked with PAGEMAP_SCAN; a denser one is read straight through (one pread per 16 MiB
+// costs less than a second pass). Private file mappings (library code and data) are mostly
+// clean file pages, so they count as sparse: only their few anonymous pages are read.
 inline constexpr std::uint64_t kSparseRatio = 8;
 inline bool isDense(const Vma& vma) {
-    return vma.residentBytes * kSparseRatio >= vma.range.end - vma.range.start;
+    return vma.anonymousBytes * kSparseRatio >= vma.range.end - vma.range.start;
 }
 
 // Reads pagemap entries where pages are present: with PAGEMAP_SCAN, only over the runs of
