@@ -34,10 +34,11 @@ BackendInfo describeBackends(slide::ScannerKind scannerKind) {
     slide::BackendProbe probe = slide::probeBackends();
     BackendInfo info;
     std::string why;
-    if (auto scanner = slide::makeScanner(scannerKind, probe, {}, why))
-        info.scanner = std::string(scanner->name());
-    if (auto swapper = slide::makeSwapper(slide::SwapperKind::Auto, probe, {}, why))
-        info.swapper = std::string(swapper->name());
+    // Naming only: choose*() makes no backend, so nothing starts or stops here.
+    if (auto scanner = slide::chooseScanner(scannerKind, probe, why))
+        info.scanner = std::string(slide::toString(*scanner));
+    if (auto swapper = slide::chooseSwapper(slide::SwapperKind::Auto, probe, why))
+        info.swapper = std::string(slide::toString(*swapper));
     info.missing = probe.missing;
     return info;
 }

@@ -8,6 +8,7 @@
 // Figures go to stdout and, in the guest, to $ETMEM_VM_OUT/slide-bench.txt.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -47,6 +48,9 @@ struct Settings {
     int runSeconds = 10;
     unsigned loop = 3;
     unsigned threshold = 4;
+    std::string part = "quality";  // quality (parts 1-3) or resident (part 4)
+    std::size_t maxResidentMiB = 1024;
+    std::size_t targets = 200;
 };
 
 std::string readLine(const fs::path& path) {
@@ -152,7 +156,7 @@ CycleFigures runCycle(const Settings& settings, const Workload& workload) {
     writeText("/proc/self/clear_refs", "5");  // reset VmHWM
     long rssBefore = statusKb(0, "VmRSS");
     CycleFigures figures;
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     for (unsigned i = 0; i < settings.loop; ++i) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         double start = threadCpuSeconds();
@@ -212,9 +216,308 @@ fs::path makeCgroup() {
     return group;
 }
 
+// ---- 4. Cost follows what is resident (issue 9) ----------------------------------------
+
+double processCpuSeconds() {
+    timespec now{};
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    return values.empty() ? 0 : values[values.size() / 2];
+}
+
+// Children of this process, each holding `pages` written private pages in a reservation of
+// `reserve` bytes (MAP_NORESERVE); they wait until killed. Children keep their pages
+// untouched afterwards (cold).
+class Holders {
+  public:
+    Holders(std::size_t count, std::size_t pages, std::uint64_t reserve) {
+        for (std::size_t k = 0; k < count; ++k) {
+            int ready[2];
+            if (::pipe(ready) != 0) throw std::runtime_error("pipe");
+            pid_t pid = ::fork();
+            if (pid == 0) {
+                // A fresh program, so a holder has nothing of the benchmark's memory.
+                ::close(ready[0]);
+                ::dup2(ready[1], 3);
+                std::string pagesText = std::to_string(pages),
+                            reserveText = std::to_string(reserve);
+                ::execl("/proc/self/exe", "etmem-slide-bench", "--hold", pagesText.c_str(),
+                        reserveText.c_str(), static_cast<char*>(nullptr));
+                ::_exit(127);
+            }
+            ::close(ready[1]);
+            std::uint64_t base = 0;
+            if (::read(ready[0], &base, sizeof base) != sizeof base)
+                throw std::runtime_error("a holder did not start");
+            ::close(ready[0]);
+            pids_.push_back(pid);
+            bases_.push_back(base);
+        }
+        pages_ = pages;
+    }
+    ~Holders() {
+        for (pid_t pid : pids_) ::kill(pid, SIGKILL);
+        for (pid_t pid : pids_) ::waitpid(pid, nullptr, 0);
+    }
+    std::vector<Target> targets() const {
+        std::vector<Target> result;
+        for (pid_t pid : pids_) {
+            Target target;
+            target.pid = pid;
+            target.pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+            result.push_back(std::move(target));
+        }
+        return result;
+    }
+    pid_t pid(std::size_t k) const { return pids_[k]; }
+    std::uint64_t base(std::size_t k) const { return bases_[k]; }
+    std::size_t pages() const { return pages_; }
+    std::size_t count() const { return pids_.size(); }
+
+  private:
+    std::vector<pid_t> pids_;
+    std::vector<std::uint64_t> bases_;
+    std::size_t pages_ = 0;
+};
+
+// The holder program: reserves, writes `pages` pages, sends the base address on fd 3, waits.
+[[noreturn]] void holdMain(std::size_t pages, std::uint64_t reserve) {
+    void* memory = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED) ::_exit(1);
+    auto* bytes = static_cast<char*>(memory);
+    for (std::size_t i = 0; i < pages; ++i) bytes[i * kPageSize] = 1;
+    auto base = reinterpret_cast<std::uint64_t>(memory);
+    if (::write(3, &base, sizeof base) != sizeof base) ::_exit(1);
+    ::close(3);
+    for (;;) ::pause();
+}
+
+// The floor: one round of the minimal loop over the holders' touched ranges (pagemap in
+// 4096-entry chunks, PFN bits into words, bitmap read and written in 4 KiB windows).
+double floorRoundCpuSeconds(const Holders& holders, bool clearRefs = false) {
+    double start = processCpuSeconds();
+    UniqueFd bitmap(::open("/sys/kernel/mm/page_idle/bitmap", O_RDWR));
+    std::vector<std::uint64_t> entries(4096);
+    std::vector<std::uint64_t> words;  // indexed by PFN / 64: no sorting, the least work
+    for (std::size_t k = 0; k < holders.count(); ++k) {
+        UniqueFd pagemap(
+            ::open(("/proc/" + std::to_string(holders.pid(k)) + "/pagemap").c_str(), O_RDONLY));
+        if (clearRefs) {  // what a real round adds per target: soft-dirty clear + TLB flush
+            UniqueFd refs(::open(
+                ("/proc/" + std::to_string(holders.pid(k)) + "/clear_refs").c_str(), O_WRONLY));
+            if (::write(refs.get(), "4", 1) != 1) throw std::runtime_error("clear_refs");
+        }
+        std::uint64_t end = holders.base(k) + holders.pages() * kPageSize;
+        for (std::uint64_t address = holders.base(k); address < end;) {
+            std::size_t count = std::min<std::size_t>(entries.size(), (end - address) / kPageSize);
+            ssize_t got = ::pread(pagemap.get(), entries.data(), count * 8,
+                                  static_cast<off_t>(address / kPageSize * 8));
+            if (got <= 0) break;
+            for (std::size_t i = 0; i < static_cast<std::size_t>(got) / 8; ++i) {
+                if (!(entries[i] >> 63)) continue;
+                std::uint64_t pfn = entries[i] & ((1ull << 55) - 1);
+                if (words.size() <= pfn / 64) words.resize(pfn / 64 + 1, 0);
+                words[pfn / 64] |= 1ull << (pfn % 64);
+            }
+            address += static_cast<std::uint64_t>(got) / 8 * kPageSize;
+        }
+    }
+    std::vector<std::uint64_t> chunk(512);
+    for (std::size_t first = 0; first < words.size(); first += 512) {
+        std::size_t n = std::min<std::size_t>(512, words.size() - first);
+        if (std::all_of(words.begin() + first, words.begin() + first + n,
+                        [](auto w) { return w == 0; }))
+            continue;
+        ssize_t ignored = ::pread(bitmap.get(), chunk.data(), n * 8, static_cast<off_t>(first * 8));
+        ignored =
+            ::pwrite(bitmap.get(), words.data() + first, n * 8, static_cast<off_t>(first * 8));
+        (void)ignored;
+    }
+    return processCpuSeconds() - start;
+}
+
+struct RoundCosts {
+    std::vector<double> engine;  // CPU seconds per round
+    std::vector<double> floor;
+    std::vector<double> floorWithClearRefs;
+    double beginCpu = 0;
+    long peakGrowthKb = 0;
+};
+
+// beginCycle, then `rounds` engine rounds interleaved with floor rounds (no act: nothing is
+// swapped, so every round sees the same resident set).
+RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned rounds, bool withFloor,
+                         bool act = false) {
+    ProjectConfig project;
+    project.loop = rounds;
+    TaskConfig task;
+    task.T = 1;
+    task.maxThreads = threads;
+    QuietLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::IdlePage;
+    auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
+    auto targets = holders.targets();
+    RoundCosts costs;
+    writeText("/proc/self/clear_refs", "5");
+    long rssBefore = statusKb(0, "VmRSS");
+    double start = processCpuSeconds();
+    engine->beginCycle(targets, std::stop_token{});
+    costs.beginCpu = processCpuSeconds() - start;
+    for (unsigned i = 0; i < rounds; ++i) {
+        start = processCpuSeconds();
+        engine->scan(std::stop_token{});
+        costs.engine.push_back(processCpuSeconds() - start);
+        if (withFloor) costs.floor.push_back(floorRoundCpuSeconds(holders));
+        if (withFloor) costs.floorWithClearRefs.push_back(floorRoundCpuSeconds(holders, true));
+    }
+    if (act) engine->act(std::stop_token{});
+    costs.peakGrowthKb = statusKb(0, "VmHWM") - rssBefore;
+    return costs;
+}
+
+// Milliseconds from a stop request `after` into a stage to the stage's return.
+template <typename Stage>
+double stopLatencyMs(std::chrono::milliseconds after, Stage stage) {
+    std::stop_source stop;
+    std::chrono::steady_clock::time_point requested{}, returned{};
+    std::thread worker([&] {
+        stage(stop.get_token());
+        returned = std::chrono::steady_clock::now();
+    });
+    std::this_thread::sleep_for(after);
+    requested = std::chrono::steady_clock::now();
+    stop.request_stop();
+    worker.join();
+    if (returned < requested) return -1;  // it finished before the request: not measured
+    return std::chrono::duration<double, std::milli>(returned - requested).count();
+}
+
+int residentScaling(const Settings& settings) {
+    Figures say;
+    auto probe = probeBackends();
+    if (!probe.idlePageTracking) {
+        std::fprintf(stderr, "slide-bench: the resident part needs idle page tracking\n");
+        return 2;
+    }
+    const double mib = double(1 << 20), gib = double(1 << 30);
+    const unsigned rounds = 5;
+    say("slide-bench resident: PAGEMAP_SCAN %s; %u rounds per point, medians; CPU per round "
+        "per resident GiB, ratio to the minimal chunked pagemap+bitmap loop in the same run\n",
+        probe.pagemapScan ? "yes" : "no", rounds);
+    // 4a. Dense targets, 64 MiB -> max.
+    double denseSmallPerGib = 0;
+    for (std::size_t size = 64; size <= settings.maxResidentMiB; size *= 4) {
+        Holders holders(1, size * (1 << 20) / kPageSize, size << 20);
+        auto costs = measureRounds(holders, 1, rounds, true);
+        double resident = double(size) / 1024;
+        double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
+        if (size == 64) denseSmallPerGib = engine;
+        say("dense %5zu MiB: engine %.3f s/GiB/round, floor %.3f, ratio %.2f; beginCycle %.3f s; "
+            "peak RSS growth %ld KiB (%.2f bytes per resident page)\n",
+            size, engine, floor, floor > 0 ? engine / floor : 0.0, costs.beginCpu,
+            costs.peakGrowthKb, double(costs.peakGrowthKb) * 1024 / (double(size) * mib / 4096));
+    }
+    // 4b. A 1 TiB reservation with 16 MiB resident.
+    {
+        Holders holders(1, 4096, 1ull << 40);
+        auto costs = measureRounds(holders, 1, rounds, true, true);
+        double resident = 16.0 / 1024;
+        double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
+        say("sparse 1 TiB / 16 MiB: engine %.3f s/GiB/round (%.2f x dense 64 MiB), floor over "
+            "the touched range %.3f, ratio %.2f; beginCycle %.3f s; peak RSS growth over the "
+            "whole cycle (act swaps it out) %ld KiB\n",
+            engine, denseSmallPerGib > 0 ? engine / denseSmallPerGib : 0.0, floor,
+            floor > 0 ? engine / floor : 0.0, costs.beginCpu, costs.peakGrowthKb);
+    }
+    // 4c. 1 -> N targets, 64 MiB in all, max_threads 1 and 4.
+    for (std::size_t count : {std::size_t{1}, std::size_t{20}, settings.targets}) {
+        std::size_t pages = 16384 / count;
+        Holders holders(count, pages, std::uint64_t{1} << 30);
+        double resident = double(count * pages * kPageSize) / gib;
+        for (unsigned threads : {1u, 4u}) {
+            auto costs = measureRounds(holders, threads, rounds, threads == 1);
+            double engine = median(costs.engine) / resident;
+            std::string floorText = "";
+            if (!costs.floor.empty()) {
+                double floor = median(costs.floor) / resident;
+                double withRefs = median(costs.floorWithClearRefs) / resident;
+                char text[160];
+                std::snprintf(text, sizeof text,
+                              ", floor %.3f, ratio %.2f; floor + clear_refs per target %.3f, "
+                              "ratio %.2f",
+                              floor, floor > 0 ? engine / floor : 0.0, withRefs,
+                              withRefs > 0 ? engine / withRefs : 0.0);
+                floorText = text;
+            }
+            say("%3zu targets x %5zu pages, max_threads %u: engine %.3f s/GiB/round (process "
+                "CPU)%s; beginCycle %.3f s\n",
+                count, pages, threads, engine, floorText.c_str(), costs.beginCpu);
+        }
+    }
+    // 4d. Stop latency on a 1 GiB target, per stage.
+    {
+        std::size_t size = std::min<std::size_t>(1024, settings.maxResidentMiB);
+        Holders holders(1, size * (1 << 20) / kPageSize, size << 20);
+        ProjectConfig project;
+        project.loop = 1;
+        TaskConfig task;
+        task.T = 1;
+        QuietLogger logger;
+        SlideOptions options;
+        options.scanner = ScannerKind::IdlePage;
+        auto targets = holders.targets();
+        auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
+        double begin = stopLatencyMs(std::chrono::milliseconds(50), [&](std::stop_token stop) {
+            engine->beginCycle(targets, stop);
+        });
+        engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
+        engine->beginCycle(targets, std::stop_token{});
+        double scan = stopLatencyMs(std::chrono::milliseconds(50),
+                                    [&](std::stop_token stop) { engine->scan(stop); });
+        double act = stopLatencyMs(std::chrono::milliseconds(50),
+                                   [&](std::stop_token stop) { engine->act(stop); });
+        // The swap-out stage: the stop is requested 30 ms after classification handed over.
+        std::stop_source swapStop;
+        std::jthread requester;
+        std::chrono::steady_clock::time_point requested{};
+        options.selectCold = [&](ColdSelection&) {
+            requester = std::jthread([&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                requested = std::chrono::steady_clock::now();
+                swapStop.request_stop();
+            });
+        };
+        engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
+        engine->beginCycle(targets, std::stop_token{});
+        engine->scan(std::stop_token{});
+        engine->act(swapStop.get_token());
+        auto returned = std::chrono::steady_clock::now();
+        if (requester.joinable()) requester.join();
+        double swapOut =
+            requested.time_since_epoch().count() == 0 || returned < requested
+                ? -1
+                : std::chrono::duration<double, std::milli>(returned - requested).count();
+        say("stop latency on %zu MiB (ms from the request to the return; -1: the stage ended "
+            "first): beginCycle %.1f, scan round %.1f, act/classification %.1f, act/swap-out "
+            "%.1f\n",
+            size, begin, scan, act, swapOut);
+    }
+    if (const char* dir = std::getenv("ETMEM_VM_OUT"))
+        std::ofstream(fs::path(dir) / "slide-bench-resident.txt") << say.text;
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 4 && std::string(argv[1]) == "--hold")
+        holdMain(std::stoul(argv[2]), std::stoull(argv[3]));
     Settings settings;
     if (const char* path = std::getenv("ETMEM_WORKLOAD")) settings.workload = path;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -231,7 +534,14 @@ int main(int argc, char** argv) {
             settings.runSeconds = std::stoi(value);
         else if (key == "--T")
             settings.threshold = static_cast<unsigned>(std::stoul(value));
+        else if (key == "--part")
+            settings.part = value;
+        else if (key == "--max-resident-mib")
+            settings.maxResidentMiB = std::stoul(value);
+        else if (key == "--targets")
+            settings.targets = std::stoul(value);
     }
+    if (settings.part == "resident") return residentScaling(settings);
     Figures say;
     auto probe = probeBackends();
     if (!probe.swapActive) {

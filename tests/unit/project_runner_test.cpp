@@ -26,7 +26,7 @@ struct Recording {
 class RecordingEngine final : public TaskEngine {
   public:
     explicit RecordingEngine(Recording& recording) : recording_(recording) {}
-    void beginCycle(std::span<const Target> targets) override {
+    void beginCycle(std::span<const Target> targets, std::stop_token) override {
         std::lock_guard lock(recording_.mutex);
         recording_.calls += 'b';
         recording_.lastTargets.clear();

@@ -158,7 +158,7 @@ struct Fixture {
                                std::move(options));
     }
     CycleReport cycle(TaskEngine& engine, std::span<const Target> targets) {
-        engine.beginCycle(targets);
+        engine.beginCycle(targets, std::stop_token{});
         for (unsigned i = 0; i < project.loop; ++i) engine.scan(std::stop_token{});
         return engine.act(std::stop_token{});
     }
@@ -248,7 +248,7 @@ TEST(SlideEngine, ATargetThatExitsMidCycleIsDroppedWithAnInfoLog) {
     targets.push_back(stays.target());
     targets.push_back(leaves.target());
     pid_t leavingPid = targets[1].pid;
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     engine->scan(std::stop_token{});
     leaves.kill();
     engine->scan(std::stop_token{});
@@ -286,7 +286,7 @@ TEST(SlideEngine, AMissingScannerIsReportedWithWhatToDo) {
     Child child;
     std::vector<Target> targets;
     targets.push_back(child.target());
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     engine->scan(std::stop_token{});
     auto report = engine->act(std::stop_token{});
     EXPECT_NE(report.error.find("etmem_scan"), std::string::npos) << report.error;

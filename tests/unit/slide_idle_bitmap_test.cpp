@@ -132,3 +132,16 @@ TEST(SlideIdleBitmap, StopsBetweenChunks) {
     EXPECT_FALSE(set.markIdle(file.fd(), stop.get_token()));
     EXPECT_FALSE(bitSet(file.words(), 1));
 }
+
+TEST(SlideIdleBitmap, ReadWindowsSkipLargeGapsOfWordsNotNeeded) {
+    // Words 0, 1, 3 (gap of one), 10 (gap of six), 11.
+    PfnWordSet set({0, 64, 3 * 64, 10 * 64 + 5, 11 * 64});
+    auto reads = set.windows(kReadGapWords);
+    ASSERT_EQ(reads.size(), 2u);
+    EXPECT_EQ(reads[0].firstWord, 0u);
+    EXPECT_EQ(reads[0].words, 4u);  // 0..3, one unneeded word in between
+    EXPECT_EQ(reads[0].neededCount, 3u);
+    EXPECT_EQ(reads[1].firstWord, 10u);
+    EXPECT_EQ(reads[1].words, 2u);
+    EXPECT_EQ(set.windows().size(), 1u);  // writes: zeros are free, one window
+}

@@ -40,8 +40,9 @@ struct CycleReport {
 class TaskEngine {
   public:
     virtual ~TaskEngine() = default;
-    // A new cycle over these targets (already resolved, held by pidfd).
-    virtual void beginCycle(std::span<const Target> targets) = 0;
+    // A new cycle over these targets (already resolved, held by pidfd): discovery and
+    // baseline. Returns promptly once stop is requested.
+    virtual void beginCycle(std::span<const Target> targets, std::stop_token stop) = 0;
     // One scan round. Returns promptly once stop is requested.
     virtual void scan(std::stop_token stop) = 0;
     // Classifies the pages seen in this cycle's scans and acts on the cold ones.

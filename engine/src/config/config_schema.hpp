@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "etmem/slide/backends.hpp"
+
 namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
@@ -15,8 +17,8 @@ inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", 
 inline constexpr std::string_view kTaskKeys[] = {"type",  "value",   "max_threads", "engine",
                                                  "param", "scanner", "swapper"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
-inline constexpr std::string_view kScannerValues[] = {"auto", "idle_page", "damon", "idle_pages"};
-inline constexpr std::string_view kSwapperValues[] = {"auto", "madvise", "swap_pages"};
+inline constexpr auto& kScannerValues = slide::kScannerNames;  // the backends register there
+inline constexpr auto& kSwapperValues = slide::kSwapperNames;
 inline constexpr std::string_view kParamKeys[] = {"T"};
 
 // The section header a known key belongs under ("" for the top level), for telling a

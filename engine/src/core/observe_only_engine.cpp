@@ -7,7 +7,7 @@ namespace {
 // that swapped anything.
 class ObserveOnlyEngine final : public TaskEngine {
   public:
-    void beginCycle(std::span<const Target>) override {}
+    void beginCycle(std::span<const Target>, std::stop_token) override {}
     void scan(std::stop_token) override {}
     CycleReport act(std::stop_token) override { return CycleReport{}; }
 };

@@ -72,7 +72,8 @@ void ProjectRunner::runCycle(std::stop_token stop, TaskEngine& engine, const Tas
         for (const auto& target : targets) status.pids.push_back(target.pid);
         if (targets.empty())
             logger_.log(LogLevel::Debug, log, "no process matches this task in this cycle");
-        engine.beginCycle(targets);
+        engine.beginCycle(targets, stop);
+        if (stop.stop_requested()) return;
         for (unsigned scan = 0; scan < config_.loop; ++scan) {
             if (!waitFor(stop, std::chrono::seconds(config_.interval))) return;
             engine.scan(stop);

@@ -11,49 +11,54 @@
 
 #include <fmt/format.h>
 
+#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
 
+namespace {
+
+template <typename Kind, std::size_t N>
+std::size_t indexOf(const Kind (&kinds)[N], Kind kind) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (kinds[i] == kind) return i;
+    return N;
+}
+
+template <std::size_t N>
+std::string acceptedNames(const std::string_view (&names)[N]) {
+    std::string text;
+    for (std::size_t i = 0; i < N; ++i)
+        text += fmt::format("{}{}", i == 0 ? "" : (i + 1 == N ? " or " : ", "), names[i]);
+    return text;
+}
+
+}  // namespace
+
 std::string_view toString(ScannerKind kind) {
-    switch (kind) {
-        case ScannerKind::Auto:
-            return "auto";
-        case ScannerKind::IdlePage:
-            return "idle_page";
-        case ScannerKind::Damon:
-            return "damon";
-        case ScannerKind::IdlePages:
-            return "idle_pages";
-    }
-    return "auto";
+    std::size_t i = indexOf(kScannerKinds, kind);
+    return i < std::size(kScannerInfo) ? kScannerInfo[i].name : "auto";
 }
 
 std::string_view toString(SwapperKind kind) {
-    switch (kind) {
-        case SwapperKind::Auto:
-            return "auto";
-        case SwapperKind::Madvise:
-            return "madvise";
-        case SwapperKind::SwapPages:
-            return "swap_pages";
-    }
-    return "auto";
+    std::size_t i = indexOf(kSwapperKinds, kind);
+    return i < std::size(kSwapperInfo) ? kSwapperInfo[i].name : "auto";
 }
 
 ScannerKind parseScannerKind(std::string_view text) {
-    for (auto kind :
-         {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::Damon, ScannerKind::IdlePages})
+    if (text == "auto") return ScannerKind::Auto;
+    for (auto kind : kScannerKinds)
         if (text == toString(kind)) return kind;
     throw std::invalid_argument(
-        fmt::format("unknown scanner '{}': use auto, idle_page, damon or idle_pages", text));
+        fmt::format("unknown scanner '{}': use {}", text, acceptedNames(kScannerNames)));
 }
 
 SwapperKind parseSwapperKind(std::string_view text) {
-    for (auto kind : {SwapperKind::Auto, SwapperKind::Madvise, SwapperKind::SwapPages})
+    if (text == "auto") return SwapperKind::Auto;
+    for (auto kind : kSwapperKinds)
         if (text == toString(kind)) return kind;
     throw std::invalid_argument(
-        fmt::format("unknown swapper '{}': use auto, madvise or swap_pages", text));
+        fmt::format("unknown swapper '{}': use {}", text, acceptedNames(kSwapperNames)));
 }
 
 int openTargetFile(const Target& target, const std::filesystem::path& procRoot, const char* file,
@@ -129,7 +134,7 @@ BackendProbe probeBackends(const KernelPaths& paths) {
     if (!probe.idlePageTracking)
         probe.missing.push_back(std::filesystem::exists(bitmap)
                                     ? "no permission on /sys/kernel/mm/page_idle/bitmap: run "
-                                      "etmemd as root to use idle page tracking"
+                                      "etmemd as root to use the idle_page scanner"
                                     : "the kernel has no idle page tracking "
                                       "(CONFIG_IDLE_PAGE_TRACKING): the idle_page scanner is "
                                       "not available");
@@ -167,6 +172,7 @@ BackendProbe probeBackends(const KernelPaths& paths) {
         probe.missing.push_back(
             "/proc/PID/swap_pages is not available (openEuler etmem_swap module not loaded): "
             "the swap_pages swapper is not available");
+    probe.pagemapScan = pagemapScanAvailable();
     probe.swapActive = swapIsActive(paths);
     if (!probe.swapActive)
         probe.missing.push_back(
@@ -175,49 +181,111 @@ BackendProbe probeBackends(const KernelPaths& paths) {
     return probe;
 }
 
+namespace {
+
+bool available(ScannerKind kind, const BackendProbe& probe) {
+    switch (kind) {
+        case ScannerKind::IdlePages:
+            return probe.idlePagesModule;
+        case ScannerKind::IdlePage:
+            return probe.idlePageTracking;
+        case ScannerKind::Damon:
+            return probe.damon;
+        case ScannerKind::Auto:
+            break;
+    }
+    return false;
+}
+
+bool available(SwapperKind kind, const BackendProbe& probe) {
+    switch (kind) {
+        case SwapperKind::Madvise:
+            return probe.processMadvise;
+        case SwapperKind::SwapPages:
+            return probe.swapPagesModule;
+        case SwapperKind::Auto:
+            break;
+    }
+    return false;
+}
+
+std::unique_ptr<AccessScanner> construct(ScannerKind kind, const BackendProbe& probe,
+                                         const KernelPaths& paths) {
+    switch (kind) {
+        case ScannerKind::IdlePages:
+            return makeIdlePagesScanner(paths);
+        case ScannerKind::IdlePage:
+            return makeIdlePageScanner(paths, probe.pagemapScan);
+        case ScannerKind::Damon:
+            return makeDamonScanner(paths);
+        case ScannerKind::Auto:
+            break;
+    }
+    return nullptr;
+}
+
+std::unique_ptr<Swapper> construct(SwapperKind kind, const KernelPaths& paths) {
+    switch (kind) {
+        case SwapperKind::Madvise:
+            return makeMadviseSwapper();
+        case SwapperKind::SwapPages:
+            return makeSwapPagesSwapper(paths);
+        case SwapperKind::Auto:
+            break;
+    }
+    return nullptr;
+}
+
+// "the damon scanner needs DAMON's sysfs interface ...: ..." or, for auto, every need.
+template <typename Kind, std::size_t N>
+std::string missingSentence(std::string_view what, Kind kind, const Kind (&kinds)[N],
+                            const BackendInfo (&info)[N], const BackendProbe& probe) {
+    if (kind != Kind::Auto) {
+        std::size_t i = indexOf(kinds, kind);
+        std::string why = fmt::format("the {} {} is not available: it needs {}", info[i].name, what,
+                                      info[i].needs);
+        // The probe's own sentence for this backend says what exactly is wrong here.
+        for (const auto& missing : probe.missing)
+            if (missing.find(fmt::format("the {} {}", info[i].name, what)) != std::string::npos)
+                why += fmt::format(" ({})", missing);
+        return why + "; provide it, or set " + std::string(what) + " to auto";
+    }
+    std::string why = fmt::format("no {} is available on this machine:", what);
+    for (std::size_t i = 0; i < N; ++i)
+        why += fmt::format("{} {} needs {}", i == 0 ? "" : ";", info[i].name, info[i].needs);
+    return why;
+}
+
+}  // namespace
+
+std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& probe,
+                                         std::string& why) {
+    for (auto candidate : kScannerKinds)
+        if ((kind == ScannerKind::Auto || kind == candidate) && available(candidate, probe))
+            return candidate;
+    why = missingSentence("scanner", kind, kScannerKinds, kScannerInfo, probe);
+    return std::nullopt;
+}
+
+std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
+                                         std::string& why) {
+    for (auto candidate : kSwapperKinds)
+        if ((kind == SwapperKind::Auto || kind == candidate) && available(candidate, probe))
+            return candidate;
+    why = missingSentence("swapper", kind, kSwapperKinds, kSwapperInfo, probe);
+    return std::nullopt;
+}
+
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
                                            const KernelPaths& paths, std::string& why) {
-    // Preference: the openEuler module (cheapest, tells writes), then idle page tracking
-    // (page granularity), then DAMON (region granularity, bounded overhead).
-    if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePages) && probe.idlePagesModule)
-        return makeIdlePagesScanner(paths);
-    if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePage) && probe.idlePageTracking)
-        return makeIdlePageScanner(paths);
-    if ((kind == ScannerKind::Auto || kind == ScannerKind::Damon) && probe.damon)
-        return makeDamonScanner(paths);
-    if (kind == ScannerKind::IdlePages)
-        why =
-            "the idle_pages scanner needs openEuler's etmem_scan module "
-            "(/proc/PID/idle_pages): load it, or set scanner to auto";
-    else if (kind == ScannerKind::IdlePage)
-        why =
-            "the idle_page scanner needs idle page tracking "
-            "(/sys/kernel/mm/page_idle/bitmap, CONFIG_IDLE_PAGE_TRACKING, root): use a "
-            "kernel that has it, or set scanner to auto";
-    else
-        why =
-            "no access scanner is available: this kernel has neither idle page tracking "
-            "(CONFIG_IDLE_PAGE_TRACKING) nor openEuler's etmem_scan module, or etmemd does "
-            "not run as root";
-    return nullptr;
+    auto chosen = chooseScanner(kind, probe, why);
+    return chosen ? construct(*chosen, probe, paths) : nullptr;
 }
 
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
                                      const KernelPaths& paths, std::string& why) {
-    // Preference: process_madvise (mainline, per-range progress), then etmem_swap.
-    if ((kind == SwapperKind::Auto || kind == SwapperKind::Madvise) && probe.processMadvise)
-        return makeMadviseSwapper();
-    if ((kind == SwapperKind::Auto || kind == SwapperKind::SwapPages) && probe.swapPagesModule)
-        return makeSwapPagesSwapper(paths);
-    if (kind == SwapperKind::SwapPages)
-        why =
-            "the swap_pages swapper needs openEuler's etmem_swap module "
-            "(/proc/PID/swap_pages): load it, or set swapper to auto";
-    else
-        why =
-            "no swapper is available: the kernel has no process_madvise (Linux 5.10+) and "
-            "no etmem_swap module";
-    return nullptr;
+    auto chosen = chooseSwapper(kind, probe, why);
+    return chosen ? construct(*chosen, paths) : nullptr;
 }
 
 }  // namespace etmem::slide

@@ -19,6 +19,7 @@
 #include <cerrno>
 #include <charconv>
 #include <fstream>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -123,6 +124,7 @@ class DamonSession final : public ScanSession {
           vmas_(vmas.begin(), vmas.end()),
           pagemap_(openTargetFile(target, paths.proc, "pagemap", O_RDONLY)),
           clearRefs_(openTargetFile(target, paths.proc, "clear_refs", O_WRONLY)),
+          present_(pagemap_.get(), pagemapScanAvailable()),
           kdamond_(claimKdamond(paths)) {
         // A crashed daemon may have left it running.
         if (readText(kdamond_.dir / "state") == "on") writeText(kdamond_.dir / "state", "off");
@@ -159,10 +161,10 @@ class DamonSession final : public ScanSession {
             if (end > start && readNumber(entry.path() / "nr_accesses") > 0)
                 sink.record(start, (end - start) / kPageSize, PageAccess::Read);
         }
-        // Written pages, per page, from soft-dirty.
+        // Written pages, per page, from soft-dirty (pagemap read where pages are present).
         for (const auto& vma : vmas_) {
-            bool complete = readPagemap(
-                pagemap_.get(), vma.range, stop,
+            bool complete = present_.read(
+                vma.range, isDense(vma), stop,
                 [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
                     for (std::size_t i = 0; i < entries.size(); ++i)
                         if (entries[i].present() && entries[i].softDirty())
@@ -203,22 +205,26 @@ class DamonSession final : public ScanSession {
     std::vector<Vma> vmas_;
     UniqueFd pagemap_;
     UniqueFd clearRefs_;
+    PresentPagemap present_;
     KdamondClaim kdamond_;
     bool running_ = false;
 };
 
 class DamonScanner final : public AccessScanner {
   public:
-    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {
-        try {
-            releaseStaleKdamonds(paths_);
-        } catch (const std::exception&) {
-            // Recovery is best effort; the next claim turns a stale kdamond off anyway.
-        }
-    }
+    explicit DamonScanner(KernelPaths paths) : paths_(std::move(paths)) {}
     std::string_view name() const override { return "damon"; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token) override {
+        // Crash recovery on first use, not when the scanner is made: making (naming) a
+        // backend must not change anything.
+        std::call_once(recovered_, [this] {
+            try {
+                releaseStaleKdamonds(paths_);
+            } catch (const std::exception&) {
+                // Best effort; the next claim turns a stale kdamond off anyway.
+            }
+        });
         try {
             return std::make_unique<DamonSession>(target, vmas, paths_);
         } catch (const std::system_error& e) {
@@ -229,6 +235,7 @@ class DamonScanner final : public AccessScanner {
 
   private:
     KernelPaths paths_;
+    std::once_flag recovered_;
 };
 
 }  // namespace

@@ -1,9 +1,13 @@
 // Idle page tracking: /proc/PID/pagemap gives the PFN (and the soft-dirty bit) of every
 // present page; /sys/kernel/mm/page_idle/bitmap marks PFNs idle and tells which are still
-// idle. One round: read pagemap, read the idle bits of those PFNs, report, mark them idle
-// again, then clear soft-dirty through clear_refs, which also flushes the target's TLB.
+// idle. Only the target's own anonymous pages (pagemap "swappable") are tracked. One round,
+// in batches of at most kBatchPages present pages: read pagemap where pages
+// are present (PAGEMAP_SCAN finds them in sparse mappings), read the idle bits of those PFNs,
+// report, mark them idle again; then clear soft-dirty through clear_refs, which also flushes
+// the target's TLB.
 #include <fcntl.h>
 
+#include <mutex>
 #include <vector>
 
 #include "etmem/slide/backends.hpp"
@@ -49,59 +53,80 @@ void foldHugePages(std::span<PresentPage> pages) {
     }
 }
 
+// Pages handled per batch of a round: the batch's buffers (about 40 bytes per page: the
+// page list, its PFNs and their bitmap words) stay under ~3 MiB whatever the target's size.
+constexpr std::size_t kBatchPages = 65536;
+
 class IdlePageSession final : public ScanSession {
   public:
-    IdlePageSession(const Target& target, std::span<const Vma> vmas, const KernelPaths& paths)
+    // bitmapFd: the scanner's one page_idle bitmap file, shared by its sessions (pread and
+    // pwrite at explicit offsets), so a target costs two file descriptors, not three.
+    IdlePageSession(const Target& target, std::span<const Vma> vmas, const KernelPaths& paths,
+                    int bitmapFd, bool pagemapScan)
         : vmas_(vmas.begin(), vmas.end()),
           pagemap_(openTargetFile(target, paths.proc, "pagemap", O_RDONLY)),
           clearRefs_(openTargetFile(target, paths.proc, "clear_refs", O_WRONLY)),
-          bitmap_(::open((paths.sys / "kernel/mm/page_idle/bitmap").c_str(), O_RDWR | O_CLOEXEC)) {
-        if (!bitmap_)
-            throw BackendUnavailable(
-                "cannot open /sys/kernel/mm/page_idle/bitmap: run etmemd as root on a kernel "
-                "with CONFIG_IDLE_PAGE_TRACKING");
-    }
+          bitmap_(bitmapFd),
+          present_(pagemap_.get(), pagemapScan) {}
 
     void begin(std::stop_token stop) { pass(stop, nullptr); }
     void round(std::stop_token stop, AccessSink& sink) override { pass(stop, &sink); }
 
   private:
+    // Walks the present pages mapping by mapping in batches: per batch, read the idle bits
+    // of its PFNs, report, mark them idle again. Soft-dirty is cleared once at the end.
     void pass(std::stop_token stop, AccessSink* sink) {
-        std::vector<PresentPage> pages;
-        if (!collectPresent(stop, pages)) return;
-        std::vector<std::uint64_t> pfns;
-        pfns.reserve(pages.size());
-        for (const auto& page : pages) pfns.push_back(page.entry.pfn());
-        PfnWordSet words(std::move(pfns));
-        if (sink) {
-            if (!words.readIdle(bitmap_.get(), stop)) return;
-            report(pages, words, *sink);
+        pfnsHidden_ = true;
+        for (const auto& vma : vmas_) {
+            pages_.clear();
+            bool complete = present_.read(
+                vma.range, isDense(vma), stop,
+                [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
+                    for (std::size_t i = 0; i < entries.size(); ++i) {
+                        // Only pages the engine can classify: marking or reading shared
+                        // pages (library code, say) makes the kernel walk every mapper of
+                        // each, other processes included, and changes their idle state.
+                        if (!entries[i].swappable()) continue;
+                        if (entries[i].pfn() != 0) pfnsHidden_ = false;
+                        pages_.push_back(PresentPage{address + i * kPageSize, entries[i]});
+                    }
+                    if (pages_.size() >= kBatchPages) processBatch(vma, stop, sink, false);
+                });
+            if (!complete || !processBatch(vma, stop, sink, true)) return;
         }
-        if (!words.markIdle(bitmap_.get(), stop)) return;
+        if (stop.stop_requested()) return;
         clearSoftDirty(clearRefs_.get());
     }
 
-    bool collectPresent(std::stop_token stop, std::vector<PresentPage>& pages) {
-        bool pfnsHidden = true;
-        for (const auto& vma : vmas_) {
-            std::size_t first = pages.size();
-            bool complete = readPagemap(
-                pagemap_.get(), vma.range, stop,
-                [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
-                    for (std::size_t i = 0; i < entries.size(); ++i) {
-                        if (!entries[i].present()) continue;
-                        if (entries[i].pfn() != 0) pfnsHidden = false;
-                        pages.push_back(PresentPage{address + i * kPageSize, entries[i]});
-                    }
-                });
-            if (!complete) return false;
-            if (vma.mayHaveHugePages) foldHugePages(std::span<PresentPage>(pages).subspan(first));
-        }
-        if (pfnsHidden && !pages.empty())
+    // Handles the collected pages; unless `last`, keeps the pages of the last 2 MiB block
+    // for the next batch, so a THP is never split between two batches.
+    bool processBatch(const Vma& vma, std::stop_token stop, AccessSink* sink, bool last) {
+        if (pfnsHidden_ && !pages_.empty())
             throw BackendUnavailable(
                 "pagemap shows no page frame numbers: idle page tracking needs etmemd to run "
                 "with CAP_SYS_ADMIN");
-        return true;
+        std::size_t take = pages_.size();
+        if (!last) {
+            std::uint64_t block = pages_.back().address / kHugePageSize;
+            while (take > 0 && pages_[take - 1].address / kHugePageSize == block) --take;
+            if (take == 0) take = pages_.size();
+        }
+        std::span<PresentPage> batch(pages_.data(), take);
+        bool complete = true;
+        if (!batch.empty()) {
+            if (vma.mayHaveHugePages) foldHugePages(batch);
+            pfns_.clear();
+            for (const auto& page : batch) pfns_.push_back(page.entry.pfn());
+            PfnWordSet words(std::move(pfns_));
+            pfns_ = {};
+            if (sink) {
+                complete = words.readIdle(bitmap_, stop);
+                if (complete) report(batch, words, *sink);
+            }
+            complete = complete && words.markIdle(bitmap_, stop);
+        }
+        pages_.erase(pages_.begin(), pages_.begin() + static_cast<std::ptrdiff_t>(take));
+        return complete;
     }
 
     // Reports runs of consecutive pages with the same access.
@@ -114,10 +139,17 @@ class IdlePageSession final : public ScanSession {
                 sink.record(runStart, runPages, runAccess);
             runPages = 0;
         };
+        std::uint64_t cachedWord = ~std::uint64_t{0}, cachedBits = 0;
         for (const auto& page : pages) {
-            PageAccess access = page.entry.softDirty()            ? PageAccess::Written
-                                : !words.isIdle(page.entry.pfn()) ? PageAccess::Read
-                                                                  : PageAccess::Idle;
+            std::uint64_t pfn = page.entry.pfn();
+            if (pfn / 64 != cachedWord) {
+                cachedWord = pfn / 64;
+                cachedBits = words.idleBitsOfWord(cachedWord);
+            }
+            bool idle = (cachedBits >> (pfn % 64)) & 1;
+            PageAccess access = page.entry.softDirty() ? PageAccess::Written
+                                : !idle                ? PageAccess::Read
+                                                       : PageAccess::Idle;
             if (runPages > 0 && access == runAccess &&
                 page.address == runStart + runPages * kPageSize) {
                 ++runPages;
@@ -134,28 +166,50 @@ class IdlePageSession final : public ScanSession {
     std::vector<Vma> vmas_;
     UniqueFd pagemap_;
     UniqueFd clearRefs_;
-    UniqueFd bitmap_;
+    int bitmap_;
+    PresentPagemap present_;
+    std::vector<PresentPage> pages_;  // the batch being collected
+    std::vector<std::uint64_t> pfns_;
+    bool pfnsHidden_ = true;
 };
 
 class IdlePageScanner final : public AccessScanner {
   public:
-    explicit IdlePageScanner(KernelPaths paths) : paths_(std::move(paths)) {}
+    IdlePageScanner(KernelPaths paths, bool pagemapScan)
+        : paths_(std::move(paths)), pagemapScan_(pagemapScan) {}
     std::string_view name() const override { return "idle_page"; }
+    bool reportsOnlyPresentPages() const override { return true; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token stop) override {
-        auto session = std::make_unique<IdlePageSession>(target, vmas, paths_);
+        auto session =
+            std::make_unique<IdlePageSession>(target, vmas, paths_, bitmapFd(), pagemapScan_);
         session->begin(stop);
         return session;
     }
 
   private:
+    int bitmapFd() {
+        std::lock_guard lock(mutex_);
+        if (!bitmap_)
+            bitmap_ = UniqueFd(
+                ::open((paths_.sys / "kernel/mm/page_idle/bitmap").c_str(), O_RDWR | O_CLOEXEC));
+        if (!bitmap_)
+            throw BackendUnavailable(
+                "cannot open /sys/kernel/mm/page_idle/bitmap: run etmemd as root on a kernel "
+                "with CONFIG_IDLE_PAGE_TRACKING");
+        return bitmap_.get();
+    }
+
     KernelPaths paths_;
+    bool pagemapScan_;
+    std::mutex mutex_;
+    UniqueFd bitmap_;  // opened on first watch: making the scanner opens nothing
 };
 
 }  // namespace
 
-std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths) {
-    return std::make_unique<IdlePageScanner>(paths);
+std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths, bool pagemapScan) {
+    return std::make_unique<IdlePageScanner>(paths, pagemapScan);
 }
 
 }  // namespace etmem::slide

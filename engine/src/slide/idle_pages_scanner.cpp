@@ -73,6 +73,8 @@ class IdlePagesScanner final : public AccessScanner {
   public:
     explicit IdlePagesScanner(KernelPaths paths) : paths_(std::move(paths)) {}
     std::string_view name() const override { return "idle_pages"; }
+    // It reports accessed page table entries (and THPs as PMD records) only.
+    bool reportsOnlyPresentPages() const override { return true; }
     std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                        std::stop_token stop) override {
         auto session = std::make_unique<IdlePagesSession>(target, vmas, paths_);

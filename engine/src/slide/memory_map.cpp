@@ -62,6 +62,8 @@ struct Mapping {
     Header header;
     bool excluded = false;
     bool hugePages = false;
+    std::uint64_t residentBytes = 0;
+    std::uint64_t anonymousBytes = 0;
 };
 
 bool isCandidate(const Mapping& mapping) {
@@ -99,13 +101,17 @@ std::vector<Vma> parseCandidateVmas(std::string_view smapsText) {
         if (key == "VmFlags" && hasExcludedFlag(value)) current.excluded = true;
         if (key == "Locked" && kilobytesOf(value) > 0) current.excluded = true;
         if (key == "AnonHugePages" && kilobytesOf(value) > 0) current.hugePages = true;
-        if (key == "Rss" && kilobytesOf(value) == 0) current.excluded = true;
+        if (key == "Anonymous") current.anonymousBytes = kilobytesOf(value) * 1024;
+        if (key == "Rss") {
+            current.residentBytes = kilobytesOf(value) * 1024;
+            if (current.residentBytes == 0) current.excluded = true;
+        }
     }
     std::vector<Vma> vmas;
     for (auto& mapping : mappings) {
         if (!isCandidate(mapping)) continue;
-        vmas.push_back(
-            Vma{mapping.header.range, mapping.hugePages, std::move(mapping.header.name)});
+        vmas.push_back(Vma{mapping.header.range, mapping.hugePages, mapping.residentBytes,
+                           mapping.anonymousBytes, std::move(mapping.header.name)});
     }
     std::sort(vmas.begin(), vmas.end(),
               [](const Vma& a, const Vma& b) { return a.range.start < b.range.start; });
@@ -127,14 +133,23 @@ std::vector<PageRange> coalesce(std::vector<PageRange> ranges) {
 }
 
 std::vector<std::vector<iovec>> toIovecBatches(std::span<const PageRange> ranges,
-                                               std::size_t maxPerCall) {
+                                               std::size_t maxPerCall, std::uint64_t maxBytes) {
     std::vector<std::vector<iovec>> batches;
-    if (maxPerCall == 0) return batches;
+    if (maxPerCall == 0 || maxBytes < kPageSize) return batches;
+    maxBytes -= maxBytes % kPageSize;
+    std::uint64_t batchBytes = 0;
     for (const auto& range : ranges) {
-        if (batches.empty() || batches.back().size() == maxPerCall) batches.emplace_back();
-        // The iovec names memory of another process: its base is that process's address.
-        batches.back().push_back(
-            iovec{reinterpret_cast<void*>(range.start), range.end - range.start});
+        for (std::uint64_t start = range.start; start < range.end;) {
+            if (batches.empty() || batches.back().size() == maxPerCall || batchBytes == maxBytes) {
+                batches.emplace_back();
+                batchBytes = 0;
+            }
+            std::uint64_t bytes = std::min(range.end - start, maxBytes - batchBytes);
+            // The iovec names memory of another process: its base is that process's address.
+            batches.back().push_back(iovec{reinterpret_cast<void*>(start), bytes});
+            batchBytes += bytes;
+            start += bytes;
+        }
     }
     return batches;
 }

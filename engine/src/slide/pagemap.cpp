@@ -1,5 +1,7 @@
 #include "etmem/slide/pagemap.hpp"
 
+#include <fcntl.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -7,13 +9,21 @@
 #include <vector>
 
 #include "etmem/slide/backends.hpp"
+#include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
 
 bool readPagemap(int pagemapFd, PageRange range, std::stop_token stop,
                  const std::function<void(std::uint64_t, std::span<const PagemapEntry>)>& visit) {
+    std::vector<PagemapEntry> buffer;
+    return readPagemap(pagemapFd, range, stop, visit, buffer);
+}
+
+bool readPagemap(int pagemapFd, PageRange range, std::stop_token stop,
+                 const std::function<void(std::uint64_t, std::span<const PagemapEntry>)>& visit,
+                 std::vector<PagemapEntry>& buffer) {
     static_assert(sizeof(PagemapEntry) == sizeof(std::uint64_t));
-    std::vector<PagemapEntry> buffer(kPagemapChunkEntries);
+    buffer.resize(kPagemapChunkEntries);
     std::uint64_t address = range.start;
     while (address < range.end) {
         if (stop.stop_requested()) return false;
@@ -32,6 +42,67 @@ bool readPagemap(int pagemapFd, PageRange range, std::stop_token stop,
         address += entries * kPageSize;
     }
     return true;
+}
+
+bool pagemapScanAvailable() {
+    UniqueFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
+    if (!pagemap) return false;
+    uapi::PageRegion region{};
+    uapi::PmScanArg arg{};
+    arg.size = sizeof arg;
+    arg.vec = reinterpret_cast<std::uint64_t>(&region);
+    arg.vecLen = 1;
+    arg.categoryMask = uapi::kPageIsPresent;
+    arg.returnMask = uapi::kPageIsPresent;
+    // start == end: an empty walk. ENOTTY (or EINVAL from an older layout) means absent.
+    return ::ioctl(pagemap.get(), uapi::kPagemapScan, &arg) >= 0;
+}
+
+bool PresentPagemap::forEachRun(PageRange range, std::stop_token stop,
+                                const std::function<void(PageRange)>& visit) {
+    if (!scan_) {
+        visit(range);
+        return true;
+    }
+    // 512 regions (12 KiB) per call; the kernel stops early when they are full and says
+    // where in walk_end.
+    regions_.resize(512);
+    std::uint64_t start = range.start;
+    while (start < range.end) {
+        if (stop.stop_requested()) return false;
+        uapi::PmScanArg arg{};
+        arg.size = sizeof arg;
+        arg.start = start;
+        arg.end = range.end;
+        arg.vec = reinterpret_cast<std::uint64_t>(regions_.data());
+        arg.vecLen = regions_.size();
+        arg.categoryInverted = uapi::kPageIsFile;
+        arg.categoryMask = uapi::kPageIsPresent | uapi::kPageIsFile;
+        arg.returnMask = uapi::kPageIsPresent;
+        int found = ::ioctl(fd_, uapi::kPagemapScan, &arg);
+        if (found < 0) {
+            if (errno == EINTR) continue;
+            if (errno == ESRCH) throw TargetGone("the process exited");
+            throw std::system_error(errno, std::generic_category(), "PAGEMAP_SCAN");
+        }
+        for (int i = 0; i < found; ++i)
+            visit(PageRange{regions_[static_cast<std::size_t>(i)].start,
+                            regions_[static_cast<std::size_t>(i)].end});
+        if (arg.walkEnd <= start) break;  // no progress: the walk cannot go on
+        start = arg.walkEnd;
+    }
+    return true;
+}
+
+bool PresentPagemap::read(
+    PageRange range, bool dense, std::stop_token stop,
+    const std::function<void(std::uint64_t, std::span<const PagemapEntry>)>& visit) {
+    if (dense || !scan_) return readPagemap(fd_, range, stop, visit, buffer_);
+    bool complete = true;
+    bool walked = forEachRun(range, stop, [&](PageRange run) {
+        if (complete) complete = readPagemap(fd_, run, stop, visit, buffer_);
+    });
+    return walked && complete;
 }
 
 }  // namespace etmem::slide

@@ -5,15 +5,17 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
+#include <functional>
 #include <mutex>
-#include <set>
-#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 
+#include "etmem/slide/page_counts.hpp"
 #include "etmem/slide/pagemap.hpp"
+#include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
 
@@ -50,24 +52,103 @@ void classifyInto(Classification& result, std::uint8_t count, unsigned loop, uns
 
 namespace {
 
-// Marks a cold page chosen for swap-out between classification and confirmation.
+// Marks a page of a chunk once classification chose it for swap-out, until confirmation.
 constexpr std::uint8_t kChosenForSwap = 255;
 static_assert(kChosenForSwap > kMaxCount);
+
+// A fixed set of workers for one cycle: every stage of the cycle hands them the targets, so
+// no thread is made per round. The calling thread works too.
+class WorkerPool {
+  public:
+    explicit WorkerPool(std::size_t workers) {
+        for (std::size_t i = 1; i < workers; ++i)
+            threads_.emplace_back([this](std::stop_token quit) { serve(quit); });
+    }
+    ~WorkerPool() {
+        {
+            std::lock_guard lock(mutex_);
+            quit_ = true;
+        }
+        wake_.notify_all();
+    }  // jthreads join
+
+    // Runs work(i) for i in [0, items) and returns when all are done.
+    void run(std::size_t items, const std::function<void(std::size_t)>& work) {
+        {
+            std::lock_guard lock(mutex_);
+            work_ = &work;
+            items_ = items;
+            next_ = 0;
+            pending_ = threads_.size();
+            ++generation_;
+        }
+        wake_.notify_all();
+        drain(work, items);
+        std::unique_lock lock(mutex_);
+        done_.wait(lock, [this] { return pending_ == 0; });
+        work_ = nullptr;
+    }
+
+  private:
+    void drain(const std::function<void(std::size_t)>& work, std::size_t items) {
+        for (std::size_t i = next_++; i < items; i = next_++) work(i);
+    }
+
+    void serve(std::stop_token) {
+        std::uint64_t seen = 0;
+        for (;;) {
+            const std::function<void(std::size_t)>* work = nullptr;
+            std::size_t items = 0;
+            {
+                std::unique_lock lock(mutex_);
+                wake_.wait(lock, [&] { return quit_ || generation_ != seen; });
+                if (quit_) return;
+                seen = generation_;
+                work = work_;
+                items = items_;
+            }
+            drain(*work, items);
+            std::lock_guard lock(mutex_);
+            if (--pending_ == 0) done_.notify_one();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    std::condition_variable done_;
+    const std::function<void(std::size_t)>* work_ = nullptr;
+    std::size_t items_ = 0;
+    std::atomic<std::size_t> next_{0};
+    std::size_t pending_ = 0;
+    std::uint64_t generation_ = 0;
+    bool quit_ = false;
+    std::vector<std::jthread> threads_;
+};
+
+// The target is not handled this cycle for a reason the operator should hear of.
+class TargetSkipped : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
 
 // One target during one cycle.
 struct TargetState {
     Target target;
     LogContext log;
     std::vector<Vma> vmas;
-    std::vector<std::size_t> firstPage;  // index of each vma's first page in counts
-    std::vector<std::uint8_t> counts;    // one byte per candidate page
+    PageCounts counts;
+    UniqueFd pagemap;
     std::unique_ptr<ScanSession> session;
+    bool presentOnly = false;  // the scanner reports present pages only
     bool dropped = false;
 
     // Adds the weight of an observation to the pages it covers, clipped to the candidates.
     void record(std::uint64_t address, std::uint64_t pages, PageAccess access) {
         std::uint8_t weight = weightOf(access);
         if (weight == 0) return;
+        auto add = [weight](std::uint8_t& count) {
+            if (count <= kMaxCount) addWeight(count, weight);
+        };
         std::uint64_t end = address + pages * kPageSize;
         auto it = std::upper_bound(vmas.begin(), vmas.end(), address,
                                    [](std::uint64_t a, const Vma& v) { return a < v.range.start; });
@@ -76,9 +157,13 @@ struct TargetState {
             std::uint64_t from = std::max(address, it->range.start);
             std::uint64_t to = std::min(end, it->range.end);
             if (from >= to) continue;
-            std::size_t base = firstPage[static_cast<std::size_t>(it - vmas.begin())];
-            for (std::uint64_t a = from; a < to; a += kPageSize)
-                addWeight(counts[base + (a - it->range.start) / kPageSize], weight);
+            std::uint64_t n = (to - from) / kPageSize;
+            // A region observation may span unpopulated address space: it only adds to
+            // pages already known, unless it is small enough to be page-granular.
+            if (presentOnly || n <= kChunkPages)
+                counts.forPages(from, n, add);
+            else
+                counts.forExistingPages(from, n, add);
         }
     }
 };
@@ -115,6 +200,50 @@ bool swapIsActive(const KernelPaths& paths) {
     return false;
 }
 
+// Visits the resident candidate pages (present, anonymous, mapped once) of the target's
+// candidate mappings in address order. Returns false if stopped.
+template <typename Visit>
+bool forEachCandidatePage(TargetState& state, PresentPagemap& present, std::stop_token stop,
+                          Visit visit) {
+    for (const auto& vma : state.vmas) {
+        bool complete =
+            present.read(vma.range, isDense(vma), stop,
+                         [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
+                             for (std::size_t i = 0; i < entries.size(); ++i)
+                                 if (entries[i].swappable()) visit(address + i * kPageSize);
+                         });
+        if (!complete) return false;
+    }
+    return true;
+}
+
+// Collects ranges for the swapper and hands them over in calls it can finish promptly.
+class SwapBatch {
+  public:
+    SwapBatch(Swapper& swapper, const Target& target, std::stop_token stop)
+        : swapper_(swapper), target_(target), stop_(stop) {}
+    void add(std::uint64_t address) {
+        appendPages(ranges_, address);
+        bytes_ += kPageSize;
+        if (bytes_ >= kMaxBytesPerCall || ranges_.size() >= kMaxIovecsPerCall) flush();
+    }
+    void flush() {
+        if (!ranges_.empty() && !stop_.stop_requested())
+            accepted_ += swapper_.swapOut(target_, ranges_, stop_);
+        ranges_.clear();
+        bytes_ = 0;
+    }
+    std::uint64_t accepted() const { return accepted_; }
+
+  private:
+    Swapper& swapper_;
+    const Target& target_;
+    std::stop_token stop_;
+    std::vector<PageRange> ranges_;
+    std::uint64_t bytes_ = 0;
+    std::uint64_t accepted_ = 0;
+};
+
 class SlideEngine final : public TaskEngine {
   public:
     SlideEngine(const EngineContext& context, SlideOptions options)
@@ -127,19 +256,22 @@ class SlideEngine final : public TaskEngine {
         BackendProbe probe;
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
+        pagemapScan_ = !options_.withoutPagemapScan && pagemapScanAvailable();
+        probe.pagemapScan = pagemapScan_;
         scanner_ = options_.scannerOverride;
         if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_);
         swapper_ = options_.swapperOverride;
         if (!swapper_) swapper_ = makeSwapper(options_.swapper, probe, options_.paths, swapperWhy_);
-        logger_.log(LogLevel::Info, log_,
-                    fmt::format("slide engine: scanner {}, swapper {}",
-                                scanner_ ? scanner_->name() : "none",
-                                swapper_ ? swapper_->name() : "none"));
+        logger_.log(
+            LogLevel::Info, log_,
+            fmt::format("slide engine: scanner {}, swapper {}{}",
+                        scanner_ ? scanner_->name() : "none", swapper_ ? swapper_->name() : "none",
+                        pagemapScan_ ? "" : ", no PAGEMAP_SCAN (chunked pagemap walks)"));
         if (!scanner_) logger_.log(LogLevel::Warning, log_, scannerWhy_);
         if (!swapper_) logger_.log(LogLevel::Warning, log_, swapperWhy_);
     }
 
-    void beginCycle(std::span<const Target> targets) override {
+    void beginCycle(std::span<const Target> targets, std::stop_token stop) override {
         states_.clear();
         errors_.clear();
         if (!scanner_) {
@@ -147,6 +279,7 @@ class SlideEngine final : public TaskEngine {
             return;
         }
         for (const auto& target : targets) {
+            if (stop.stop_requested()) return;
             TargetState state;
             state.target.pid = target.pid;
             state.target.comm = target.comm;
@@ -154,12 +287,13 @@ class SlideEngine final : public TaskEngine {
             state.target.pidfd = UniqueFd(::fcntl(target.pidfd.get(), F_DUPFD_CLOEXEC, 0));
             state.log = log_;
             state.log.pid = target.pid;
+            state.presentOnly = scanner_->reportsOnlyPresentPages();
             if (!state.target.pidfd) continue;
             states_.push_back(std::move(state));
         }
-        std::stop_source never;
-        forEachTarget(never.get_token(),
-                      [this](TargetState& state, std::stop_token stop) { prepare(state, stop); });
+        pool_ = std::make_unique<WorkerPool>(std::min<std::size_t>(maxThreads_, states_.size()));
+        forEachTarget(stop,
+                      [this](TargetState& state, std::stop_token token) { prepare(state, token); });
     }
 
     void scan(std::stop_token stop) override {
@@ -189,6 +323,7 @@ class SlideEngine final : public TaskEngine {
             if (!state.session) return;
             Classification classes;
             std::uint64_t swapped = actOn(state, token, canSwap, classes);
+            state.counts.clear();  // the cycle's state goes as soon as the target is done
             std::lock_guard lock(merge);
             report.pagesHot += classes.hot;
             report.pagesCold += classes.cold;
@@ -203,29 +338,21 @@ class SlideEngine final : public TaskEngine {
             logger_.log(LogLevel::Warning, log_, report.error);
         lastLoggedError_ = report.error;
         states_.clear();  // frees the cycle's state and the targets' files
+        pool_.reset();
         return report;
     }
 
   private:
     using TargetWork = std::function<void(TargetState&, std::stop_token)>;
 
-    // Runs work on every live target, on up to max_threads workers, one target per worker
-    // at a time. A target that exits is dropped; a backend that cannot work is reported.
+    // Runs work on every live target on the cycle's workers, one target per worker at a
+    // time. A target that exits is dropped; a backend that cannot work is reported.
     void forEachTarget(std::stop_token stop, const TargetWork& work) {
-        std::atomic<std::size_t> next{0};
-        auto worker = [&] {
-            for (std::size_t i = next++; i < states_.size(); i = next++) {
-                if (stop.stop_requested()) return;
-                runGuarded(states_[i], stop, work);
-            }
-        };
-        std::size_t workers = std::min<std::size_t>(maxThreads_, states_.size());
-        if (workers <= 1) {
-            worker();
-            return;
-        }
-        std::vector<std::jthread> pool;
-        for (std::size_t w = 0; w < workers; ++w) pool.emplace_back(worker);
+        if (!pool_) return;
+        pool_->run(states_.size(), [&](std::size_t i) {
+            if (stop.stop_requested()) return;
+            runGuarded(states_[i], stop, work);
+        });
     }
 
     void runGuarded(TargetState& state, std::stop_token stop, const TargetWork& work) {
@@ -234,6 +361,9 @@ class SlideEngine final : public TaskEngine {
             work(state, stop);
         } catch (const TargetGone&) {
             drop(state, "the process exited during the cycle; it is dropped from this cycle");
+        } catch (const TargetSkipped& e) {
+            addError(e.what());
+            drop(state, e.what(), LogLevel::Warning);
         } catch (const BackendUnavailable& e) {
             addError(e.what());
             drop(state, fmt::format("not scanned: {}", e.what()));
@@ -247,72 +377,104 @@ class SlideEngine final : public TaskEngine {
         }
     }
 
-    void drop(TargetState& state, std::string_view why) {
+    void drop(TargetState& state, std::string_view why, LogLevel level = LogLevel::Info) {
         state.dropped = true;
         state.session.reset();
-        state.counts = {};
-        logger_.log(LogLevel::Info, state.log, why);
+        state.counts.clear();
+        logger_.log(level, state.log, why);
     }
 
+    // Candidate discovery and the baseline.
     void prepare(TargetState& state, std::stop_token stop) {
         UniqueFd smaps(openTargetFile(state.target, options_.paths.proc, "smaps", O_RDONLY));
         state.vmas = parseCandidateVmas(readWholeFile(smaps.get()));
-        std::size_t pages = 0;
-        for (const auto& vma : state.vmas) {
-            state.firstPage.push_back(pages);
-            pages += vma.range.pages();
+        if (stop.stop_requested()) return;
+        if (!pagemapScan_) {
+            std::uint64_t pages = 0;
+            for (const auto& vma : state.vmas) pages += vma.range.pages();
+            if (pages > kMaxVirtualPagesWithoutPagemapScan)
+                throw TargetSkipped(fmt::format(
+                    "process {} skipped: its candidate mappings span {} GiB of address space and "
+                    "this kernel has no PAGEMAP_SCAN (Linux 6.7+), so every pass would read {} MiB "
+                    "of pagemap; the limit without PAGEMAP_SCAN is {} GiB",
+                    state.target.pid, pages * kPageSize >> 30, pages * 8 >> 20,
+                    kMaxVirtualPagesWithoutPagemapScan * kPageSize >> 30));
         }
-        state.counts.assign(pages, 0);
+        state.pagemap =
+            UniqueFd(openTargetFile(state.target, options_.paths.proc, "pagemap", O_RDONLY));
+        if (!state.presentOnly) {
+            // Region scanners only add to pages the engine knows: learn the present ones.
+            PresentPagemap present(state.pagemap.get(), pagemapScan_);
+            if (!forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
+                    state.counts.ensure(address, 1);
+                }))
+                return;
+        }
         state.session = scanner_->watch(state.target, state.vmas, stop);
     }
 
-    // Classifies the target's resident candidate pages, swaps the cold ones out and returns
-    // how many of them pagemap then shows as swapped.
+    // Classifies the target's resident candidate pages, lets the selector choose, swaps the
+    // chosen ones out in bounded calls and returns how many pagemap then shows as swapped.
     std::uint64_t actOn(TargetState& state, std::stop_token stop, bool canSwap,
                         Classification& classes) {
-        UniqueFd pagemap(openTargetFile(state.target, options_.paths.proc, "pagemap", O_RDONLY));
-        std::vector<PageRange> cold;
-        for (std::size_t v = 0; v < state.vmas.size(); ++v) {
-            const auto& vma = state.vmas[v];
-            std::uint8_t* counts = state.counts.data() + state.firstPage[v];
-            bool complete = readPagemap(
-                pagemap.get(), vma.range, stop,
-                [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
-                    for (std::size_t i = 0; i < entries.size(); ++i) {
-                        if (!entries[i].swappable()) continue;
-                        std::uint64_t page = address + i * kPageSize;
-                        std::uint8_t& count = counts[(page - vma.range.start) / kPageSize];
-                        classifyInto(classes, count, loop_, threshold_);
-                        if (isHot(count, threshold_)) continue;
-                        appendPages(cold, page);
-                        count = kChosenForSwap;
-                    }
-                });
-            if (!complete) return 0;
-        }
-        if (!canSwap || cold.empty()) return 0;
-        std::uint64_t accepted = swapper_->swapOut(state.target, cold, stop);
-        std::uint64_t confirmed = countSwapped(state, pagemap.get(), stop);
+        PresentPagemap present(state.pagemap.get(), pagemapScan_);
+        ColdSelection selection{state.target, 0, threshold_,
+                                std::vector<std::uint64_t>(std::size_t{kMaxCount} + 1, 0)};
+        bool complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
+            state.counts.forPages(address, 1, [&](std::uint8_t& count) {
+                if (count > kMaxCount) return;  // seen twice (cannot happen in one walk)
+                classifyInto(classes, count, loop_, threshold_);
+                if (!isHot(count, threshold_)) selection.swapBudget[count]++;
+            });
+        });
+        if (!complete) return 0;
+        selection.residentPages = classes.hot + classes.cold;
+        if (!canSwap || classes.cold == 0) return 0;
+        if (options_.selectCold) options_.selectCold(selection);
+        SwapBatch batch(*swapper_, state.target, stop);
+        std::uint64_t chosen = 0;
+        complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
+            std::uint8_t* count = state.counts.find(address);
+            if (!count || *count > kMaxCount || selection.swapBudget[*count] == 0) return;
+            selection.swapBudget[*count]--;
+            *count = kChosenForSwap;
+            ++chosen;
+            batch.add(address);
+        });
+        if (complete) batch.flush();
+        if (chosen == 0) return 0;
+        std::uint64_t confirmed = countSwapped(state, stop);
         logger_.log(LogLevel::Debug, state.log,
-                    fmt::format("{} hot, {} cold pages; {} cold ranges, the kernel accepted {} "
-                                "bytes and {} pages now read as swapped",
-                                classes.hot, classes.cold, cold.size(), accepted, confirmed));
+                    fmt::format("{} hot, {} cold pages; {} chosen, the kernel accepted {} bytes "
+                                "and {} pages now read as swapped",
+                                classes.hot, classes.cold, chosen, batch.accepted(), confirmed));
         return confirmed;
     }
 
-    // The pages chosen for swap-out whose pagemap entry now says swapped.
-    std::uint64_t countSwapped(TargetState& state, int pagemapFd, std::stop_token stop) {
+    // The pages chosen for swap-out whose pagemap entry now says swapped: reads pagemap only
+    // over runs of chosen pages, chunk by chunk.
+    std::uint64_t countSwapped(TargetState& state, std::stop_token stop) {
         std::uint64_t swapped = 0;
-        for (std::size_t v = 0; v < state.vmas.size(); ++v) {
-            const auto& vma = state.vmas[v];
-            const std::uint8_t* counts = state.counts.data() + state.firstPage[v];
-            readPagemap(pagemapFd, vma.range, stop,
-                        [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
-                            std::size_t first = (address - vma.range.start) / kPageSize;
-                            for (std::size_t i = 0; i < entries.size(); ++i)
-                                if (counts[first + i] == kChosenForSwap && entries[i].swapped())
-                                    ++swapped;
-                        });
+        std::vector<PagemapEntry> buffer;
+        for (const auto& chunk : state.counts.chunks()) {
+            auto pages = chunk.pages();
+            for (std::size_t i = 0; i < kChunkPages;) {
+                if (pages[i] != kChosenForSwap) {
+                    ++i;
+                    continue;
+                }
+                std::size_t end = i;
+                while (end < kChunkPages && pages[end] == kChosenForSwap) ++end;
+                PageRange run{chunk.base + i * kPageSize, chunk.base + end * kPageSize};
+                bool complete = readPagemap(
+                    state.pagemap.get(), run, stop,
+                    [&](std::uint64_t, std::span<const PagemapEntry> entries) {
+                        for (const auto& entry : entries) swapped += entry.swapped() ? 1 : 0;
+                    },
+                    buffer);
+                if (!complete) return swapped;
+                i = end;
+            }
         }
         return swapped;
     }
@@ -336,11 +498,13 @@ class SlideEngine final : public TaskEngine {
     LogContext log_;
     Logger& logger_;
     SlideOptions options_;
+    bool pagemapScan_ = false;
     std::shared_ptr<AccessScanner> scanner_;
     std::shared_ptr<Swapper> swapper_;
     std::string scannerWhy_;
     std::string swapperWhy_;
     std::vector<TargetState> states_;
+    std::unique_ptr<WorkerPool> pool_;
     std::mutex errorsMutex_;
     std::vector<std::string> errors_;
     std::string lastLoggedError_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <stop_token>
@@ -52,6 +53,11 @@ class AccessScanner {
   public:
     virtual ~AccessScanner() = default;
     virtual std::string_view name() const = 0;
+    // True when every observation covers present pages only (page-granular scanners): the
+    // engine may then keep state for any page it hears of. False (region scanners such as
+    // DAMON, whose regions may span unpopulated address space): only pages the engine has
+    // seen present get state.
+    virtual bool reportsOnlyPresentPages() const { return false; }
     // Starts watching these candidate ranges of the target: sets the baseline (marks the
     // pages idle). Throws TargetGone or BackendUnavailable.
     virtual std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
@@ -72,10 +78,41 @@ class Swapper {
 enum class ScannerKind { Auto, IdlePage, Damon, IdlePages };
 enum class SwapperKind { Auto, Madvise, SwapPages };
 
+// The backends, one entry each: the name a config pins, and what it needs (said when it is
+// pinned but missing). The config schema, toString/parse, the probe's messages and the
+// factories (backends.cpp, in the same order) all read these tables; `auto` picks the
+// first available in this order.
+struct BackendInfo {
+    std::string_view name;
+    std::string_view needs;
+};
+inline constexpr BackendInfo kScannerInfo[] = {
+    {"idle_pages",
+     "openEuler's etmem_scan module (/proc/PID/idle_pages): cheapest, tells writes from reads"},
+    {"idle_page",
+     "idle page tracking (/sys/kernel/mm/page_idle/bitmap, CONFIG_IDLE_PAGE_TRACKING) and "
+     "root: page granularity"},
+    {"damon",
+     "DAMON's sysfs interface (/sys/kernel/mm/damon/admin, CONFIG_DAMON_SYSFS and "
+     "CONFIG_DAMON_VADDR), not in use by another tool, and root: region granularity"},
+};
+inline constexpr ScannerKind kScannerKinds[] = {ScannerKind::IdlePages, ScannerKind::IdlePage,
+                                                ScannerKind::Damon};
+inline constexpr BackendInfo kSwapperInfo[] = {
+    {"madvise", "process_madvise(MADV_PAGEOUT) (Linux 5.10+), CAP_SYS_NICE and ptrace access"},
+    {"swap_pages", "openEuler's etmem_swap module (/proc/PID/swap_pages)"},
+};
+inline constexpr SwapperKind kSwapperKinds[] = {SwapperKind::Madvise, SwapperKind::SwapPages};
+// What a config may write for scanner / swapper: "auto" then the backends' names.
+inline constexpr std::string_view kScannerNames[] = {"auto", kScannerInfo[0].name,
+                                                     kScannerInfo[1].name, kScannerInfo[2].name};
+inline constexpr std::string_view kSwapperNames[] = {"auto", kSwapperInfo[0].name,
+                                                     kSwapperInfo[1].name};
+
 std::string_view toString(ScannerKind kind);
 std::string_view toString(SwapperKind kind);
-// "auto", "idle_page", "damon", "idle_pages" / "auto", "madvise", "swap_pages"; throws
-// std::invalid_argument naming the accepted values.
+// One of kScannerNames / kSwapperNames; throws std::invalid_argument naming the accepted
+// values.
 ScannerKind parseScannerKind(std::string_view text);
 SwapperKind parseSwapperKind(std::string_view text);
 
@@ -88,7 +125,8 @@ struct KernelPaths {
     std::filesystem::path run = "/run/etmem";
 };
 
-// What this machine offers, and a sentence per missing piece.
+// What this machine offers, and a sentence per missing piece. Probing only opens, reads and
+// access()es files and makes get-only calls: it starts, stops and claims nothing.
 struct BackendProbe {
     bool idlePageTracking = false;  // /sys/kernel/mm/page_idle/bitmap, read+write
     bool idlePagesModule = false;   // openEuler etmem_scan: /proc/PID/idle_pages
@@ -96,18 +134,28 @@ struct BackendProbe {
     bool processMadvise = false;    // the process_madvise syscall
     bool swapPagesModule = false;   // openEuler etmem_swap: /proc/PID/swap_pages
     bool swapActive = false;        // an active swap device in /proc/swaps
+    bool pagemapScan = false;       // the PAGEMAP_SCAN ioctl (Linux 6.7+)
     std::vector<std::string> missing;
 };
 
 BackendProbe probeBackends(const KernelPaths& paths = {});
 
+// The backend a choice resolves to on this machine (auto: the first available in table
+// order), or nullopt with `why` set. Pure: nothing is made, so nothing is started.
+std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& probe,
+                                         std::string& why);
+std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
+                                         std::string& why);
+
 // The scanner/swapper for a choice, or nullptr with `why` set when it is not available.
+// Making one changes nothing either; a scanner acts only from watch().
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
                                            const KernelPaths& paths, std::string& why);
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
                                      const KernelPaths& paths, std::string& why);
 
-std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {});
+std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {},
+                                                   bool pagemapScan = false);
 std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths = {});
 std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {});
 std::unique_ptr<Swapper> makeMadviseSwapper();

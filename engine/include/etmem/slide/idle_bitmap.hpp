@@ -15,6 +15,9 @@ namespace etmem::slide {
 
 inline constexpr std::size_t kBitmapChunkBytes = 4096;
 inline constexpr std::size_t kBitmapChunkWords = kBitmapChunkBytes / sizeof(std::uint64_t);
+// A read spans at most this many unneeded words (64 PFNs each) between needed ones: one more
+// pread costs less than the kernel's checks of 128 PFNs that may be idle.
+inline constexpr std::size_t kReadGapWords = 2;
 
 // The PFNs of one round, as bitmap words: wordIndex[i] is the word (pfn / 64), mask[i] the
 // bits of our PFNs in it. Word indices ascend and are unique.
@@ -27,14 +30,18 @@ class PfnWordSet {
     std::span<const std::uint64_t> masks() const { return mask_; }
 
     // Windows of consecutive words, each at most kBitmapChunkWords long and starting at a
-    // word we need: [firstWord, firstWord + words). Every needed word is in one window.
+    // word we need: [firstWord, firstWord + words). Every needed word is in one window. A
+    // window spans a gap of at most maxGapWords words we do not need: writing such words
+    // (zeros) costs the kernel nothing, but reading one makes it check 64 PFNs, following
+    // the reverse map of every idle page among them (other targets' pages too), so reads
+    // use small gaps (kReadGapWords) and writes any gap.
     struct Window {
         std::uint64_t firstWord = 0;
         std::size_t words = 0;
         std::size_t firstNeeded = 0;  // index into wordIndices() of the window's first word
         std::size_t neededCount = 0;
     };
-    std::vector<Window> windows() const;
+    std::vector<Window> windows(std::size_t maxGapWords = kBitmapChunkWords) const;
 
     // Writes our bits (1 = mark idle) window by window. Returns false if stopped.
     bool markIdle(int bitmapFd, std::stop_token stop) const;
@@ -43,6 +50,9 @@ class PfnWordSet {
     bool readIdle(int bitmapFd, std::stop_token stop);
     // Whether pfn read as idle in the last readIdle(); false for PFNs not in the set.
     bool isIdle(std::uint64_t pfn) const;
+    // The idle bits of one bitmap word (pfn / 64) read in the last readIdle(); 0 if none of
+    // ours. Callers walking pages in order cache it: neighbours share words.
+    std::uint64_t idleBitsOfWord(std::uint64_t word) const;
 
   private:
     std::vector<std::uint64_t> wordIndex_;

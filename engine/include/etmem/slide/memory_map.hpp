@@ -44,23 +44,31 @@ struct PageRange {
 // One candidate mapping.
 struct Vma {
     PageRange range;
-    bool mayHaveHugePages = false;  // smaps AnonHugePages > 0
-    std::string name;               // path or [heap]/[stack]/..., "" for anonymous
+    bool mayHaveHugePages = false;     // smaps AnonHugePages > 0
+    std::uint64_t residentBytes = 0;   // smaps Rss when parsed (0 from maps)
+    std::uint64_t anonymousBytes = 0;  // smaps Anonymous: what the engine may classify
+    std::string name;                  // path or [heap]/[stack]/..., "" for anonymous
 };
 
 // Parses /proc/PID/smaps (or /proc/PID/maps: then only the header lines are used) and
 // returns the candidate mappings in address order. With smaps, a mapping with nothing
-// resident (Rss: 0 kB) is left out: it has no page to classify, and leaving it out keeps
-// the engine's state (a byte per page) bounded by what is mapped with content, not by
-// huge reservations.
+// resident (Rss: 0 kB) is left out: it has no page to classify. (The engine's state and
+// walks follow the resident pages within a mapping, see page_counts.hpp and pagemap.hpp.)
 std::vector<Vma> parseCandidateVmas(std::string_view smapsText);
 
 // Sorts ranges and merges those that touch or overlap.
 std::vector<PageRange> coalesce(std::vector<PageRange> ranges);
 
-// Splits ranges into groups of at most maxPerCall iovecs, in order.
+// The most bytes one swap-out call covers: a call the kernel works through for long cannot
+// be interrupted, so batches stay small enough to finish in well under 100 ms (64 MiB took
+// ~430 ms under emulation in the benchmark; 16 MiB is a quarter of that).
+inline constexpr std::uint64_t kMaxBytesPerCall = 16ull << 20;
+
+// Splits ranges into groups of at most maxPerCall iovecs and maxBytes bytes, in order,
+// splitting a range that alone exceeds maxBytes.
 std::vector<std::vector<iovec>> toIovecBatches(std::span<const PageRange> ranges,
-                                               std::size_t maxPerCall = kMaxIovecsPerCall);
+                                               std::size_t maxPerCall = kMaxIovecsPerCall,
+                                               std::uint64_t maxBytes = kMaxBytesPerCall);
 
 // Appends a page to a list of ranges kept in ascending order, extending the last range
 // when the page follows it.

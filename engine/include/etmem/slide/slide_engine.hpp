@@ -3,8 +3,18 @@
 // classifies every resident candidate page (count >= T: hot, else cold) and swaps the cold
 // ones out.
 //
-// State: one byte per candidate page per target for the cycle. Counts saturate at 254, so
-// for loop > 84 a T above 254 is treated as 254.
+// Cost follows what is resident, not the address space. State: one count byte per page in
+// 2 MiB chunks that exist only where pages were seen (page_counts.hpp), freed at the end of
+// act(). Walks go where pages are present (PAGEMAP_SCAN, pagemap.hpp); without PAGEMAP_SCAN a
+// target whose candidate mappings span more than kMaxVirtualPagesWithoutPagemapScan pages
+// is skipped with a message. Per-round buffers are bounded (idle_page: batches of 64 Ki
+// pages). Counts saturate at 254, so for loop > 84 a T above 254 is treated as 254.
+//
+// Stages and how they stop: beginCycle (candidate discovery, baseline), every scan round,
+// act (classification, the swap-out in calls of at most kMaxBytesPerCall and
+// kMaxIovecsPerCall ranges, the confirmation) check the stop token between chunks of at
+// most 16 MiB of address space or 4 KiB of bitmap, and return early when it is set.
+// Targets are handled by a pool of max_threads workers made once per cycle.
 //
 // Swapped pages are counted from what the kernel confirms: after the swap-out, the cold
 // pages whose pagemap entry reads "swapped" (bit 62). The swapper's own return value is
@@ -12,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -39,6 +50,19 @@ struct Classification {
 bool isHot(std::uint8_t count, unsigned threshold);
 void classifyInto(Classification& result, std::uint8_t count, unsigned loop, unsigned threshold);
 
+// The act stage's choice of what to swap out of one target, made after classification and
+// before the swap-out. swapBudget[k] is how many resident candidate pages with access count k
+// may go out; it starts as every cold page (the count of pages at k for k < T, 0 for hot
+// counts). A gate may lower budgets (keep a share in DRAM by clearing the hotter cold counts
+// first) or clear them all (nothing goes out). Within a count, pages go in address order.
+struct ColdSelection {
+    const Target& target;
+    std::uint64_t residentPages = 0;        // resident candidate pages (hot + cold)
+    unsigned threshold = 0;                 // T
+    std::vector<std::uint64_t> swapBudget;  // index: count 0..kMaxCount
+};
+using ColdSelector = std::function<void(ColdSelection&)>;
+
 struct SlideOptions {
     ScannerKind scanner = ScannerKind::Auto;
     SwapperKind swapper = SwapperKind::Auto;
@@ -47,6 +71,10 @@ struct SlideOptions {
     std::shared_ptr<AccessScanner> scannerOverride;
     std::shared_ptr<Swapper> swapperOverride;
     std::optional<bool> swapActiveOverride;
+    // Tests: pretend the kernel has no PAGEMAP_SCAN (the chunked pagemap path).
+    bool withoutPagemapScan = false;
+    // Filters / orders the cold pages of each target before swap-out (gates); none: all.
+    ColdSelector selectCold;
 };
 
 std::unique_ptr<TaskEngine> makeSlideEngine(const EngineContext& context,
