@@ -176,7 +176,8 @@ BackendProbe probeBackends(const KernelPaths& paths) {
 }
 
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
-                                           const KernelPaths& paths, std::string& why) {
+                                           const KernelPaths& paths, std::string& why,
+                                           const DamonTuning& damon) {
     // Preference: the openEuler module (cheapest, tells writes), then idle page tracking
     // (page granularity), then DAMON (region granularity, bounded overhead).
     if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePages) && probe.idlePagesModule)
@@ -184,7 +185,7 @@ std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe&
     if ((kind == ScannerKind::Auto || kind == ScannerKind::IdlePage) && probe.idlePageTracking)
         return makeIdlePageScanner(paths);
     if ((kind == ScannerKind::Auto || kind == ScannerKind::Damon) && probe.damon)
-        return makeDamonScanner(paths);
+        return makeDamonScanner(paths, damon);
     if (kind == ScannerKind::IdlePages)
         why =
             "the idle_pages scanner needs openEuler's etmem_scan module "

@@ -128,7 +128,9 @@ class SlideEngine final : public TaskEngine {
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
         scanner_ = options_.scannerOverride;
-        if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_);
+        if (!scanner_)
+            scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_,
+                                   damonTuningOf(context.project));
         swapper_ = options_.swapperOverride;
         if (!swapper_) swapper_ = makeSwapper(options_.swapper, probe, options_.paths, swapperWhy_);
         logger_.log(LogLevel::Info, log_,
