@@ -126,7 +126,7 @@ YAML
 
   step "does that match what the workload holds? (its layout against the kernel's pagemap)"
   local hot_kept hot cold_swapped cold verdict=0
-  read -r hot_kept hot cold_swapped cold < <(workload_truth "$work/layout")
+  read -r hot_kept hot cold_swapped cold <<<"$(workload_truth "$work/layout")"
   echo "hot pages still resident: $hot_kept of $hot; cold pages swapped: $cold_swapped of $cold"
   if ((hot == 0 || cold == 0 || hot_kept * 10 < hot * 9 || cold_swapped * 10 < cold * 9)); then
     echo "DEMO FAILED: etmem's choice contradicts the workload (needed >= 90% of the cold set swapped and >= 90% of the hot set kept)" >&2

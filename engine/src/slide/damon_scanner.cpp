@@ -268,6 +268,30 @@ class DamonSession final : public ScanSession {
         }
     }
 
+    // The candidates, cut into pieces of (candidate bytes / min_nr_regions), as the target's
+    // initial regions: DAMON's vaddr honours regions given at start (it would otherwise
+    // spread min_nr_regions over the whole span between the two largest gaps, libraries and
+    // holes included), and never merges above that size, so the grain holds from the first
+    // window on. update_us is long by default, so the kernel does not swap them for its
+    // three-region view during the cycle.
+    void writeInitialRegions(const fs::path& regions) {
+        std::uint64_t bytes = 0;
+        for (const auto& vma : vmas_) bytes += vma.range.end - vma.range.start;
+        std::uint64_t grain = std::max<std::uint64_t>(
+            kPageSize,
+            (bytes / std::max<std::uint64_t>(attrs_.minNrRegions, 1)) / kPageSize * kPageSize);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> pieces;
+        for (const auto& vma : vmas_)
+            for (std::uint64_t at = vma.range.start; at < vma.range.end; at += grain)
+                pieces.emplace_back(at, std::min(at + grain, vma.range.end));
+        if (pieces.empty()) return;
+        writeText(regions / "nr_regions", std::to_string(pieces.size()));
+        for (std::size_t i = 0; i < pieces.size(); ++i) {
+            writeText(regions / std::to_string(i) / "start", std::to_string(pieces[i].first));
+            writeText(regions / std::to_string(i) / "end", std::to_string(pieces[i].second));
+        }
+    }
+
     void configure(pid_t pid) {
         auto context = kdamond_.dir / "contexts/0";
         writeText(kdamond_.dir / "contexts/nr_contexts", "1");
@@ -282,6 +306,7 @@ class DamonSession final : public ScanSession {
         writeText(attrs / "nr_regions/min", std::to_string(attrs_.minNrRegions));
         writeText(context / "targets/nr_targets", "1");
         writeText(context / "targets/0/pid_target", std::to_string(pid));
+        writeInitialRegions(context / "targets/0/regions");
         writeText(context / "schemes/nr_schemes", "1");
         auto scheme = context / "schemes/0";
         writeText(scheme / "action", "stat");
@@ -352,23 +377,29 @@ DamonAttrs deriveDamonAttrs(const DamonTuning& tuning, std::span<const Vma> vmas
     // window in flight and a stop is never held up for long.
     attrs.aggrUs = given.aggrIntervalUs != 0
                        ? given.aggrIntervalUs
-                       : std::clamp<std::uint64_t>(tuning.intervalUs / 4, 100'000, 1'000'000);
+                       : std::clamp<std::uint64_t>(tuning.intervalUs / 2, 100'000, 1'000'000);
     attrs.aggrUs = std::min(attrs.aggrUs, std::max<std::uint64_t>(tuning.intervalUs, 1000));
     // 20 samples a window: DAMON merges neighbours whose counts differ by less than a tenth
     // of the samples, so fewer would blur hot and cold.
     attrs.sampleUs = given.sampleIntervalUs != 0 ? given.sampleIntervalUs
                                                  : std::max<std::uint64_t>(attrs.aggrUs / 20, 1000);
     attrs.sampleUs = std::min(attrs.sampleUs, attrs.aggrUs);
-    attrs.updateUs = given.updateIntervalUs != 0 ? given.updateIntervalUs
-                                                 : std::max(tuning.intervalUs, attrs.aggrUs);
-    attrs.minNrRegions = given.minNrRegions != 0 ? given.minNrRegions : 10;
-    // Regions small enough to split down to where hot and cold meet: one per 64 KiB of what
-    // the target has resident, bounded so the per-window read stays cheap.
+    // The session lasts one cycle and starts from the candidates (see writeInitialRegions):
+    // no need for the kernel to re-read the address space meanwhile.
+    attrs.updateUs = given.updateIntervalUs != 0 ? given.updateIntervalUs : kMaxUpdateIntervalUs;
+    // Regions small enough to split down to where hot and cold meet. The session gives DAMON
+    // min_nr_regions equal pieces of the candidates and DAMON never merges above that size,
+    // so min sets the coarsest grain from the first window on: one region per 64 KiB of
+    // what the target has resident; max, twice that, lets them split further (DAMON splits
+    // only below max / 2). Bounded so the per-window read stays cheap.
     std::uint64_t bytes = 0;
     for (const auto& vma : vmas) bytes += vma.range.end - vma.range.start;
+    attrs.minNrRegions = given.minNrRegions != 0
+                             ? given.minNrRegions
+                             : std::clamp<std::uint64_t>(bytes / (64 * 1024), 10, 10000);
     attrs.maxNrRegions = given.maxNrRegions != 0
                              ? given.maxNrRegions
-                             : std::clamp<std::uint64_t>(bytes / (64 * 1024), 1000, 20000);
+                             : std::clamp<std::uint64_t>(bytes / (32 * 1024), 1000, 20000);
     attrs.maxNrRegions = std::max(attrs.maxNrRegions, attrs.minNrRegions);
     return attrs;
 }
