@@ -88,8 +88,8 @@ run_demo() {
     org.openeuler.Etmem.Manager Scanner | awk '{ gsub(/"/, "", $2); print $2 }')
   echo "scanner: ${scanner:-none}, because $(scanner_reason "$scanner")"
 
-  step "a demo workload 'etmem-demo': 8 MiB it keeps touching (hot, in 256 KiB runs placed at random), 24 MiB it never touches again (cold)"
-  "$workload" --name etmem-demo --hot 2048 --cold 6144 --hot-run 64 --seed 7 --layout "$work/layout" &
+  step "a demo workload 'etmem-demo': 8 MiB it keeps touching (hot, in 200 KiB runs placed at random), 24 MiB it never touches again (cold)"
+  "$workload" --name etmem-demo --hot 2048 --cold 6144 --hot-run 50 --seed 7 --layout "$work/layout" &
   local workload_pid=$!
   pids+=($workload_pid)
   wait_for 60 test -s "$work/layout"
