@@ -186,18 +186,13 @@ class DamonSession final : public ScanSession {
 
     ~DamonSession() override {
         collector_.request_stop();
-        try {
-            // Also ends a collector's wait for the window in flight (the kernel stops
-            // waiting once the kdamond is off).
-            writeText(kdamond_.dir / "state", "off");
-        } catch (const std::exception&) {
-            // It stops by itself once its target is gone.
-        }
+        turnOff();
         {
             std::lock_guard lock(mutex_);
             changed_.notify_all();
         }
         if (collector_.joinable()) collector_.join();
+        turnOff();  // in case the first attempt raced with the collector's last request
     }
 
     void round(std::stop_token stop, AccessSink& sink) override {
@@ -233,6 +228,27 @@ class DamonSession final : public ScanSession {
     }
 
   private:
+    // Writes "off", retrying while the kernel answers EBUSY (its sysfs lock is taken while a
+    // collector's request is handled), for at most a second; a kdamond left on would keep
+    // sampling the target after the cycle. Turning it off also ends a collector's wait for
+    // the window in flight.
+    void turnOff() {
+        auto state = kdamond_.dir / "state";
+        auto deadline = Clock::now() + std::chrono::seconds(1);
+        for (;;) {
+            try {
+                if (readText(state) != "on") return;
+                writeText(state, "off");
+                return;
+            } catch (const std::system_error& e) {
+                if (e.code().value() != EBUSY || Clock::now() >= deadline) return;
+            } catch (const std::exception&) {
+                return;  // it stops by itself once its target is gone
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+
     // Every aggregation window, once it closes: its accessed regions join accessed_. The
     // write returns once the kdamond has applied the scheme at the end of the window in
     // flight; reading takes far less than a window, so no window is missed.
@@ -310,11 +326,13 @@ class DamonSession final : public ScanSession {
         writeText(context / "schemes/nr_schemes", "1");
         auto scheme = context / "schemes/0";
         writeText(scheme / "action", "stat");
-        // Match every region: the default pattern (0..0) would match none.
+        // Match every accessed region (nr_accesses >= 1): only those are read, and the kernel
+        // builds a sysfs directory per tried region each window, so leaving the idle ones out
+        // keeps the cost with what is hot.
         auto pattern = scheme / "access_pattern";
         writeText(pattern / "sz/min", "0");
         writeText(pattern / "sz/max", std::to_string(~std::uint64_t{0}));
-        writeText(pattern / "nr_accesses/min", "0");
+        writeText(pattern / "nr_accesses/min", "1");
         writeText(pattern / "nr_accesses/max", std::to_string(~std::uint32_t{0}));
         writeText(pattern / "age/min", "0");
         writeText(pattern / "age/max", std::to_string(~std::uint32_t{0}));
