@@ -55,6 +55,7 @@ struct Settings {
     std::size_t items = 28000;  // ~110 MiB of values
     int seconds = 20;
     bool scatter = false;
+    unsigned loop = 3, interval = 2, threshold = 2;  // the cycle
 };
 
 std::string readLine(const fs::path& path) {
@@ -274,13 +275,13 @@ struct Run {
     std::size_t corrupt = 0;
 };
 
-// etmem's slide cycle on memcached: loop 3, interval 2 s, T 2 (the settings).
-double etmemCycle(pid_t pid, ScannerKind scanner) {
+// etmem's slide cycle on memcached: loop 3, interval 2 s, T 2 by default (the issue's).
+double etmemCycle(pid_t pid, ScannerKind scanner, const Settings& settings) {
     ProjectConfig project;
-    project.loop = 3;
-    project.interval = 2;
+    project.loop = settings.loop;
+    project.interval = settings.interval;
     TaskConfig task;
-    task.T = 2;
+    task.T = settings.threshold;
     QuietLogger logger;
     SlideOptions options;
     options.scanner = scanner;
@@ -343,10 +344,18 @@ int main(int argc, char** argv) {
             settings.seconds = std::stoi(argv[++i]);
         else if (arg == "--scatter")
             settings.scatter = true;
+        else if (arg == "--loop" && i + 1 < argc)
+            settings.loop = static_cast<unsigned>(std::stoul(argv[++i]));
+        else if (arg == "--interval" && i + 1 < argc)
+            settings.interval = static_cast<unsigned>(std::stoul(argv[++i]));
+        else if (arg == "-T" && i + 1 < argc)
+            settings.threshold = static_cast<unsigned>(std::stoul(argv[++i]));
         else {
-            std::fprintf(stderr,
-                         "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter]\n",
-                         argv[0]);
+            std::fprintf(
+                stderr,
+                "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] [--loop N] "
+                "[--interval S] [-T N]\n",
+                argv[0]);
             return 2;
         }
     }
@@ -375,7 +384,7 @@ int main(int argc, char** argv) {
         run.rssKb = statusKb(server.pid(), "VmRSS");
         long swapBefore = statusKb(server.pid(), "VmSwap");
         if (name.rfind("etmem/", 0) == 0) {
-            run.cpuPerCycle = etmemCycle(server.pid(), parseScannerKind(name.substr(6)));
+            run.cpuPerCycle = etmemCycle(server.pid(), parseScannerKind(name.substr(6)), settings);
         } else if (name == "reclaim") {
             if (targetKb > 0) {
                 try {
