@@ -12,6 +12,8 @@ packages=(
   dbus polkitd systemd libxml2-utils procps util-linux
   # deploy checks: libdbus-1-dev ships busconfig.dtd (validates the bus policy); dpkg-dev for cpack DEB
   libdbus-1-dev dpkg-dev
+  # bench/realapp: a real application (memcached) and a real client library (libmemcached)
+  memcached libmemcached-dev
   # VM test tier: qemu, initramfs, kernel build from Debian's source package
   qemu-system-x86 busybox-static cpio xz-utils zstd kmod
   bc bison flex libelf-dev libssl-dev dwarves rsync linux-source-6.12

@@ -1,7 +1,9 @@
 // etmem-workload: memory with a known hot set and cold set.
 //
 // Allocates --hot + --cold pages in one private anonymous mapping; which pages are hot is
-// drawn from --seed, scattered at page granularity. Every page gets a pattern derived from
+// drawn from --seed, scattered at page granularity, or with --hot-run N in runs of N
+// consecutive pages (an application's hot data mostly sits together: a hot table, a hot
+// arena), the runs placed at random. Every page gets a pattern derived from
 // (seed, page). The layout (pid, base address, page count, hot page indices) is written to
 // --layout once every page holds its pattern (written to a temp name and renamed, so a
 // reader never sees half a file). Then the hot pages are touched over and over (read, or
@@ -39,6 +41,7 @@ struct Options {
     std::size_t hotPages = 256;
     std::size_t coldPages = 1024;
     std::uint64_t seed = 1;
+    std::size_t hotRun = 1;  // hot pages come in runs of this many consecutive pages
     std::string name = "etmem-workload";
     std::string layout;
     unsigned children = 0;
@@ -62,7 +65,7 @@ int usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--hot N] [--cold N] [--seed S] [--name COMM] [--layout FILE]\n"
                  "          [--children K] [--hot-access read|write] [--thp] "
-                 "[--exit-after-ms MS]\n",
+                 "[--exit-after-ms MS] [--hot-run N]\n",
                  argv0);
     return 2;
 }
@@ -80,6 +83,8 @@ bool parse(int argc, char** argv, Options& options) {
             options.coldPages = std::stoull(value());
         else if (arg == "--seed")
             options.seed = std::stoull(value());
+        else if (arg == "--hot-run")
+            options.hotRun = std::max<std::size_t>(1, std::stoull(value()));
         else if (arg == "--name")
             options.name = value();
         else if (arg == "--layout")
@@ -100,15 +105,21 @@ bool parse(int argc, char** argv, Options& options) {
     return options.hotPages + options.coldPages > 0;
 }
 
-// The hot page indices for a seed: a seeded shuffle, so they are scattered page by page.
+// The hot page indices for a seed: a seeded shuffle of runs of --hot-run pages (1: scattered
+// page by page); the last run is cut short to make exactly --hot pages.
 std::vector<std::size_t> hotIndices(const Options& options) {
-    std::vector<std::size_t> all(options.hotPages + options.coldPages);
-    std::iota(all.begin(), all.end(), 0);
+    const std::size_t pages = options.hotPages + options.coldPages;
+    const std::size_t run = std::min(options.hotRun, std::max<std::size_t>(pages, 1));
+    std::vector<std::size_t> runs(pages / run);
+    std::iota(runs.begin(), runs.end(), 0);
     std::mt19937_64 random(options.seed);
-    std::shuffle(all.begin(), all.end(), random);
-    all.resize(options.hotPages);
-    std::sort(all.begin(), all.end());
-    return all;
+    std::shuffle(runs.begin(), runs.end(), random);
+    std::vector<std::size_t> hot;
+    for (std::size_t r = 0; r < runs.size() && hot.size() < options.hotPages; ++r)
+        for (std::size_t i = 0; i < run && hot.size() < options.hotPages; ++i)
+            hot.push_back(runs[r] * run + i);
+    std::sort(hot.begin(), hot.end());
+    return hot;
 }
 
 bool writeLayout(const Options& options, const std::uint64_t* base,

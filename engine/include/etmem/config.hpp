@@ -21,6 +21,14 @@ inline constexpr unsigned kMinLoop = 1, kMaxLoop = 120;
 inline constexpr unsigned kMinInterval = 1, kMaxInterval = 1200;
 inline constexpr unsigned kMinSleep = 1, kMaxSleep = 1200;
 inline constexpr std::size_t kMaxProcessNameLength = 15;  // TASK_COMM_LEN - 1
+// DAMON region-scan keys (etmem 1.1's names; intervals in microseconds as in 1.1 and DAMON).
+// 0 in the model means "not given": the DAMON scanner derives it from interval and the
+// target's resident size (see damon_scanner.cpp).
+inline constexpr std::uint64_t kMinSampleIntervalUs = 100, kMaxSampleIntervalUs = 10'000'000;
+inline constexpr std::uint64_t kMinAggrIntervalUs = 1'000;
+inline constexpr std::uint64_t kMaxUpdateIntervalUs = 3'600'000'000;
+inline constexpr std::uint64_t kMinNrRegions = 3;  // DAMON refuses fewer (and so does 1.1)
+inline constexpr std::uint64_t kMaxNrRegions = 1'000'000;
 
 enum class TaskType { Pid, Name };
 
@@ -37,11 +45,23 @@ struct TaskConfig {
     bool operator==(const TaskConfig&) const = default;
 };
 
+// The optional DAMON region keys of `options:` (etmem 1.1's scan_type=region keys); 0: derived.
+struct RegionScanConfig {
+    std::uint64_t sampleIntervalUs = 0;  // sample_interval
+    std::uint64_t aggrIntervalUs = 0;    // aggr_interval, at most interval
+    std::uint64_t updateIntervalUs = 0;  // update_interval, at least aggr_interval
+    std::uint64_t minNrRegions = 0;      // min_nr_regions
+    std::uint64_t maxNrRegions = 0;      // max_nr_regions, at least min_nr_regions
+
+    bool operator==(const RegionScanConfig&) const = default;
+};
+
 struct ProjectConfig {
     unsigned loop = 1;
     unsigned interval = 1;
     unsigned sleep = 1;
     std::vector<TaskConfig> tasks;
+    RegionScanConfig region;
 
     bool operator==(const ProjectConfig&) const = default;
 };
@@ -89,8 +109,8 @@ ConfigFormat detectFormat(std::string_view text);
 // Parses and validates a config in either form. Throws ConfigError.
 ProjectConfig parseConfig(std::string_view text, const ParseOptions& options);
 
-// The config as normalized YAML: every key present, in a fixed order. Parsing the result
-// gives back an equal ProjectConfig.
+// The config as normalized YAML: every key present (the optional DAMON region keys only when
+// given), in a fixed order. Parsing the result gives back an equal ProjectConfig.
 std::string toYaml(const ProjectConfig& config);
 
 std::string_view toString(TaskType type);

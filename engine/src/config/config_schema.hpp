@@ -13,7 +13,12 @@
 namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
-inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies"};
+inline constexpr std::string_view kOptionKeys[] = {
+    "loop",          "interval",        "sleep",          "policies",      "sample_interval",
+    "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
+// etmem 1.1's DAMON region-scan keys (optional, in options:).
+inline constexpr std::string_view kRegionKeys[] = {
+    "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
 inline constexpr std::string_view kTaskKeys[] = {"type",  "value",   "max_threads", "engine",
                                                  "param", "scanner", "swapper"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
@@ -35,9 +40,10 @@ inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
 }
 
 // As in etmem 1.0, every key is required except max_threads (default 1); etmem's own
-// scanner and swapper keys are optional too (default auto).
+// scanner and swapper keys are optional too (default auto), and so are 1.1's region keys.
 inline constexpr bool isRequiredKey(std::string_view key) {
-    return key != "max_threads" && key != "scanner" && key != "swapper";
+    return key != "max_threads" && key != "scanner" && key != "swapper" &&
+           std::find(std::begin(kRegionKeys), std::end(kRegionKeys), key) == std::end(kRegionKeys);
 }
 
 }  // namespace etmem::config

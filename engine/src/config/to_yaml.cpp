@@ -70,6 +70,20 @@ std::string taskYaml(const TaskConfig& task) {
         task.scanner, task.swapper);
 }
 
+// The region keys given (0 is "derived" and is left out, so parsing gives it back).
+std::string regionYaml(const RegionScanConfig& region) {
+    std::string yaml;
+    const auto add = [&](std::string_view key, std::uint64_t value) {
+        if (value != 0) yaml += fmt::format("  {}: {}\n", key, value);
+    };
+    add("sample_interval", region.sampleIntervalUs);
+    add("aggr_interval", region.aggrIntervalUs);
+    add("update_interval", region.updateIntervalUs);
+    add("min_nr_regions", region.minNrRegions);
+    add("max_nr_regions", region.maxNrRegions);
+    return yaml;
+}
+
 }  // namespace
 
 std::string toYaml(const ProjectConfig& config) {
@@ -78,8 +92,9 @@ std::string toYaml(const ProjectConfig& config) {
         "  loop: {}\n"
         "  interval: {}\n"
         "  sleep: {}\n"
+        "{}"
         "  policies:\n",
-        config.loop, config.interval, config.sleep);
+        config.loop, config.interval, config.sleep, regionYaml(config.region));
     for (const TaskConfig& task : config.tasks) yaml += taskYaml(task);
     return yaml;
 }

@@ -276,6 +276,40 @@ std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& p
     return tasks;
 }
 
+// An optional DAMON region key: 0 when absent (the scanner derives it).
+std::uint64_t readOptional(const ConfigNode& options, std::string_view key, const Range& range) {
+    const MapEntry* entry = findEntry(options, key);
+    return entry == nullptr ? 0 : readNumber(*entry, joinPath("options", key), range);
+}
+
+// etmem 1.1's region keys, in microseconds; bounds that depend on other keys say so.
+RegionScanConfig readRegionScan(const ConfigNode& options, unsigned interval) {
+    const std::uint64_t intervalUs = std::uint64_t{interval} * 1'000'000;
+    RegionScanConfig region;
+    region.sampleIntervalUs =
+        readOptional(options, "sample_interval",
+                     {kMinSampleIntervalUs, std::min(kMaxSampleIntervalUs, intervalUs),
+                      fmt::format(" microseconds (at most 10 s and interval, {} s)", interval)});
+    const std::uint64_t aggrLow = std::max(kMinAggrIntervalUs, region.sampleIntervalUs);
+    region.aggrIntervalUs = readOptional(
+        options, "aggr_interval",
+        {aggrLow, intervalUs,
+         fmt::format(" microseconds (at least sample_interval, at most interval, {} s)",
+                     interval)});
+    const std::uint64_t updateLow =
+        std::max(kMinAggrIntervalUs, std::max(region.aggrIntervalUs, region.sampleIntervalUs));
+    region.updateIntervalUs =
+        readOptional(options, "update_interval",
+                     {updateLow, kMaxUpdateIntervalUs, " microseconds (at least aggr_interval)"});
+    region.minNrRegions =
+        readOptional(options, "min_nr_regions", {kMinNrRegions, kMaxNrRegions, ""});
+    region.maxNrRegions =
+        readOptional(options, "max_nr_regions",
+                     {std::max(kMinNrRegions, region.minNrRegions), kMaxNrRegions,
+                      region.minNrRegions != 0 ? " (at least min_nr_regions)" : ""});
+    return region;
+}
+
 }  // namespace
 
 ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options) {
@@ -288,6 +322,7 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
     config.interval =
         readUnsigned(optionsNode, "interval", "options", {kMinInterval, kMaxInterval, ""});
     config.sleep = readUnsigned(optionsNode, "sleep", "options", {kMinSleep, kMaxSleep, ""});
+    config.region = readRegionScan(optionsNode, config.interval);
     config.tasks =
         readPolicies(*findEntry(optionsNode, "policies"), "options.policies", config.loop, options);
     return config;

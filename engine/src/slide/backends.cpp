@@ -210,14 +210,14 @@ bool available(SwapperKind kind, const BackendProbe& probe) {
 }
 
 std::unique_ptr<AccessScanner> construct(ScannerKind kind, const BackendProbe& probe,
-                                         const KernelPaths& paths) {
+                                         const KernelPaths& paths, const DamonTuning& damon) {
     switch (kind) {
         case ScannerKind::IdlePages:
             return makeIdlePagesScanner(paths);
         case ScannerKind::IdlePage:
             return makeIdlePageScanner(paths, probe.pagemapScan);
         case ScannerKind::Damon:
-            return makeDamonScanner(paths);
+            return makeDamonScanner(paths, damon);
         case ScannerKind::Auto:
             break;
     }
@@ -277,9 +277,10 @@ std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& p
 }
 
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
-                                           const KernelPaths& paths, std::string& why) {
+                                           const KernelPaths& paths, std::string& why,
+                                           const DamonTuning& damon) {
     auto chosen = chooseScanner(kind, probe, why);
-    return chosen ? construct(*chosen, probe, paths) : nullptr;
+    return chosen ? construct(*chosen, probe, paths, damon) : nullptr;
 }
 
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,

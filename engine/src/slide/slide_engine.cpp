@@ -259,7 +259,9 @@ class SlideEngine final : public TaskEngine {
         pagemapScan_ = !options_.withoutPagemapScan && pagemapScanAvailable();
         probe.pagemapScan = pagemapScan_;
         scanner_ = options_.scannerOverride;
-        if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_);
+        if (!scanner_)
+            scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_,
+                                   damonTuningOf(context.project));
         swapper_ = options_.swapperOverride;
         if (!swapper_) swapper_ = makeSwapper(options_.swapper, probe, options_.paths, swapperWhy_);
         logger_.log(

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "etmem/config.hpp"
 #include "etmem/process.hpp"
 #include "etmem/slide/idle_pages_format.hpp"
 #include "etmem/slide/memory_map.hpp"
@@ -147,17 +148,38 @@ std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& p
 std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
                                          std::string& why);
 
+// What the DAMON scanner derives its monitoring attributes from: the project's scan interval
+// and its optional region keys (0: derived; see damon_scanner.cpp).
+struct DamonTuning {
+    std::uint64_t intervalUs = 1'000'000;
+    RegionScanConfig region;
+};
+DamonTuning damonTuningOf(const ProjectConfig& project);
+// The monitoring attributes the DAMON scanner writes (microseconds, region counts): the
+// given keys, the rest derived from the interval and the candidates' size.
+struct DamonAttrs {
+    std::uint64_t sampleUs = 0;
+    std::uint64_t aggrUs = 0;
+    std::uint64_t updateUs = 0;
+    std::uint64_t minNrRegions = 0;
+    std::uint64_t maxNrRegions = 0;
+    bool operator==(const DamonAttrs&) const = default;
+};
+DamonAttrs deriveDamonAttrs(const DamonTuning& tuning, std::span<const Vma> vmas);
+
 // The scanner/swapper for a choice, or nullptr with `why` set when it is not available.
 // Making one changes nothing either; a scanner acts only from watch().
 std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
-                                           const KernelPaths& paths, std::string& why);
+                                           const KernelPaths& paths, std::string& why,
+                                           const DamonTuning& damon = {});
 std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
                                      const KernelPaths& paths, std::string& why);
 
 std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {},
                                                    bool pagemapScan = false);
 std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths = {});
-std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {});
+std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {},
+                                                const DamonTuning& tuning = {});
 std::unique_ptr<Swapper> makeMadviseSwapper();
 std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths = {});
 
