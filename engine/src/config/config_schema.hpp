@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -11,9 +12,19 @@
 namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
-inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies"};
-inline constexpr std::string_view kTaskKeys[] = {"type",  "value",   "max_threads", "engine",
-                                                 "param", "scanner", "swapper"};
+inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies",
+                                                   // etmem 1.1's project gates (optional)
+                                                   "sysmem_threshold", "swapcache_high_wmark",
+                                                   "swapcache_low_wmark"};
+inline constexpr std::string_view kTaskKeys[] = {
+    "type", "value", "max_threads", "engine", "param", "scanner", "swapper",
+    // etmem 1.1's task keys (optional)
+    "name", "swap_threshold", "dram_percent", "swap_flag"};
+// Keys a section may leave out (every other key of etmem 1.0 is required).
+inline constexpr std::string_view kOptionalKeys[] = {
+    "max_threads",         "scanner", "swapper",        "sysmem_threshold", "swapcache_high_wmark",
+    "swapcache_low_wmark", "name",    "swap_threshold", "dram_percent",     "swap_flag"};
+inline constexpr std::string_view kSwapFlagValues[] = {"yes", "no"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
 inline constexpr std::string_view kScannerValues[] = {"auto", "idle_page", "damon", "idle_pages"};
 inline constexpr std::string_view kSwapperValues[] = {"auto", "madvise", "swap_pages"};
@@ -33,9 +44,10 @@ inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
 }
 
 // As in etmem 1.0, every key is required except max_threads (default 1); etmem's own
-// scanner and swapper keys are optional too (default auto).
+// scanner and swapper keys (default auto) and etmem 1.1's keys are optional too.
 inline constexpr bool isRequiredKey(std::string_view key) {
-    return key != "max_threads" && key != "scanner" && key != "swapper";
+    return std::find(std::begin(kOptionalKeys), std::end(kOptionalKeys), key) ==
+           std::end(kOptionalKeys);
 }
 
 }  // namespace etmem::config
