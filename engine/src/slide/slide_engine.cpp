@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "etmem/slide/gates.hpp"
 #include "etmem/slide/pagemap.hpp"
 
 namespace etmem::slide {
@@ -123,7 +124,8 @@ class SlideEngine final : public TaskEngine {
           maxThreads_(std::max(1u, context.task.maxThreads)),
           log_(context.log),
           logger_(context.logger),
-          options_(std::move(options)) {
+          options_(std::move(options)),
+          gates_(GateSettings::of(context.project, context.task), options_.paths) {
         BackendProbe probe;
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
@@ -184,11 +186,14 @@ class SlideEngine final : public TaskEngine {
                 "device (zram or a swap partition/file, see swapon(8))");
             canSwap = false;
         }
+        canSwap = canSwap && noteGate(gates_.forCycle(), LogLevel::Info).swap;  // etmem 1.1
         std::mutex merge;
         forEachTarget(stop, [&](TargetState& state, std::stop_token token) {
             if (!state.session) return;
             Classification classes;
-            std::uint64_t swapped = actOn(state, token, canSwap, classes);
+            const GateDecision gate = noteGate(gates_.forTarget(state.target), LogLevel::Debug);
+            std::uint64_t swapped =
+                actOn(state, token, canSwap && gate.swap, classes, gate.budgetPages);
             std::lock_guard lock(merge);
             report.pagesHot += classes.hot;
             report.pagesCold += classes.cold;
@@ -269,9 +274,11 @@ class SlideEngine final : public TaskEngine {
     // Classifies the target's resident candidate pages, swaps the cold ones out and returns
     // how many of them pagemap then shows as swapped.
     std::uint64_t actOn(TargetState& state, std::stop_token stop, bool canSwap,
-                        Classification& classes) {
+                        Classification& classes, std::uint64_t budget) {
         UniqueFd pagemap(openTargetFile(state.target, options_.paths.proc, "pagemap", O_RDONLY));
         std::vector<PageRange> cold;
+        // With a budget (dram_percent), cold pages by access count, so the coldest go first.
+        std::vector<std::vector<PageRange>> byCount(budget == kNoBudget ? 0 : kMaxCount + 1);
         for (std::size_t v = 0; v < state.vmas.size(); ++v) {
             const auto& vma = state.vmas[v];
             std::uint8_t* counts = state.counts.data() + state.firstPage[v];
@@ -284,14 +291,16 @@ class SlideEngine final : public TaskEngine {
                         std::uint8_t& count = counts[(page - vma.range.start) / kPageSize];
                         classifyInto(classes, count, loop_, threshold_);
                         if (isHot(count, threshold_)) continue;
-                        appendPages(cold, page);
+                        appendPages(byCount.empty() ? cold : byCount[count], page);
                         count = kChosenForSwap;
                     }
                 });
             if (!complete) return 0;
         }
+        if (!byCount.empty()) cold = coldestFirst(byCount, budget);
         if (!canSwap || cold.empty()) return 0;
         std::uint64_t accepted = swapper_->swapOut(state.target, cold, stop);
+        if (std::string why = gates_.afterSwap(state.target); !why.empty()) addError(why);
         std::uint64_t confirmed = countSwapped(state, pagemap.get(), stop);
         logger_.log(LogLevel::Debug, state.log,
                     fmt::format("{} hot, {} cold pages; {} cold ranges, the kernel accepted {} "
@@ -315,6 +324,18 @@ class SlideEngine final : public TaskEngine {
                         });
         }
         return swapped;
+    }
+
+    // A gate's error goes to LastError; its note to the journal (the project-wide gate's
+    // when it turns swapping on or off, a target's at debug level).
+    GateDecision noteGate(GateDecision decision, LogLevel level) {
+        if (!decision.error.empty()) addError(decision.error);
+        if (decision.note.empty()) return decision;
+        std::lock_guard lock(errorsMutex_);
+        if (level != LogLevel::Info || lastGateSwap_ != decision.swap)
+            logger_.log(level, log_, decision.note);
+        if (level == LogLevel::Info) lastGateSwap_ = decision.swap;
+        return decision;
     }
 
     void addError(std::string error) {
@@ -344,6 +365,8 @@ class SlideEngine final : public TaskEngine {
     std::mutex errorsMutex_;
     std::vector<std::string> errors_;
     std::string lastLoggedError_;
+    Gates gates_;
+    std::optional<bool> lastGateSwap_;
 };
 
 }  // namespace
