@@ -128,6 +128,12 @@ class BusClient final : public DaemonClient {
     void stopProject(const std::string& name) override {
         call([&] { manager_.StopProject(name); });
     }
+    void addObjects(const std::string& configText) override {
+        call([&] { manager_.AddObjects(configText); });
+    }
+    void removeObjects(const std::string& configText) override {
+        call([&] { manager_.RemoveObjects(configText); });
+    }
 
     std::vector<ProjectEntry> listProjects() override {
         std::vector<ProjectEntry> entries;

@@ -81,6 +81,17 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         requireManage(authorizer_, getObject());
         translateErrors([&] { registry_.stop(name); });
     }
+    sdbus::ObjectPath AddObjects(const std::string& config) override {
+        requireManage(authorizer_, getObject());
+        return translateErrors([&] {
+            const Project& project = registry_.addObjects(config);
+            return sdbus::ObjectPath(bus::projectObjectPath(project.name));
+        });
+    }
+    void RemoveObjects(const std::string& config) override {
+        requireManage(authorizer_, getObject());
+        translateErrors([&] { registry_.removeObjects(config); });
+    }
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListProjects()
         override {
         std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> list;

@@ -32,12 +32,14 @@ std::optional<std::string> takeValue(const std::vector<std::string>& args, std::
 }  // namespace
 
 std::string daemonUsage() {
-    return "Usage: etmemd [-l <log-level>] [-s <socket name>]\n"
+    return "Usage: etmemd [-l <log-level>] [-s <socket name>] [-m]\n"
            "\n"
            "options:\n"
            "-l|--log-level <log-level>  Log level: 0 debug, 1 info (default), 2 warning, 3 error\n"
            "-s|--socket <socket name>   Socket name to listen to: selects the instance\n"
            "                            (at most 107 characters; default: the main instance)\n"
+           "-m|--mode-systemctl         Accepted for etmem 1.1's units; etmemd always runs\n"
+           "                            in the foreground and tells systemd when it is ready\n"
            "-h|--help                   Show this message\n";
 }
 
@@ -61,6 +63,10 @@ ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
         if (name == "-h" || name == "--help") {
             if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
             return {std::nullopt, 0, daemonUsage()};
+        }
+        if (name == "-m" || name == "--mode-systemctl") {  // etmem 1.1: nothing to change
+            if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
+            continue;
         }
         if (name == "-l" || name == "--log-level") {
             auto value = takeValue(args, i, inlineValue, hasInline);

@@ -76,6 +76,9 @@ class ProjectRegistry {
     void remove(const std::string& name);
     void start(const std::string& name);
     void stop(const std::string& name);
+    // etmem 1.1's `obj add` / `obj del` of a 1.1 file (see the Manager's AddObjects).
+    const Project& addObjects(const std::string& configText);
+    void removeObjects(const std::string& configText);
 
     const Project* find(const std::string& name) const;
     const Project& get(const std::string& name) const;  // throws NoSuchProject
@@ -95,6 +98,7 @@ class ProjectRegistry {
     void launch(Project& project);
     void halt(Project& project);
     void persist(const Project& project, bool running);
+    void replaceConfig(Project& project, ProjectConfig config);
     void applyStatus(const std::string& name, std::uint64_t runId, const TaskStatus& status);
 
     StateStore& store_;
