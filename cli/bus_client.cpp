@@ -2,6 +2,7 @@
 
 #include "bus_errors.hpp"
 #include "bus_names.hpp"
+#include "render.hpp"
 
 #include <etmem/dbus/manager_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
@@ -95,6 +96,9 @@ ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properti
     take(properties, "Swapper", stats.swapper);
     take(properties, "LastError", stats.lastError);
     take(properties, "Histogram", stats.histogram);
+    std::string config;
+    take(properties, "Config", config);
+    info.gates = gatesOfConfig(config);
     std::vector<TaskStatisticsStruct> rows;
     take(properties, "TaskStatistics", rows);
     for (const auto& row : rows) info.taskStatistics.push_back(toTaskStatistics(row));

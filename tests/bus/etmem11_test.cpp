@@ -57,6 +57,11 @@ TEST_F(Etmem11, ObjAddSequenceStartShowStopDel) {
     auto shown = etmem({"project", "show", "-n", "test"});
     ASSERT_TRUE(shown.status.success()) << show(shown);
     EXPECT_TRUE(contains(shown.out, std::to_string(target_.pid()))) << shown.out;
+    EXPECT_TRUE(contains(shown.out,
+                         "gates: sysmem_threshold 50, swapcache_high_wmark 10, "
+                         "swapcache_low_wmark 6, task 1: swap_threshold 10g, task "
+                         "1: dram_percent 40"))
+        << shown.out;
 
     // A second task joins the running project, which keeps running.
     auto second = etmem({"obj", "add", "-f", taskFile("background2")});
