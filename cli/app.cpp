@@ -40,7 +40,9 @@ BarGlyphs barGlyphsForLocale() {
 void execute(const Command& command, const ClientFactory& connect, std::ostream& out) {
     // Read the file before connecting: a wrong path must not depend on a running daemon.
     std::string configText;
-    if (command.action == Action::ProjectAdd) configText = readConfigFile(command.configPath);
+    if (command.action == Action::ProjectAdd || command.action == Action::ObjAdd ||
+        command.action == Action::ObjDel)
+        configText = readConfigFile(command.configPath);
     std::unique_ptr<DaemonClient> client = connect(command.instance);
     client->allowPasswordPrompt(command.askPassword);
     switch (command.action) {
@@ -51,10 +53,18 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
             client->removeProject(command.projectName);
             break;
         case Action::MigrateStart:
+        case Action::ProjectStart:
             client->startProject(command.projectName);
             break;
         case Action::MigrateStop:
+        case Action::ProjectStop:
             client->stopProject(command.projectName);
+            break;
+        case Action::ObjAdd:
+            client->addObjects(configText);
+            break;
+        case Action::ObjDel:
+            client->removeObjects(configText);
             break;
         case Action::ProjectShow: {
             auto projects = collectProjects(*client, command.projectName);
@@ -65,6 +75,7 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
         case Action::Help:
         case Action::ProjectHelp:
         case Action::MigrateHelp:
+        case Action::ObjHelp:
             break;  // answered before connecting
     }
 }
@@ -92,6 +103,9 @@ int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect,
             return kExitSuccess;
         case Action::MigrateHelp:
             out << helpText(HelpTopic::Migrate);
+            return kExitSuccess;
+        case Action::ObjHelp:
+            out << helpText(HelpTopic::Obj);
             return kExitSuccess;
         default:
             break;

@@ -6,6 +6,7 @@
 
 #include <systemd/sd-bus.h>
 #include <unistd.h>
+#include "render.hpp"
 
 #include <etmem/dbus/manager_proxy.h>
 #include <sdbus-c++/sdbus-c++.h>
@@ -102,6 +103,9 @@ ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properti
     take(properties, "Swapper", stats.swapper);
     take(properties, "LastError", stats.lastError);
     take(properties, "Histogram", stats.histogram);
+    std::string config;
+    take(properties, "Config", config);
+    info.gates = gatesOfConfig(config);
     std::vector<TaskStatisticsStruct> rows;
     take(properties, "TaskStatistics", rows);
     for (const auto& row : rows) info.taskStatistics.push_back(toTaskStatistics(row));
@@ -144,6 +148,10 @@ class BusClient final : public DaemonClient {
     void removeProject(const std::string& name) override { change("RemoveProject", name); }
     void startProject(const std::string& name) override { change("StartProject", name); }
     void stopProject(const std::string& name) override { change("StopProject", name); }
+    void addObjects(const std::string& configText) override { change("AddObjects", configText); }
+    void removeObjects(const std::string& configText) override {
+        change("RemoveObjects", configText);
+    }
 
     std::vector<ProjectEntry> listProjects() override {
         std::vector<ProjectEntry> entries;

@@ -45,7 +45,7 @@ struct CommandSpec {
     unsigned required;
 };
 
-constexpr std::array<CommandSpec, 8> kCommands = {{
+constexpr std::array<CommandSpec, 13> kCommands = {{
     {"project", "add", Action::ProjectAdd, kName | kFile | kSocket | kNoAskPassword, kName | kFile},
     {"project", "del", Action::ProjectDel, kName | kSocket | kNoAskPassword, kName},
     {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kNoAskPassword, 0},
@@ -53,6 +53,12 @@ constexpr std::array<CommandSpec, 8> kCommands = {{
     {"migrate", "start", Action::MigrateStart, kName | kSocket | kNoAskPassword, kName},
     {"migrate", "stop", Action::MigrateStop, kName | kSocket | kNoAskPassword, kName},
     {"migrate", "help", Action::MigrateHelp, 0, 0},
+    // etmem 1.1's forms: a 1.1 file names its project, so obj takes no -n.
+    {"obj", "add", Action::ObjAdd, kFile | kSocket | kNoAskPassword, kFile},
+    {"obj", "del", Action::ObjDel, kFile | kSocket | kNoAskPassword, kFile},
+    {"obj", "help", Action::ObjHelp, 0, 0},
+    {"project", "start", Action::ProjectStart, kName | kSocket | kNoAskPassword, kName},
+    {"project", "stop", Action::ProjectStop, kName | kSocket | kNoAskPassword, kName},
     // `etmem help` is handled before the object lookup.
     {"", "help", Action::Help, 0, 0},
 }};
@@ -63,6 +69,8 @@ std::string_view hintFor(HelpTopic topic) {
             return "see 'etmem project help'";
         case HelpTopic::Migrate:
             return "see 'etmem migrate help'";
+        case HelpTopic::Obj:
+            return "see 'etmem obj help'";
         case HelpTopic::Main:
             break;
     }
@@ -224,6 +232,8 @@ Command parseCommandLine(const std::vector<std::string>& args) {
         topic = HelpTopic::Project;
     } else if (object == "migrate") {
         topic = HelpTopic::Migrate;
+    } else if (object == "obj") {
+        topic = HelpTopic::Obj;
     } else {
         usageError(HelpTopic::Main, fmt::format("unknown object '{}'", object));
     }

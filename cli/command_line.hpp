@@ -1,5 +1,5 @@
-// `etmem` command line: the original etmem 1.0 objects, commands and options, parsed into
-// a Command without touching the bus.
+// `etmem` command line: the objects, commands and options of etmem 1.0 and of etmem 1.1
+// (obj add|del, project start|stop), parsed into a Command without touching the bus.
 #pragma once
 
 #include <stdexcept>
@@ -18,6 +18,12 @@ enum class Action {
     ProjectShow,
     MigrateStart,
     MigrateStop,
+    // etmem 1.1's forms
+    ObjHelp,       // etmem obj help
+    ObjAdd,        // etmem obj add -f FILE
+    ObjDel,        // etmem obj del -f FILE
+    ProjectStart,  // etmem project start -n NAME (1.0: migrate start)
+    ProjectStop,   // etmem project stop -n NAME (1.0: migrate stop)
 };
 
 struct Command {
@@ -29,9 +35,9 @@ struct Command {
     bool askPassword = true;  // false with --no-ask-password
 };
 
-enum class HelpTopic { Main, Project, Migrate };
+enum class HelpTopic { Main, Project, Migrate, Obj };
 
-// The usage texts of etmem 1.0, adapted where this etmem differs (see help_texts.cpp).
+// The usage texts of etmem 1.0 and 1.1, adapted where this etmem differs (see help_texts.cpp).
 std::string_view helpText(HelpTopic topic);
 
 // A command line that cannot be run as given. Either a one-line message that ends with a

@@ -35,6 +35,9 @@ class DaemonClient {
     virtual void removeProject(const std::string& name) = 0;
     virtual void startProject(const std::string& name) = 0;
     virtual void stopProject(const std::string& name) = 0;
+    // etmem 1.1's obj add / obj del of a 1.1 file's text.
+    virtual void addObjects(const std::string& configText) = 0;
+    virtual void removeObjects(const std::string& configText) = 0;
     virtual std::vector<ProjectEntry> listProjects() = 0;
     // nullopt when the project went away after it was listed.
     virtual std::optional<ProjectInfo> projectDetails(const ProjectEntry& entry) = 0;

@@ -5,6 +5,8 @@
 //    said the socket name "must be given" now say what happens without it;
 //  - `project show` takes [options]: -n to show one project, --json for scripts;
 //  - --no-ask-password, and a note on polkit's password prompt (as systemctl has).
+//  - etmem 1.1's `obj` object and `project start|stop` (etmem 1.1's README, etmem_obj.c,
+//    etmem_project.c) stand beside 1.0's `project add|del` and `migrate start|stop`.
 #include "command_line.hpp"
 
 namespace etmem::cli {
@@ -17,7 +19,7 @@ constexpr std::string_view kMainHelp =
     "    etmem help\n"
     "\n"
     "Parameters:\n"
-    "    OBJECT  := { project | migrate }\n"
+    "    OBJECT  := { project | migrate | obj }\n"
     "    COMMAND := { add | del | start | stop | show | help }\n";
 
 constexpr std::string_view kProjectHelp =
@@ -25,6 +27,8 @@ constexpr std::string_view kProjectHelp =
     "Usage:\n"
     "    etmem project add [options]\n"
     "    etmem project del [options]\n"
+    "    etmem project start [options]\n"
+    "    etmem project stop [options]\n"
     "    etmem project show [options]\n"
     "    etmem project help\n"
     "\n"
@@ -36,7 +40,7 @@ constexpr std::string_view kProjectHelp =
     "    --no-ask-password         Do not ask for a password (polkit)\n"
     "\n"
     "Notes:\n"
-    "    1. Project name must be given when execute add or del option.\n"
+    "    1. Project name must be given when execute add, del, start or stop option.\n"
     "    2. Configuration file must be given when execute add option.\n"
     "    3. Socket name selects the etmemd started with the same -s; without it the\n"
     "       default etmemd is used.\n"
@@ -44,6 +48,26 @@ constexpr std::string_view kProjectHelp =
     "    5. Changes need root or polkit's consent (action org.openeuler.etmem.manage).\n"
     "       On a terminal etmem lets polkit ask for a password (pkttyagent), as\n"
     "       systemctl does; --no-ask-password never asks.\n";
+
+constexpr std::string_view kObjHelp =
+    "\n"
+    "Usage:\n"
+    "    etmem obj add [options]\n"
+    "    etmem obj del [options]\n"
+    "    etmem obj help\n"
+    "\n"
+    "Options:\n"
+    "    -f|--file <conf_file>     Add configuration file\n"
+    "    -s|--socket <socket_name> Socket name to connect\n"
+    "    --no-ask-password         Do not ask for a password (polkit)\n"
+    "\n"
+    "Notes:\n"
+    "    1. Configuration file must be given.\n"
+    "    2. The file is in etmem 1.1's form: [project], [engine] and [task] sections.\n"
+    "       With a [project] it adds (del: removes) that project; without one, its\n"
+    "       [engine] and [task] sections are added to (removed from) the project\n"
+    "       their project= names.\n"
+    "    3. Without a socket name the default etmemd is used.\n";
 
 constexpr std::string_view kMigrateHelp =
     "\n"
@@ -71,6 +95,8 @@ std::string_view helpText(HelpTopic topic) {
             return kProjectHelp;
         case HelpTopic::Migrate:
             return kMigrateHelp;
+        case HelpTopic::Obj:
+            return kObjHelp;
         case HelpTopic::Main:
             break;
     }

@@ -53,6 +53,9 @@ struct ProjectInfo {
     std::uint32_t interval = 0;
     std::uint32_t sleep = 0;
     std::vector<TaskInfo> tasks;
+    // etmem 1.1's gate keys that are set, as "key value" ("task 1: key value" for a task's),
+    // read from the normalized config; empty when none is set.
+    std::vector<std::string> gates;
     Statistics stats;
     // In config order, one per task; empty from a daemon older than per-task statistics.
     std::vector<TaskStatistics> taskStatistics;

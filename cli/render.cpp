@@ -145,6 +145,11 @@ std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects, BarGlyphs
         std::vector<std::string> notes;
         appendStatistics(notes, project.stats,
                          {"  ", commonThreshold(project.tasks), {glyphs, kProjectBarWidth, 16}});
+        if (!project.gates.empty()) {
+            std::string joined;
+            for (const auto& gate : project.gates) joined += (joined.empty() ? "" : ", ") + gate;
+            notes.push_back("  gates: " + printable(joined));
+        }
         appendTaskStatistics(notes, project, glyphs);
         for (auto& note : notes) lines.push_back({{}, std::move(note), true});
     }
@@ -266,6 +271,34 @@ std::string renderJson(const std::vector<ProjectInfo>& projects) {
     }
     json.endArray();
     return json.text();
+}
+
+std::vector<std::string> gatesOfConfig(std::string_view yaml) {
+    static constexpr std::string_view kProjectGates[] = {"sysmem_threshold", "swapcache_high_wmark",
+                                                         "swapcache_low_wmark"};
+    static constexpr std::string_view kTaskGates[] = {"swap_threshold", "dram_percent",
+                                                      "swap_flag"};
+    std::vector<std::string> gates;
+    unsigned task = 0;
+    while (!yaml.empty()) {
+        const std::size_t end = std::min(yaml.find('\n'), yaml.size());
+        const std::string_view line = yaml.substr(0, end);
+        yaml.remove_prefix(std::min(end + 1, yaml.size()));
+        if (line.starts_with("    - ")) ++task;
+        const std::size_t key = line.find_first_not_of(" -");
+        const std::size_t colon = line.find(": ");
+        if (key == std::string_view::npos || colon == std::string_view::npos) continue;
+        const std::string_view name = line.substr(key, colon - key);
+        const std::string_view value = line.substr(colon + 2);
+        const auto in = [&](const auto& keys) {
+            return std::find(std::begin(keys), std::end(keys), name) != std::end(keys);
+        };
+        if (in(kProjectGates)) gates.push_back(fmt::format("{} {}", name, value));
+        // swap_flag is always written; only "yes" is worth showing.
+        if (in(kTaskGates) && !(name == "swap_flag" && value == "no"))
+            gates.push_back(fmt::format("task {}: {} {}", task, name, value));
+    }
+    return gates;
 }
 
 }  // namespace etmem::cli

@@ -21,4 +21,7 @@ std::string renderTable(const std::vector<ProjectInfo>& projects,
 // its statistics under the same keys as the project's.
 std::string renderJson(const std::vector<ProjectInfo>& projects);
 
+// The gate keys set in a project's normalized YAML (its Config property), in order.
+std::vector<std::string> gatesOfConfig(std::string_view normalizedYaml);
+
 }  // namespace etmem::cli

@@ -136,6 +136,22 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
             sendReply([&] { reply->returnResults(); });
         });
     }
+    void AddObjects(sdbus::Result<sdbus::ObjectPath>&& result, std::string config) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, config = std::move(config)](auto reply) {
+                              const Project& project = registry.addObjects(config);
+                              sendReply([&] {
+                                  reply->returnResults(
+                                      sdbus::ObjectPath(bus::projectObjectPath(project.name)));
+                              });
+                          });
+    }
+    void RemoveObjects(sdbus::Result<>&& result, std::string config) override {
+        answerWhenAllowed(authorizer_, getObject(), std::move(result),
+                          [&registry = registry_, config = std::move(config)](auto reply) {
+                              registry.removeObjects(config, replyWhenHalted(reply));
+                          });
+    }
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListProjects()
         override {
         std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> list;

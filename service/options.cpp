@@ -63,12 +63,14 @@ std::filesystem::path stateDirectoryFor(std::string_view instance, const char* s
 }
 
 std::string daemonUsage() {
-    return "Usage: etmemd [-l <log-level>] [-s <socket name>]\n"
+    return "Usage: etmemd [-l <log-level>] [-s <socket name>] [-m]\n"
            "\n"
            "options:\n"
            "-l|--log-level <log-level>  Log level: 0 debug, 1 info (default), 2 warning, 3 error\n"
            "-s|--socket <socket name>   Socket name to listen to: selects the instance\n"
            "                            (at most 107 bytes; default: the main instance)\n"
+           "-m|--mode-systemctl         Accepted for etmem 1.1's units; etmemd always runs\n"
+           "                            in the foreground and tells systemd when it is ready\n"
            "-h|--help                   Show this message\n";
 }
 
@@ -92,6 +94,10 @@ ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
         if (name == "-h" || name == "--help") {
             if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
             return {std::nullopt, 0, daemonUsage()};
+        }
+        if (name == "-m" || name == "--mode-systemctl") {  // etmem 1.1: nothing to change
+            if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
+            continue;
         }
         if (name == "-l" || name == "--log-level") {
             auto value = takeValue(args, i, inlineValue, hasInline);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "etmem/config_ini.hpp"
 #include "etmem/contract/bus_names.hpp"
 
 namespace etmem::service {
@@ -384,6 +385,79 @@ std::string ProjectRegistry::summary() const {
                     projects_.size() == 1 ? "" : "s", running, projects_.size() - running - failed);
     if (failed) text += fmt::format(", {} failed", failed);
     return text;
+}
+
+// --- etmem 1.1's objects (obj add / obj del)
+
+namespace {
+
+// A ConfigError from a 1.1 file, as the InvalidConfig the client shows.
+template <typename Read>
+auto readObjects(Read&& read) {
+    try {
+        return read();
+    } catch (const ConfigError& e) {
+        throw ServiceError(ErrorKind::InvalidConfig,
+                           fmt::format("the file is invalid: {}", e.what()));
+    }
+}
+
+// The text kept for a project whose tasks changed: its normalized YAML, or, with no task
+// left, the project alone in the 1.1 form (YAML has no project without tasks).
+std::string savedText(const std::string& name, const ProjectConfig& config) {
+    if (!config.tasks.empty()) return toYaml(config);
+    std::string text = fmt::format("[project]\nname={}\nloop={}\ninterval={}\nsleep={}\n", name,
+                                   config.loop, config.interval, config.sleep);
+    if (config.sysmemThreshold)
+        text += fmt::format("sysmem_threshold={}\n", *config.sysmemThreshold);
+    if (config.swapcacheHighWmark && config.swapcacheLowWmark)
+        text += fmt::format("swapcache_high_wmark={}\nswapcache_low_wmark={}\n",
+                            *config.swapcacheHighWmark, *config.swapcacheLowWmark);
+    return text;
+}
+
+}  // namespace
+
+const Project& ProjectRegistry::addObjects(const std::string& configText) {
+    const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
+    if (objects.hasProject) return add(objects.project, configText);
+    Project& project = mutableGet(objects.project);
+    replaceConfig(project, readObjects([&] {
+                      return addIniObjects(project.config, configText, ParseOptions{cores_});
+                  }));
+    logger_.log(LogLevel::Info, {project.name, {}, 0},
+                fmt::format("added {} engine and {} task sections", objects.engines.size(),
+                            objects.tasks.size()));
+    return project;
+}
+
+void ProjectRegistry::removeObjects(const std::string& configText, Halted halted) {
+    const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
+    if (objects.hasProject) return remove(objects.project, std::move(halted));
+    Project& project = mutableGet(objects.project);
+    replaceConfig(project,
+                  readObjects([&] { return removeIniObjects(project.config, configText); }));
+    logger_.log(LogLevel::Info, {project.name, {}, 0},
+                fmt::format("removed {} engine and {} task sections", objects.engines.size(),
+                            objects.tasks.size()));
+    if (halted) halted();
+}
+
+// Saves first (nothing changes if that fails), then restarts a running project on the
+// new tasks.
+void ProjectRegistry::replaceConfig(Project& project, ProjectConfig config) {
+    const bool running = project.state == ProjectState::Running;
+    Project saved;
+    saved.name = project.name;
+    saved.configText = savedText(project.name, config);
+    persist(saved, running);
+    if (running) halt(project);
+    project.configText = std::move(saved.configText);
+    project.config = std::move(config);
+    project.normalizedConfig = toYaml(project.config);
+    project.tasks.clear();
+    if (running) launch(project);
+    if (listener_) listener_->stateChanged(project);
 }
 
 }  // namespace etmem::service

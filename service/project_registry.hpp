@@ -95,6 +95,10 @@ class ProjectRegistry {
     void remove(const std::string& name, Halted halted = {});
     void start(const std::string& name);
     void stop(const std::string& name, Halted halted = {});
+    // etmem 1.1's `obj add` / `obj del` of a 1.1 file (see the Manager's AddObjects).
+    const Project& addObjects(const std::string& configText);
+    // `halted` is posted when the change is done (at once unless a project is removed).
+    void removeObjects(const std::string& configText, Halted halted = {});
 
     const Project* find(const std::string& name) const;
     const Project& get(const std::string& name) const;  // throws NoSuchProject
@@ -122,6 +126,7 @@ class ProjectRegistry {
     // Joins a stopped runner's workers on a thread of its own, then posts `halted`.
     void retire(std::unique_ptr<ProjectRunner> runner, Halted halted);
     void persist(const Project& project, bool running);
+    void replaceConfig(Project& project, ProjectConfig config);
     void applyStatus(const std::string& name, std::uint64_t runId, const TaskStatus& status);
 
     StateStore& store_;

@@ -40,6 +40,14 @@ class FakeDaemon final : public DaemonClient {
     void removeProject(const std::string& name) override { record("del " + name); }
     void startProject(const std::string& name) override { record("start " + name); }
     void stopProject(const std::string& name) override { record("stop " + name); }
+    void addObjects(const std::string& text) override {
+        record("obj add");
+        calls_.configText = text;
+    }
+    void removeObjects(const std::string& text) override {
+        record("obj del");
+        calls_.configText = text;
+    }
     std::vector<ProjectEntry> listProjects() override {
         record("list");
         std::vector<ProjectEntry> entries;
@@ -124,6 +132,27 @@ TEST_F(CliApp, EachCommandCallsTheDaemonOnce) {
     EXPECT_EQ(calls_.log, (std::vector<std::string>{"del a", "start b", "stop c"}));
     EXPECT_EQ(calls_.instance, "i");
     EXPECT_EQ(calls_.connects, 3);
+}
+
+TEST_F(CliApp, Etmem11FormsCallTheDaemonOnce) {
+    const std::string text = "[task]\nproject=test\nengine=slide\nname=t\n";
+    const std::string path = writeFile("task.config", text);
+    EXPECT_EQ(run({"obj", "add", "-f", path, "-s", "etmemd_socket"}), kExitSuccess);
+    EXPECT_EQ(calls_.configText, text);
+    EXPECT_EQ(calls_.instance, "etmemd_socket");
+    EXPECT_EQ(run({"obj", "del", "--file", path}), kExitSuccess);
+    EXPECT_EQ(run({"project", "start", "-n", "test"}), kExitSuccess);
+    EXPECT_EQ(run({"project", "stop", "--name", "test"}), kExitSuccess);
+    EXPECT_EQ(calls_.log,
+              (std::vector<std::string>{"obj add", "obj del", "start test", "stop test"}));
+    EXPECT_EQ(run({"obj", "help"}), kExitSuccess);
+    EXPECT_NE(out_.str().find("etmem obj add [options]"), std::string::npos);
+    EXPECT_NE(out_.str().find("Configuration file must be given."), std::string::npos);
+    EXPECT_EQ(calls_.connects, 4);
+    // A missing file is reported before any daemon is asked.
+    EXPECT_EQ(run({"obj", "add", "-f", dir_ + "/none"}), kExitFailure);
+    EXPECT_EQ(calls_.connects, 4);
+    expectOneErrorLine();
 }
 
 TEST_F(CliApp, HelpGoesToStdoutWithoutTheDaemon) {

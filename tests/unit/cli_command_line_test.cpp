@@ -22,6 +22,34 @@ std::string usageMessage(const Args& args) {
     return "";
 }
 
+TEST(CliCommandLine, Etmem11ObjAndProjectStartStop) {
+    Command add = parseCommandLine({"obj", "add", "-f", "/etc/etmem/slide_conf.yaml", "-s", "s"});
+    EXPECT_EQ(add.action, Action::ObjAdd);
+    EXPECT_EQ(add.configPath, "/etc/etmem/slide_conf.yaml");
+    EXPECT_EQ(add.instance, "s");
+    EXPECT_EQ(parseCommandLine({"obj", "del", "--file", "x"}).action, Action::ObjDel);
+    EXPECT_EQ(parseCommandLine({"obj", "help"}).action, Action::ObjHelp);
+    Command start = parseCommandLine({"project", "start", "-n", "test", "-s", "s"});
+    EXPECT_EQ(start.action, Action::ProjectStart);
+    EXPECT_EQ(start.projectName, "test");
+    EXPECT_EQ(parseCommandLine({"project", "stop", "--name", "test"}).action, Action::ProjectStop);
+    EXPECT_EQ(parseCommandLine({"project", "show"}).action, Action::ProjectShow);
+    // What each needs, and what it does not take.
+    EXPECT_NE(usageMessage({"obj", "add"}).find("needs -f|--file"), std::string::npos);
+    EXPECT_NE(usageMessage({"obj", "add", "-f", "x", "-n", "p"}).find("not valid for 'obj add'"),
+              std::string::npos);
+    EXPECT_NE(usageMessage({"project", "start"}).find("needs -n|--name"), std::string::npos);
+    EXPECT_NE(usageMessage({"obj", "ad", "-f", "x"}).find("see 'etmem obj help'"),
+              std::string::npos);
+    try {
+        parseCommandLine({"obj"});
+        FAIL() << "'etmem obj' parsed";
+    } catch (const UsageError& error) {
+        EXPECT_TRUE(error.showHelp());
+        EXPECT_EQ(error.topic(), HelpTopic::Obj);
+    }
+}
+
 TEST(CliCommandLine, ProjectAddWithShortOptions) {
     Command c =
         parseCommandLine({"project", "add", "-n", "test", "-f", "/etc/x.yaml", "-s", "dt_socket"});
@@ -132,8 +160,9 @@ TEST(CliCommandLine, ObjectWithoutCommandShowsItsHelp) {
 
 TEST(CliCommandLine, UnknownObjectAndCommand) {
     EXPECT_EQ(usageMessage({"projct"}), "etmem: unknown object 'projct'; see 'etmem help'");
-    EXPECT_EQ(usageMessage({"project", "start", "-n", "p"}),
-              "etmem: unknown command 'project start'; see 'etmem project help'");
+    // `project start` is etmem 1.1's form of `migrate start` (Etmem11ObjAndProjectStartStop).
+    EXPECT_EQ(usageMessage({"project", "begin", "-n", "p"}),
+              "etmem: unknown command 'project begin'; see 'etmem project help'");
     EXPECT_EQ(usageMessage({"migrate", "add"}),
               "etmem: unknown command 'migrate add'; see 'etmem migrate help'");
 }
@@ -220,7 +249,8 @@ TEST(CliCommandLine, ValueMayStartWithDash) {
 TEST(CliHelpTexts, MainHelpIsEtmem10s) {
     std::string_view text = helpText(HelpTopic::Main);
     EXPECT_NE(text.find("    etmem OBJECT COMMAND\n"), std::string_view::npos);
-    EXPECT_NE(text.find("    OBJECT  := { project | migrate }\n"), std::string_view::npos);
+    // etmem 1.1 added the obj object beside 1.0's project and migrate.
+    EXPECT_NE(text.find("    OBJECT  := { project | migrate | obj }\n"), std::string_view::npos);
     EXPECT_NE(text.find("    COMMAND := { add | del | start | stop | show | help }\n"),
               std::string_view::npos);
 }

@@ -365,3 +365,31 @@ TEST(CliTextUtil, HumanUnits) {
 
 }  // namespace
 }  // namespace etmem::cli
+
+namespace etmem::cli {
+namespace {
+
+TEST(CliRenderGates, GatesOfTheNormalizedConfigShowUnderTheProject) {
+    const std::string yaml =
+        "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  sysmem_threshold: 50\n"
+        "  swapcache_high_wmark: 10\n  swapcache_low_wmark: 6\n  policies:\n"
+        "    - type: pid\n      value: 1\n      swap_flag: no\n"
+        "    - type: name\n      value: mysql\n      swap_threshold: 10g\n"
+        "      dram_percent: 40\n      swap_flag: yes\n";
+    EXPECT_EQ(gatesOfConfig(yaml),
+              (std::vector<std::string>{"sysmem_threshold 50", "swapcache_high_wmark 10",
+                                        "swapcache_low_wmark 6", "task 2: swap_threshold 10g",
+                                        "task 2: dram_percent 40", "task 2: swap_flag yes"}));
+    EXPECT_TRUE(gatesOfConfig("options:\n  loop: 1\n").empty());
+    ProjectInfo project;
+    project.name = "p";
+    project.state = "stopped";
+    project.gates = gatesOfConfig(yaml);
+    const std::string table = renderTable({project}, BarGlyphs::Ascii);
+    EXPECT_NE(table.find("  gates: sysmem_threshold 50, swapcache_high_wmark 10"),
+              std::string::npos)
+        << table;
+}
+
+}  // namespace
+}  // namespace etmem::cli

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -29,6 +30,13 @@ inline constexpr std::uint64_t kMinAggrIntervalUs = 1'000;
 inline constexpr std::uint64_t kMaxUpdateIntervalUs = 3'600'000'000;
 inline constexpr std::uint64_t kMinNrRegions = 3;  // DAMON refuses fewer (and so does 1.1)
 inline constexpr std::uint64_t kMaxNrRegions = 1'000'000;
+// etmem 1.1's gates (etmemd_project.c, etmemd_slide.c): percentages of RAM and of a target.
+inline constexpr unsigned kMinSysmemThreshold = 0, kMaxSysmemThreshold = 100;
+inline constexpr unsigned kMinSwapcacheWmark = 1, kMaxSwapcacheWmark = 100;
+inline constexpr unsigned kMinDramPercent = 1, kMaxDramPercent = 100;
+inline constexpr std::uint64_t kMinSwapThresholdBytes = 1024;           // 1k
+inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
+inline constexpr std::size_t kMaxObjectNameLength = 64;                 // 1.1's MAX_OBJ_NAME_LEN
 
 enum class TaskType { Pid, Name };
 
@@ -41,6 +49,11 @@ struct TaskConfig {
     // Backends pinned by the task: "auto" (probe) or a backend name; see config_schema.hpp.
     std::string scanner = "auto";
     std::string swapper = "auto";
+    // etmem 1.1's task keys. name: the task's name (1.1's [task] name=, "" when not given).
+    std::string name{};
+    std::uint64_t swapThresholdBytes = 0;  // swap_threshold; 0: not set
+    unsigned dramPercent = 0;              // dram_percent; 0: not set
+    bool swapFlag = false;                 // swap_flag: only mappings the application marked
 
     bool operator==(const TaskConfig&) const = default;
 };
@@ -60,6 +73,10 @@ struct ProjectConfig {
     unsigned loop = 1;
     unsigned interval = 1;
     unsigned sleep = 1;
+    // etmem 1.1's project gates; unset when not given.
+    std::optional<unsigned> sysmemThreshold;     // swap only while MemFree < this % of RAM
+    std::optional<unsigned> swapcacheHighWmark;  // given together, low < high (% of RAM)
+    std::optional<unsigned> swapcacheLowWmark;
     std::vector<TaskConfig> tasks;
     RegionScanConfig region;
 
@@ -100,10 +117,11 @@ struct ParseOptions {
 // a sentence naming the key; "" when it fits.
 std::string checkHostLimits(const ProjectConfig& config, unsigned cores);
 
-enum class ConfigFormat { Yaml, Legacy };
+enum class ConfigFormat { Yaml, Legacy, Ini };
 
 // Which reader a text is for. Legacy is chosen for etmem 1.0 files (tab indentation,
-// `key : value` lines that are not valid YAML).
+// `key : value` lines that are not valid YAML); Ini for etmem 1.1 files, whose first line
+// that is not blank or a comment is a section header such as `[project]`.
 ConfigFormat detectFormat(std::string_view text);
 
 // Parses and validates a config in either form. Throws ConfigError.

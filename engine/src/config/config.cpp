@@ -4,12 +4,15 @@
 #include <fmt/format.h>
 
 #include "config/config_text.hpp"
+#include "config/ini_reader.hpp"
 #include "config/legacy_reader.hpp"
 #include "config/validator.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace etmem {
 namespace {
+
+using config::displayText;
 
 std::string errorSentence(int line, int column, const std::string& key,
                           const std::string& message) {
@@ -25,6 +28,19 @@ std::string_view withoutByteOrderMark(std::string_view text) {
     return text;
 }
 
+// A 1.1 file given as a whole project: it needs its [project]; tasks may come later.
+ProjectConfig parseIniProject(std::string_view text, const ParseOptions& options) {
+    const config::IniFile file = config::readIniFile(text);
+    if (!file.project) {
+        throw ConfigError(0, 0, "", "",
+                          fmt::format("this etmem 1.1 file has no [project] section: it adds "
+                                      "engines or tasks to project '{}', which "
+                                      "'etmem obj add' does",
+                                      displayText(file.projectRef)));
+    }
+    return config::validateConfig(config::iniProjectTree(file), options, true);
+}
+
 }  // namespace
 
 ConfigError::ConfigError(int line, int column, std::string key, std::string value,
@@ -36,6 +52,8 @@ ConfigError::ConfigError(int line, int column, std::string key, std::string valu
       value_(std::move(value)) {}
 
 // The rule, in order:
+//  0. the first line that is not blank or a comment is a `[section]` header -> Ini
+//     (etmem 1.1; a YAML flow list there would never be a config: the root is a mapping);
 //  1. a tab in some line's indentation, or a known key written `loop:3` -> Legacy
 //     (YAML forbids tabs there and would read `loop:3` as one word);
 //  2. otherwise, text yaml-cpp accepts -> Yaml;
@@ -44,6 +62,7 @@ ConfigError::ConfigError(int line, int column, std::string key, std::string valu
 //  4. otherwise Yaml, so the YAML reader reports where the syntax broke.
 ConfigFormat detectFormat(std::string_view text) {
     text = withoutByteOrderMark(text);
+    if (config::looksLikeIni(text)) return ConfigFormat::Ini;
     if (config::hasLegacyOnlyMarks(text)) return ConfigFormat::Legacy;
     if (config::parsesAsYaml(text)) return ConfigFormat::Yaml;
     return config::isLegacyShaped(text) ? ConfigFormat::Legacy : ConfigFormat::Yaml;
@@ -52,9 +71,10 @@ ConfigFormat detectFormat(std::string_view text) {
 ProjectConfig parseConfig(std::string_view text, const ParseOptions& options) {
     config::checkConfigText(text);
     text = withoutByteOrderMark(text);
-    const config::ConfigNode tree = detectFormat(text) == ConfigFormat::Legacy
-                                        ? config::readLegacyTree(text)
-                                        : config::readYamlTree(text);
+    const ConfigFormat format = detectFormat(text);
+    if (format == ConfigFormat::Ini) return parseIniProject(text, options);
+    const config::ConfigNode tree =
+        format == ConfigFormat::Legacy ? config::readLegacyTree(text) : config::readYamlTree(text);
     return config::validateConfig(tree, options);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -14,13 +15,25 @@ namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
 inline constexpr std::string_view kOptionKeys[] = {
-    "loop",          "interval",        "sleep",          "policies",      "sample_interval",
-    "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
+    "loop", "interval", "sleep", "policies",
+    // etmem 1.1's DAMON region-scan keys (optional)
+    "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions",
+    // etmem 1.1's project gates (optional)
+    "sysmem_threshold", "swapcache_high_wmark", "swapcache_low_wmark"};
 // etmem 1.1's DAMON region-scan keys (optional, in options:).
 inline constexpr std::string_view kRegionKeys[] = {
     "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
-inline constexpr std::string_view kTaskKeys[] = {"type",  "value",   "max_threads", "engine",
-                                                 "param", "scanner", "swapper"};
+inline constexpr std::string_view kTaskKeys[] = {
+    "type", "value", "max_threads", "engine", "param", "scanner", "swapper",
+    // etmem 1.1's task keys (optional)
+    "name", "swap_threshold", "dram_percent", "swap_flag"};
+// Keys a section may leave out (every other key of etmem 1.0 is required).
+inline constexpr std::string_view kOptionalKeys[] = {
+    "max_threads",         "scanner",         "swapper",        "sysmem_threshold",
+    "swapcache_high_wmark", "swapcache_low_wmark", "name",       "swap_threshold",
+    "dram_percent",        "swap_flag",       "sample_interval", "aggr_interval",
+    "update_interval",     "min_nr_regions",  "max_nr_regions"};
+inline constexpr std::string_view kSwapFlagValues[] = {"yes", "no"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
 inline constexpr auto& kScannerValues = slide::kScannerNames;  // the backends register there
 inline constexpr auto& kSwapperValues = slide::kSwapperNames;
@@ -40,10 +53,10 @@ inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
 }
 
 // As in etmem 1.0, every key is required except max_threads (default 1); etmem's own
-// scanner and swapper keys are optional too (default auto), and so are 1.1's region keys.
+// scanner and swapper keys (default auto) and etmem 1.1's keys are optional too.
 inline constexpr bool isRequiredKey(std::string_view key) {
-    return key != "max_threads" && key != "scanner" && key != "swapper" &&
-           std::find(std::begin(kRegionKeys), std::end(kRegionKeys), key) == std::end(kRegionKeys);
+    return std::find(std::begin(kOptionalKeys), std::end(kOptionalKeys), key) ==
+           std::end(kOptionalKeys);
 }
 
 }  // namespace etmem::config

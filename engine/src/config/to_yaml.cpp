@@ -56,18 +56,51 @@ std::string valueYaml(const TaskConfig& task) {
     return task.type == TaskType::Pid && isNumber ? task.value : yamlString(task.value);
 }
 
+// A byte count in the largest unit that writes it exactly ("10g"), as swap_threshold takes it.
+std::string sizeYaml(std::uint64_t bytes) {
+    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
+    for (unsigned i = 0; i < 4; ++i) {
+        const unsigned shift = 10 * (4 - i);
+        if (bytes % (std::uint64_t{1} << shift) == 0)
+            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
+    }
+    return fmt::format("{}k", bytes >> 10);  // sizes are whole kilobytes by construction
+}
+
+// etmem 1.1's task keys: those set, and swap_flag always.
+std::string taskGatesYaml(const TaskConfig& task) {
+    std::string yaml;
+    if (!task.name.empty()) yaml += fmt::format("      name: {}\n", yamlString(task.name));
+    if (task.swapThresholdBytes != 0)
+        yaml += fmt::format("      swap_threshold: {}\n", sizeYaml(task.swapThresholdBytes));
+    if (task.dramPercent != 0) yaml += fmt::format("      dram_percent: {}\n", task.dramPercent);
+    return yaml + fmt::format("      swap_flag: {}\n", task.swapFlag ? "yes" : "no");
+}
+
+std::string projectGatesYaml(const ProjectConfig& config) {
+    std::string yaml;
+    if (config.sysmemThreshold)
+        yaml += fmt::format("  sysmem_threshold: {}\n", *config.sysmemThreshold);
+    if (config.swapcacheHighWmark && config.swapcacheLowWmark) {
+        yaml += fmt::format("  swapcache_high_wmark: {}\n  swapcache_low_wmark: {}\n",
+                            *config.swapcacheHighWmark, *config.swapcacheLowWmark);
+    }
+    return yaml;
+}
+
 std::string taskYaml(const TaskConfig& task) {
     return fmt::format(
-        "    - type: {}\n"
-        "      value: {}\n"
-        "      max_threads: {}\n"
-        "      engine: {}\n"
-        "      param:\n"
-        "        T: {}\n"
-        "      scanner: {}\n"
-        "      swapper: {}\n",
-        toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine), task.T,
-        task.scanner, task.swapper);
+               "    - type: {}\n"
+               "      value: {}\n"
+               "      max_threads: {}\n"
+               "      engine: {}\n"
+               "      param:\n"
+               "        T: {}\n"
+               "      scanner: {}\n"
+               "      swapper: {}\n",
+               toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine),
+               task.T, task.scanner, task.swapper) +
+           taskGatesYaml(task);
 }
 
 // The region keys given (0 is "derived" and is left out, so parsing gives it back).
@@ -92,9 +125,11 @@ std::string toYaml(const ProjectConfig& config) {
         "  loop: {}\n"
         "  interval: {}\n"
         "  sleep: {}\n"
-        "{}"
-        "  policies:\n",
+        "{}",
         config.loop, config.interval, config.sleep, regionYaml(config.region));
+    yaml += projectGatesYaml(config);
+    // A project without tasks yet (etmem 1.1 adds them later) has an empty list.
+    yaml += config.tasks.empty() ? "  policies: []\n" : "  policies:\n";
     for (const TaskConfig& task : config.tasks) yaml += taskYaml(task);
     return yaml;
 }

@@ -4,8 +4,10 @@
 
 #include <sys/types.h>
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "config/config_schema.hpp"
@@ -240,6 +242,91 @@ unsigned readThreshold(const MapEntry& paramEntry, const std::string& path, unsi
     return readUnsigned(param, "T", paramPath, range);
 }
 
+// --- etmem 1.1's keys (sysmem_threshold, swapcache marks, swap_threshold, dram_percent,
+// swap_flag, task name): all optional, ranges as etmemd_project.c / etmemd_slide.c have them.
+
+std::optional<unsigned> readOptionalNumber(const ConfigNode& map, std::string_view key,
+                                           const std::string& path, const Range& range) {
+    const MapEntry* entry = findEntry(map, key);
+    if (entry == nullptr) return std::nullopt;
+    return static_cast<unsigned>(readNumber(*entry, joinPath(path, key), range));
+}
+
+// A size as 1.1 writes it ("10g"): whole number and a unit k, m, g or t (powers of 1024).
+std::uint64_t readSize(const MapEntry& entry, const std::string& path) {
+    const std::string allowed =
+        "a size of 1k..1024t written as a number and a unit k, m, g or t, such as 10g";
+    const std::string_view text = readScalar(entry, path, allowed);
+    const auto fault = [&](const std::string& what) -> std::uint64_t {
+        fail(entry.value.at, path, text,
+             fmt::format("value '{}' {}; allowed {}", displayText(text), what, allowed));
+    };
+    if (text.empty()) return fault("is empty");
+    static constexpr std::string_view kUnits = "kmgt";
+    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    const std::size_t power = kUnits.find(unit);
+    if (power == std::string_view::npos) return fault("has no unit");
+    std::uint64_t number = 0;
+    if (parseWhole(text.substr(0, text.size() - 1), number) != NumberShape::Whole)
+        return fault("is not a whole number and a unit");
+    const unsigned shift = 10 * static_cast<unsigned>(power + 1);
+    const std::uint64_t limit = kMaxSwapThresholdBytes >> shift;
+    if (number == 0 || number > limit) return fault("is out of range");
+    return number << shift;
+}
+
+std::string readObjectName(const MapEntry& entry, const std::string& path) {
+    const std::string allowed =
+        fmt::format("a name of 1..{} bytes without control characters", kMaxObjectNameLength);
+    const std::string_view name = readScalar(entry, path, allowed);
+    const bool hasControl = std::any_of(name.begin(), name.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+    });
+    if (name.empty() || name.size() > kMaxObjectNameLength || hasControl) {
+        fail(entry.value.at, path, name,
+             fmt::format("value '{}' is not a valid name; allowed {}", displayText(name), allowed));
+    }
+    return std::string(name);
+}
+
+void readTaskGates(const ConfigNode& task, const std::string& path, TaskConfig& config) {
+    if (const MapEntry* name = findEntry(task, "name"))
+        config.name = readObjectName(*name, joinPath(path, "name"));
+    if (const MapEntry* size = findEntry(task, "swap_threshold"))
+        config.swapThresholdBytes = readSize(*size, joinPath(path, "swap_threshold"));
+    config.dramPercent = readOptionalNumber(task, "dram_percent", path,
+                                            {kMinDramPercent, kMaxDramPercent,
+                                             " (% of the "
+                                             "target's memory)"})
+                             .value_or(0);
+    config.swapFlag = readChoice(task, "swap_flag", path, kSwapFlagValues, "no") == "yes";
+}
+
+void readProjectGates(const ConfigNode& options, const std::string& path, ProjectConfig& config) {
+    config.sysmemThreshold = readOptionalNumber(
+        options, "sysmem_threshold", path,
+        {kMinSysmemThreshold, kMaxSysmemThreshold, " (% of RAM free, from MemFree)"});
+    const Range wmark{kMinSwapcacheWmark, kMaxSwapcacheWmark, " (% of RAM)"};
+    config.swapcacheHighWmark = readOptionalNumber(options, "swapcache_high_wmark", path, wmark);
+    config.swapcacheLowWmark = readOptionalNumber(options, "swapcache_low_wmark", path, wmark);
+    const MapEntry* high = findEntry(options, "swapcache_high_wmark");
+    const MapEntry* low = findEntry(options, "swapcache_low_wmark");
+    if ((high == nullptr) != (low == nullptr)) {
+        const MapEntry& given = high != nullptr ? *high : *low;
+        fail(given.keyAt, joinPath(path, given.key), given.value.scalar,
+             fmt::format("'{}' needs '{}' too; give both swap-cache marks or neither", given.key,
+                         high != nullptr ? "swapcache_low_wmark" : "swapcache_high_wmark"));
+    }
+    if (high != nullptr && *config.swapcacheLowWmark >= *config.swapcacheHighWmark) {
+        fail(low->value.at, joinPath(path, "swapcache_low_wmark"), low->value.scalar,
+             fmt::format("value {} is not below swapcache_high_wmark {}; allowed 1..{}",
+                         *config.swapcacheLowWmark, *config.swapcacheHighWmark,
+                         *config.swapcacheHighWmark - 1));
+    }
+}
+
+// --- end of etmem 1.1's keys
+
 TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& path, unsigned loop,
                     const ParseOptions& options) {
     const ConfigNode& task = section(node, owner, path, kTaskKeys);
@@ -251,12 +338,15 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
     config.T = readThreshold(*findEntry(task, "param"), path, loop);
     config.scanner = readChoice(task, "scanner", path, kScannerValues, "auto");
     config.swapper = readChoice(task, "swapper", path, kSwapperValues, "auto");
+    readTaskGates(task, path, config);
     return config;
 }
 
 std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& path, unsigned loop,
-                                     const ParseOptions& options) {
+                                     const ParseOptions& options, bool tasksOptional) {
     const ConfigNode& policies = entry.value;
+    // etmem 1.1 adds a project before its tasks (`obj add` of a [project] file).
+    if (tasksOptional && policies.kind == Kind::Sequence && policies.items.empty()) return {};
     // An empty "policies:" is one task with every key missing, as in the line form.
     if (policies.kind == Kind::Map || policies.kind == Kind::Null) {
         return {readTask(policies, entry.keyAt, path, loop, options)};
@@ -312,7 +402,8 @@ RegionScanConfig readRegionScan(const ConfigNode& options, unsigned interval) {
 
 }  // namespace
 
-ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options) {
+ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options,
+                             bool tasksOptional) {
     section(root, root.at, "", kRootKeys);
     const MapEntry& optionsEntry = *findEntry(root, "options");
     const ConfigNode& optionsNode =
@@ -323,8 +414,9 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
         readUnsigned(optionsNode, "interval", "options", {kMinInterval, kMaxInterval, ""});
     config.sleep = readUnsigned(optionsNode, "sleep", "options", {kMinSleep, kMaxSleep, ""});
     config.region = readRegionScan(optionsNode, config.interval);
-    config.tasks =
-        readPolicies(*findEntry(optionsNode, "policies"), "options.policies", config.loop, options);
+    readProjectGates(optionsNode, "options", config);
+    config.tasks = readPolicies(*findEntry(optionsNode, "policies"), "options.policies",
+                                config.loop, options, tasksOptional);
     return config;
 }
 

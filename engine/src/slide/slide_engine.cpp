@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "etmem/slide/gates.hpp"
 #include "etmem/slide/page_counts.hpp"
 #include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
@@ -252,7 +253,8 @@ class SlideEngine final : public TaskEngine {
           maxThreads_(std::max(1u, context.task.maxThreads)),
           log_(context.log),
           logger_(context.logger),
-          options_(std::move(options)) {
+          options_(std::move(options)),
+          gates_(GateSettings::of(context.project, context.task), options_.paths) {
         BackendProbe probe;
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
@@ -320,11 +322,14 @@ class SlideEngine final : public TaskEngine {
                 "device (zram or a swap partition/file, see swapon(8))");
             canSwap = false;
         }
+        canSwap = canSwap && noteGate(gates_.forCycle(), LogLevel::Info).swap;  // etmem 1.1
         std::mutex merge;
         forEachTarget(stop, [&](TargetState& state, std::stop_token token) {
             if (!state.session) return;
             Classification classes;
-            std::uint64_t swapped = actOn(state, token, canSwap, classes);
+            const GateDecision gate = noteGate(gates_.forTarget(state.target), LogLevel::Debug);
+            std::uint64_t swapped =
+                actOn(state, token, canSwap && gate.swap, classes, gate.budgetPages);
             state.counts.clear();  // the cycle's state goes as soon as the target is done
             std::lock_guard lock(merge);
             report.pagesHot += classes.hot;
@@ -418,7 +423,7 @@ class SlideEngine final : public TaskEngine {
     // Classifies the target's resident candidate pages, lets the selector choose, swaps the
     // chosen ones out in bounded calls and returns how many pagemap then shows as swapped.
     std::uint64_t actOn(TargetState& state, std::stop_token stop, bool canSwap,
-                        Classification& classes) {
+                        Classification& classes, std::uint64_t budget) {
         PresentPagemap present(state.pagemap.get(), pagemapScan_);
         ColdSelection selection{state.target, 0, threshold_,
                                 std::vector<std::uint64_t>(std::size_t{kMaxCount} + 1, 0)};
@@ -432,6 +437,8 @@ class SlideEngine final : public TaskEngine {
         if (!complete) return 0;
         selection.residentPages = classes.hot + classes.cold;
         if (!canSwap || classes.cold == 0) return 0;
+        // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
+        if (budget != kNoBudget) keepColdestFirst(selection.swapBudget, budget);
         if (options_.selectCold) options_.selectCold(selection);
         SwapBatch batch(*swapper_, state.target, stop);
         std::uint64_t chosen = 0;
@@ -444,6 +451,7 @@ class SlideEngine final : public TaskEngine {
             batch.add(address);
         });
         if (complete) batch.flush();
+        if (std::string why = gates_.afterSwap(state.target); !why.empty()) addError(why);
         if (chosen == 0) return 0;
         std::uint64_t confirmed = countSwapped(state, stop);
         logger_.log(LogLevel::Debug, state.log,
@@ -481,6 +489,18 @@ class SlideEngine final : public TaskEngine {
         return swapped;
     }
 
+    // A gate's error goes to LastError; its note to the journal (the project-wide gate's
+    // when it turns swapping on or off, a target's at debug level).
+    GateDecision noteGate(GateDecision decision, LogLevel level) {
+        if (!decision.error.empty()) addError(decision.error);
+        if (decision.note.empty()) return decision;
+        std::lock_guard lock(errorsMutex_);
+        if (level != LogLevel::Info || lastGateSwap_ != decision.swap)
+            logger_.log(level, log_, decision.note);
+        if (level == LogLevel::Info) lastGateSwap_ = decision.swap;
+        return decision;
+    }
+
     void addError(std::string error) {
         std::lock_guard lock(errorsMutex_);
         if (std::find(errors_.begin(), errors_.end(), error) == errors_.end())
@@ -510,6 +530,8 @@ class SlideEngine final : public TaskEngine {
     std::mutex errorsMutex_;
     std::vector<std::string> errors_;
     std::string lastLoggedError_;
+    Gates gates_;
+    std::optional<bool> lastGateSwap_;
 };
 
 }  // namespace

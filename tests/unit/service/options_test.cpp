@@ -25,6 +25,16 @@ TEST(DaemonOptions, ShortLongAndInlineForms) {
     }
 }
 
+TEST(DaemonOptions, ModeSystemctlOf11IsAccepted) {
+    for (std::string mode : {"-m", "--mode-systemctl"}) {
+        auto parsed = parseDaemonOptions({"-l", "0", "-s", "etmemd_socket", mode});
+        ASSERT_TRUE(parsed.options) << parsed.output;
+        EXPECT_EQ(parsed.options->instance, "etmemd_socket");
+    }
+    EXPECT_FALSE(parseDaemonOptions({"-mx"}).options);
+    EXPECT_NE(daemonUsage().find("-m|--mode-systemctl"), std::string::npos);
+}
+
 TEST(DaemonOptions, LogLevelRange) {
     EXPECT_TRUE(parseDaemonOptions({"-l", "3"}).options);
     for (std::string bad : {"4", "-1", "x", "", "1.5", "01x"}) {

@@ -301,3 +301,52 @@ TEST_F(RegistryTest, RestoreIsOneBatch) {
 
 }  // namespace
 }  // namespace etmem::service
+
+namespace etmem::service {
+namespace {
+
+// etmem 1.1's obj add sequence: project, engine and task files added in turn, each saved,
+// and obj del taking them away again; bad files change nothing.
+TEST_F(RegistryTest, ObjAddSequenceAndObjDel) {
+    const std::string project = "[project]\nname=p11\nloop=1\ninterval=1\nsleep=1\n";
+    const std::string engine = "[engine]\nname=slide\nproject=p11\n";
+    const std::string task = "[task]\nproject=p11\nengine=slide\nname=t1\ntype=pid\nvalue=" +
+                             std::to_string(::getpid()) + "\nT=1\ndram_percent=40\n";
+    EXPECT_EQ(registry_->addObjects(project).name, "p11");
+    EXPECT_TRUE(registry_->get("p11").config.tasks.empty());
+    registry_->addObjects(engine);
+    registry_->start("p11");
+    registry_->addObjects(task);
+    const Project& added = registry_->get("p11");
+    ASSERT_EQ(added.config.tasks.size(), 1u);
+    EXPECT_EQ(added.config.tasks[0].dramPercent, 40u);
+    EXPECT_EQ(added.state, ProjectState::Running);  // restarted on its new tasks
+    EXPECT_EQ(errorOf([&] { registry_->addObjects(task); }), ErrorKind::InvalidConfig);
+    EXPECT_EQ(errorOf([&] { registry_->addObjects(project); }), ErrorKind::ProjectExists);
+    std::string other = task;
+    other.replace(other.find("project=p11"), 11, "project=nope");
+    EXPECT_EQ(errorOf([&] { registry_->addObjects(other); }), ErrorKind::NoSuchProject);
+    EXPECT_EQ(errorOf([&] { registry_->addObjects("options:\n  loop: 1\n"); }),
+              ErrorKind::InvalidConfig);
+
+    // What was saved comes back after a restart.
+    registry_.reset();
+    registry_ = makeRegistry();
+    registry_->restore();
+    ASSERT_EQ(registry_->get("p11").config.tasks.size(), 1u);
+    EXPECT_EQ(registry_->get("p11").config.tasks[0].name, "t1");
+
+    registry_->removeObjects(task);
+    EXPECT_TRUE(registry_->get("p11").config.tasks.empty());
+    EXPECT_EQ(errorOf([&] { registry_->removeObjects(task); }), ErrorKind::InvalidConfig);
+    // A project without tasks is saved too.
+    registry_.reset();
+    registry_ = makeRegistry();
+    registry_->restore();
+    EXPECT_TRUE(registry_->find("p11") != nullptr);
+    registry_->removeObjects(project);
+    EXPECT_EQ(registry_->find("p11"), nullptr);
+}
+
+}  // namespace
+}  // namespace etmem::service
