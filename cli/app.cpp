@@ -61,6 +61,7 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
             break;
         }
         case Action::Help:
+        case Action::Version:
         case Action::ProjectHelp:
         case Action::MigrateHelp:
             break;  // answered before connecting
@@ -84,6 +85,9 @@ int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect,
     switch (command.action) {
         case Action::Help:
             out << helpText(HelpTopic::Main);
+            return kExitSuccess;
+        case Action::Version:
+            out << "etmem " << ETMEM_VERSION << '\n';
             return kExitSuccess;
         case Action::ProjectHelp:
             out << helpText(HelpTopic::Project);

@@ -213,6 +213,14 @@ Command parseCommandLine(const std::vector<std::string>& args) {
                        fmt::format("unexpected argument '{}' after 'help'", args[1]));
         return Command{};
     }
+    if (object == "--version" || object == "-V") {
+        if (args.size() > 1)
+            usageError(HelpTopic::Main,
+                       fmt::format("unexpected argument '{}' after '{}'", args[1], object));
+        Command command;
+        command.action = Action::Version;
+        return command;
+    }
     HelpTopic topic = HelpTopic::Main;
     if (object == "project") {
         topic = HelpTopic::Project;

@@ -11,6 +11,7 @@ namespace etmem::cli {
 
 enum class Action {
     Help,         // etmem help
+    Version,      // etmem --version
     ProjectHelp,  // etmem project help
     MigrateHelp,  // etmem migrate help
     ProjectAdd,

@@ -14,6 +14,7 @@ constexpr std::string_view kMainHelp =
     "Usage:\n"
     "    etmem OBJECT COMMAND\n"
     "    etmem help\n"
+    "    etmem --version\n"
     "\n"
     "Parameters:\n"
     "    OBJECT  := { project | migrate }\n"

@@ -5,7 +5,7 @@
 set(CPACK_PACKAGE_NAME etmem)
 set(CPACK_PACKAGE_VENDOR "openEuler")
 set(CPACK_PACKAGE_CONTACT "etmem developers <dev@openeuler.org>")
-set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_VERSION ${ETMEM_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "memory tiering daemon: moves cold pages of chosen processes out of DRAM")
 set(CPACK_PACKAGE_DESCRIPTION

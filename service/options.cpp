@@ -38,7 +38,8 @@ std::string daemonUsage() {
            "-l|--log-level <log-level>  Log level: 0 debug, 1 info (default), 2 warning, 3 error\n"
            "-s|--socket <socket name>   Socket name to listen to: selects the instance\n"
            "                            (at most 107 characters; default: the main instance)\n"
-           "-h|--help                   Show this message\n";
+           "-h|--help                   Show this message\n"
+           "-V|--version                Show the version\n";
 }
 
 ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
@@ -61,6 +62,10 @@ ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
         if (name == "-h" || name == "--help") {
             if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
             return {std::nullopt, 0, daemonUsage()};
+        }
+        if (name == "-V" || name == "--version") {
+            if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
+            return {std::nullopt, 0, fmt::format("etmemd {}\n", ETMEM_VERSION)};
         }
         if (name == "-l" || name == "--log-level") {
             auto value = takeValue(args, i, inlineValue, hasInline);

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace etmem::cli {
@@ -133,6 +134,18 @@ TEST_F(CliApp, HelpGoesToStdoutWithoutTheDaemon) {
     EXPECT_EQ(run({"migrate", "help"}), kExitSuccess);
     EXPECT_NE(out_.str().find("etmem migrate start [options]"), std::string::npos);
     EXPECT_EQ(err_.str(), "");
+    EXPECT_EQ(calls_.connects, 0);
+}
+
+TEST_F(CliApp, VersionGoesToStdoutWithoutTheDaemon) {
+    // The figure itself is CMake's project(VERSION): deploy.manpages compares it.
+    for (std::string flag : {"--version", "-V"}) {
+        EXPECT_EQ(run({flag}), kExitSuccess);
+        EXPECT_TRUE(
+            std::regex_match(out_.str(), std::regex("etmem [0-9]+\\.[0-9]+\\.[0-9]+\\S*\n")))
+            << out_.str();
+    }
+    EXPECT_EQ(run({"--version", "x"}), kExitUsage);
     EXPECT_EQ(calls_.connects, 0);
 }
 
