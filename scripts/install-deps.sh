@@ -12,6 +12,10 @@ packages=(
   dbus polkitd systemd libxml2-utils procps util-linux
   # deploy checks: libdbus-1-dev ships busconfig.dtd (validates the bus policy); dpkg-dev for cpack DEB
   libdbus-1-dev dpkg-dev
+  # package checks: lintian judges the .deb; bash-completion's pkg-config file names the
+  # completions dir and its helpers (_init_completion) drive the completion test; groff/man-db
+  # render the manual pages (written in roff directly: no markup tool needed)
+  lintian bash-completion groff man-db
   # VM test tier: qemu, initramfs, kernel build from Debian's source package
   qemu-system-x86 busybox-static cpio xz-utils zstd kmod
   bc bison flex libelf-dev libssl-dev dwarves rsync linux-source-6.12
