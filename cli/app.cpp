@@ -2,6 +2,7 @@
 
 #include "command_line.hpp"
 #include "config_file.hpp"
+#include "metrics.hpp"
 #include "render.hpp"
 
 #include <fmt/format.h>
@@ -56,8 +57,12 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
             break;
         case Action::ProjectShow: {
             auto projects = collectProjects(*client, command.projectName);
-            out << (command.json ? renderJson(projects)
-                                 : renderTable(projects, barGlyphsForLocale()));
+            MetricsFormat metrics{};
+            if (!command.format.empty() && parseMetricsFormat(command.format, metrics))
+                out << renderMetrics(projects, metrics);
+            else
+                out << (command.json ? renderJson(projects)
+                                     : renderTable(projects, barGlyphsForLocale()));
             break;
         }
         case Action::Help:

@@ -1,6 +1,7 @@
 #include "command_line.hpp"
 
 #include "bus_names.hpp"
+#include "metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -16,6 +17,7 @@ enum Option : unsigned {
     kFile = 1u << 1,
     kSocket = 1u << 2,
     kJson = 1u << 3,
+    kFormat = 1u << 4,
 };
 
 struct OptionSpec {
@@ -26,12 +28,13 @@ struct OptionSpec {
     std::string_view display;  // how usage messages name it
 };
 
-constexpr std::array<OptionSpec, 4> kOptions = {{
+constexpr std::array<OptionSpec, 5> kOptions = {{
     {kName, 'n', {"name", ""}, true, "-n|--name <proj_name>"},
     {kFile, 'f', {"file", ""}, true, "-f|--file <conf_file>"},
     // etmem 1.0 documented --sock and implemented --socket: both are accepted.
     {kSocket, 's', {"socket", "sock"}, true, "-s|--socket <socket_name>"},
     {kJson, '\0', {"json", ""}, false, "--json"},
+    {kFormat, '\0', {"format", ""}, true, "--format <openmetrics|prometheus>"},
 }};
 
 struct CommandSpec {
@@ -45,7 +48,7 @@ struct CommandSpec {
 constexpr std::array<CommandSpec, 8> kCommands = {{
     {"project", "add", Action::ProjectAdd, kName | kFile | kSocket, kName | kFile},
     {"project", "del", Action::ProjectDel, kName | kSocket, kName},
-    {"project", "show", Action::ProjectShow, kName | kSocket | kJson, 0},
+    {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kFormat, 0},
     {"project", "help", Action::ProjectHelp, 0, 0},
     {"migrate", "start", Action::MigrateStart, kName | kSocket, kName},
     {"migrate", "stop", Action::MigrateStop, kName | kSocket, kName},
@@ -186,10 +189,21 @@ class OptionParser {
             case kJson:
                 command_.json = true;
                 break;
+            case kFormat: {
+                MetricsFormat format{};
+                if (!parseMetricsFormat(value, format))
+                    usageError(topic_, fmt::format("bad --format '{}'; allowed openmetrics or "
+                                                   "prometheus",
+                                                   value));
+                command_.format = value;
+                break;
+            }
         }
     }
 
     void checkRequired() const {
+        if ((seen_ & kJson) != 0 && (seen_ & kFormat) != 0)
+            usageError(topic_, "--json and --format exclude each other");
         for (const auto& spec : kOptions) {
             if ((spec_.required & spec.option) != 0 && (seen_ & spec.option) == 0)
                 usageError(topic_, fmt::format("'{}' needs {}", name(), spec.display));

@@ -27,6 +27,7 @@ struct Command {
     std::string configPath;   // -f|--file
     std::string instance;     // -s|--sock|--socket ("" = the default etmemd)
     bool json = false;        // --json (project show)
+    std::string format;       // --format=openmetrics|prometheus (project show); "" = table
 };
 
 enum class HelpTopic { Main, Project, Migrate };

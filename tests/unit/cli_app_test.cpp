@@ -257,6 +257,20 @@ TEST_F(CliApp, ShowRendersTableOrJson) {
     EXPECT_EQ(run({"project", "show", "--json"}), kExitSuccess);
     EXPECT_TRUE(out_.str().starts_with("[")) << out_.str();
     EXPECT_NE(out_.str().find("\"name\": \"test\""), std::string::npos);
+    EXPECT_EQ(run({"project", "show", "--format=openmetrics"}), kExitSuccess);
+    EXPECT_NE(out_.str().find("etmem_project_running{project=\"test\"} 0\n"), std::string::npos);
+    EXPECT_TRUE(out_.str().ends_with("# EOF\n"));
+    EXPECT_EQ(run({"project", "show", "--format", "prometheus"}), kExitSuccess);
+    EXPECT_NE(out_.str().find("# TYPE etmem_project_cycles_total counter\n"), std::string::npos);
+}
+
+TEST_F(CliApp, MetricsFormatIsCheckedBeforeTheDaemon) {
+    EXPECT_EQ(run({"project", "show", "--format=xml"}), kExitUsage);
+    EXPECT_NE(err_.str().find("allowed openmetrics or prometheus"), std::string::npos)
+        << err_.str();
+    EXPECT_EQ(run({"project", "show", "--json", "--format=prometheus"}), kExitUsage);
+    EXPECT_EQ(run({"project", "add", "-n", "a", "-f", "x", "--format=prometheus"}), kExitUsage);
+    EXPECT_EQ(calls_.connects, 0);
 }
 
 TEST_F(CliApp, ShowOneProjectFetchesOnlyIt) {
