@@ -48,7 +48,9 @@ for file in usr/sbin/etmemd usr/bin/etmem usr/lib/systemd/system/etmemd.service 
     usr/share/doc/etmem/copyright usr/share/doc/etmem/changelog.Debian.gz \
     usr/share/man/man8/etmem.8.gz usr/share/man/man8/etmemd.8.gz \
     usr/share/man/man5/etmem.conf.5.gz usr/share/bash-completion/completions/etmem \
-    usr/share/bash-completion/completions/etmemd; do
+    usr/share/bash-completion/completions/etmemd \
+    usr/share/doc/etmem/examples/metrics/etmem-metrics.service \
+    usr/share/doc/etmem/examples/metrics/etmem-metrics.timer; do
     expect_file "$file"
 done
 # The example rule is documentation: nothing may land where polkitd reads rules.
@@ -74,6 +76,14 @@ grep -qx 'ExecStart=/usr/sbin/etmemd -s %I' "$work/root/usr/lib/systemd/system/e
     ok "etmemd@.service runs /usr/sbin/etmemd -s %I" || fail "template ExecStart"
 grep -qx 'Exec=/usr/sbin/etmemd' "$work/root/usr/share/dbus-1/system-services/org.openeuler.Etmem.service" &&
     ok "activation file runs /usr/sbin/etmemd" || fail "activation Exec"
+
+# The metrics example is a valid service and timer as shipped.
+if verify=$(cd "$work/root/usr/share/doc/etmem/examples/metrics" &&
+    systemd-analyze verify --man=no ./etmem-metrics.service ./etmem-metrics.timer 2>&1) && [[ -z $verify ]]; then
+    ok "metrics example units pass systemd-analyze verify"
+else
+    fail "metrics example units: $verify"
+fi
 
 # Depends: the shared libraries etmemd and etmem link directly (NEEDED), each from its
 # package with the version dpkg-shlibdeps derives, plus the bus and polkitd.
