@@ -14,9 +14,11 @@ out=$(realpath "$out")
 cat >"$out/install-build-tree.cmake" <<CMAKE
 set(CMAKE_INSTALL_PREFIX /usr)
 set(CMAKE_INSTALL_DO_STRIP 1)
+${revision:+set(ETMEM_DEB_REVISION $revision)}
 include("$build/cmake_install.cmake")
 CMAKE
 args=(-D CPACK_INSTALL_CMAKE_PROJECTS= -D CPACK_INSTALL_SCRIPTS="$out/install-build-tree.cmake")
+# The revision of the package and of its changelog's latest entry (packaging/CMakeLists.txt).
 [[ -n $revision ]] && args+=(-D CPACK_DEBIAN_PACKAGE_RELEASE="$revision")
 (cd "$out" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$out" "${args[@]}" \
     >"$out/cpack.log" 2>&1) || { cat "$out/cpack.log" >&2; exit 1; }
