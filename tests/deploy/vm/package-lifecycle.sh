@@ -35,18 +35,32 @@ starts_since() {
 }
 apt_get() { DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 "$@" >>/tmp/apt.log 2>&1; }
 
-# Everything a package or its scripts could leave, as type/mode/owner/size/mtime per path.
-# Pruned: what dpkg, apt, the journal and systemd write for themselves, caches and logs,
-# and the test's own scratch space.
-snapshot() {
-    find /etc /usr /var /opt /srv /run -xdev \
-        \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/cache -o -path /var/log \
-        -o -path /var/tmp -o -path /run/systemd -o -path /run/udev -o -path /run/user \
-        -o -path /run/log -o -path /run/dbus -o -path /run/lock -o -path /var/lib/systemd/timers \
-        -o -path /var/lib/systemd/catalog -o -path /var/lib/systemd/random-seed \
-        -o -path /var/lib/polkit-1 -o -path '/run/etmem-vm-test.*' \) -prune -o \
-        \( -type d -printf '%p d %m %u\n' \) -o -printf '%p %y %m %u %s %T@ %l\n' 2>/dev/null | sort
+# What a package or its scripts could leave, as type/mode/owner/size/mtime per path: all of
+# /etc, /var, /run, /opt, /srv and /usr/local, and under /usr the entries of every directory
+# on the way to a file of the package (walking all of /usr over 9p under emulation takes
+# many minutes). Pruned: what dpkg, apt, the journal and systemd write for themselves,
+# caches and logs, the test's scratch files.
+package_dirs() {  # every /usr directory that holds, or leads to, a file of either package
+    { dpkg-deb -c "$old_deb"; dpkg-deb -c "$new_deb"; } | awk '$1 !~ /^d/ {print substr($6, 2)}' |
+        while read -r path; do
+            while path=${path%/*}; [[ $path == /usr* ]]; do echo "$path"; done
+        done | sort -u
 }
+snapshot() {
+    {
+        find /etc /var /run /opt /srv /usr/local -xdev \
+            \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/cache -o -path /var/log \
+            -o -path /var/tmp -o -path /run/systemd -o -path /run/udev -o -path /run/user \
+            -o -path /run/log -o -path /run/dbus -o -path /run/lock -o -path /var/lib/systemd/timers \
+            -o -path /var/lib/systemd/catalog -o -path /var/lib/systemd/random-seed \
+            -o -path /var/lib/polkit-1 -o -path '/run/etmem-vm-test.*' \) -prune -o -print0
+        # shellcheck disable=SC2046 # the directories are paths without spaces
+        find $(package_dirs) -xdev -mindepth 1 -maxdepth 1 -print0 2>/dev/null
+    } | xargs -0 stat -c '%n %F %a %U %s %Y %N' 2>/dev/null |
+        awk '$2 == "directory" { print $1, "d", $3, $4; next } { print }' | sort -u
+}
+step_start=$SECONDS
+step() { echo "---- $* (at $((SECONDS - step_start)) s)"; }
 
 echo "guest: $(uname -r), systemd $(systemctl --version | head -n1 | cut -d' ' -f2), system ${ETMEM_VM_SYSTEM_STATE:-?}"
 echo "packages: $(basename "$old_deb") -> $(basename "$new_deb")"
@@ -55,13 +69,20 @@ if dpkg-query -W etmem >/dev/null 2>&1; then
 fi
 # Rebuilding man-db's index in the trigger takes minutes under emulation; Debian's switch.
 echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+step "snapshot before the install"
 before_install=$(mktemp /run/etmem-vm-test.XXXXXX)
 snapshot >"$before_install"
+echo "     $(wc -l <"$before_install") paths"
 
+step install
 # --- install -------------------------------------------------------------------------------
 t0=$(date +%s)
-expect "apt installs $(basename "$old_deb") (dependencies from the system, no download)" \
-    apt_get install --no-download "$old_deb"
+# The guest has no network: every dependency must already be installed.
+if apt_get install "$old_deb"; then
+    ok "apt installs $(basename "$old_deb") (its dependencies from the system)"
+else
+    bad "apt install $(basename "$old_deb"):"; tail -30 /tmp/apt.log; exit 1
+fi
 expect "dpkg: etmem $(dpkg-query -W -f='${Version}' etmem) is installed" \
     test "$(dpkg-query -W -f='${Status}' etmem)" = "install ok installed"
 expect "postinst enabled etmemd.service ($(systemctl is-enabled etmemd))" \
@@ -101,6 +122,7 @@ expect "project add idle" etmem project add -n idle -f /tmp/p.yaml
 expect "migrate start web" etmem migrate start -n web
 expect "web runs cycles" wait_until 60 has_cycles web 1
 
+step "metrics example"
 # The metrics example, run by systemd as shipped (documentation: copied by the administrator).
 examples=/usr/share/doc/etmem/examples/metrics
 collector=/var/lib/prometheus/node-exporter
@@ -120,6 +142,7 @@ rm -f /etc/systemd/system/etmem-metrics.service /etc/systemd/system/etmem-metric
 [[ -n $collector_made ]] && rmdir "$collector" /var/lib/prometheus 2>/dev/null
 systemctl daemon-reload
 
+step upgrade
 # --- upgrade with projects running -----------------------------------------------------------
 echo "# edited by the administrator" >>/etc/etmem/example_conf.yaml
 states=$(project_states)
@@ -127,7 +150,11 @@ pid_before=$(prop etmemd MainPID) invocation_before=$(prop etmemd InvocationID)
 cycles_before=$(cycles_of web)
 t1=$(date +%s)
 sleep 1
-expect "apt upgrades to $(basename "$new_deb")" apt_get install --no-download "$new_deb"
+if apt_get install "$new_deb"; then
+    ok "apt upgrades to $(basename "$new_deb")"
+else
+    bad "apt upgrade to $(basename "$new_deb"):"; tail -30 /tmp/apt.log; exit 1
+fi
 expect "dpkg: etmem $(dpkg-query -W -f='${Version}' etmem) is installed" \
     test "$(dpkg-query -W -f='${Version}' etmem)" = "$(dpkg-deb -f "$new_deb" Version)"
 expect "etmemd is active after the upgrade" wait_until 30 test "$(systemctl is-active etmemd)" = active
@@ -139,6 +166,7 @@ expect "web runs cycles again on the new binary (had $cycles_before)" wait_until
 expect "the administrator's edit of the conffile is kept" grep -q 'edited by the administrator' /etc/etmem/example_conf.yaml
 expect "still enabled after the upgrade" test "$(systemctl is-enabled etmemd)" = enabled
 
+step remove
 # --- remove ---------------------------------------------------------------------------------------
 expect "apt removes etmem" apt_get remove etmem
 expect "etmemd is stopped ($(systemctl is-active etmemd))" test "$(systemctl is-active etmemd)" != active
@@ -151,6 +179,7 @@ expect "/etc/etmem/example_conf.yaml kept" test -f /etc/etmem/example_conf.yaml
 expect "no D-Bus activation of a removed etmemd" bash -c '! busctl status org.openeuler.Etmem >/dev/null 2>&1'
 expect "the unit is masked until purge or reinstall" test "$(systemctl is-enabled etmemd 2>&1)" = masked
 
+step purge
 # --- purge -----------------------------------------------------------------------------------
 expect "apt purges etmem" apt_get purge etmem
 expect "dpkg forgets etmem" bash -c '! dpkg-query -W -f="\${Status}" etmem 2>/dev/null | grep -q .'
