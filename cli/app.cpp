@@ -2,6 +2,7 @@
 
 #include "command_line.hpp"
 #include "config_file.hpp"
+#include "metrics.hpp"
 #include "render.hpp"
 
 #include <fmt/format.h>
@@ -68,11 +69,16 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
             break;
         case Action::ProjectShow: {
             auto projects = collectProjects(*client, command.projectName);
-            out << (command.json ? renderJson(projects)
-                                 : renderTable(projects, barGlyphsForLocale()));
+            MetricsFormat metrics{};
+            if (!command.format.empty() && parseMetricsFormat(command.format, metrics))
+                out << renderMetrics(projects, metrics);
+            else
+                out << (command.json ? renderJson(projects)
+                                     : renderTable(projects, barGlyphsForLocale()));
             break;
         }
         case Action::Help:
+        case Action::Version:
         case Action::ProjectHelp:
         case Action::MigrateHelp:
         case Action::ObjHelp:
@@ -97,6 +103,9 @@ int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect,
     switch (command.action) {
         case Action::Help:
             out << helpText(HelpTopic::Main);
+            return kExitSuccess;
+        case Action::Version:
+            out << "etmem " << ETMEM_VERSION << '\n';
             return kExitSuccess;
         case Action::ProjectHelp:
             out << helpText(HelpTopic::Project);

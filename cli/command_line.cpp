@@ -1,6 +1,7 @@
 #include "command_line.hpp"
 
 #include "etmem/contract/bus_names.hpp"
+#include "metrics.hpp"
 
 #include <fmt/format.h>
 
@@ -17,6 +18,7 @@ enum Option : unsigned {
     kSocket = 1u << 2,
     kJson = 1u << 3,
     kNoAskPassword = 1u << 4,
+    kFormat = 1u << 5,
 };
 
 struct OptionSpec {
@@ -27,7 +29,7 @@ struct OptionSpec {
     std::string_view display;  // how usage messages name it
 };
 
-constexpr std::array<OptionSpec, 5> kOptions = {{
+constexpr std::array<OptionSpec, 6> kOptions = {{
     {kName, 'n', {"name", ""}, true, "-n|--name <proj_name>"},
     {kFile, 'f', {"file", ""}, true, "-f|--file <conf_file>"},
     // etmem 1.0 documented --sock and implemented --socket: both are accepted.
@@ -35,6 +37,7 @@ constexpr std::array<OptionSpec, 5> kOptions = {{
     {kJson, '\0', {"json", ""}, false, "--json"},
     // As systemctl's: never let polkit ask for a password, even on a terminal.
     {kNoAskPassword, '\0', {"no-ask-password", ""}, false, "--no-ask-password"},
+    {kFormat, '\0', {"format", ""}, true, "--format <openmetrics|prometheus>"},
 }};
 
 struct CommandSpec {
@@ -48,7 +51,7 @@ struct CommandSpec {
 constexpr std::array<CommandSpec, 13> kCommands = {{
     {"project", "add", Action::ProjectAdd, kName | kFile | kSocket | kNoAskPassword, kName | kFile},
     {"project", "del", Action::ProjectDel, kName | kSocket | kNoAskPassword, kName},
-    {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kNoAskPassword, 0},
+    {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kFormat | kNoAskPassword, 0},
     {"project", "help", Action::ProjectHelp, 0, 0},
     {"migrate", "start", Action::MigrateStart, kName | kSocket | kNoAskPassword, kName},
     {"migrate", "stop", Action::MigrateStop, kName | kSocket | kNoAskPassword, kName},
@@ -200,10 +203,21 @@ class OptionParser {
             case kNoAskPassword:
                 command_.askPassword = false;
                 break;
+            case kFormat: {
+                MetricsFormat format{};
+                if (!parseMetricsFormat(value, format))
+                    usageError(topic_, fmt::format("bad --format '{}'; allowed openmetrics or "
+                                                   "prometheus",
+                                                   value));
+                command_.format = value;
+                break;
+            }
         }
     }
 
     void checkRequired() const {
+        if ((seen_ & kJson) != 0 && (seen_ & kFormat) != 0)
+            usageError(topic_, "--json and --format exclude each other");
         for (const auto& spec : kOptions) {
             if ((spec_.required & spec.option) != 0 && (seen_ & spec.option) == 0)
                 usageError(topic_, fmt::format("'{}' needs {}", name(), spec.display));
@@ -226,6 +240,14 @@ Command parseCommandLine(const std::vector<std::string>& args) {
             usageError(HelpTopic::Main,
                        fmt::format("unexpected argument '{}' after 'help'", args[1]));
         return Command{};
+    }
+    if (object == "--version" || object == "-V") {
+        if (args.size() > 1)
+            usageError(HelpTopic::Main,
+                       fmt::format("unexpected argument '{}' after '{}'", args[1], object));
+        Command command;
+        command.action = Action::Version;
+        return command;
     }
     HelpTopic topic = HelpTopic::Main;
     if (object == "project") {

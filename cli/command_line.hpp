@@ -11,6 +11,7 @@ namespace etmem::cli {
 
 enum class Action {
     Help,         // etmem help
+    Version,      // etmem --version
     ProjectHelp,  // etmem project help
     MigrateHelp,  // etmem migrate help
     ProjectAdd,
@@ -33,6 +34,7 @@ struct Command {
     std::string instance;     // -s|--sock|--socket ("" = the default etmemd)
     bool json = false;        // --json (project show)
     bool askPassword = true;  // false with --no-ask-password
+    std::string format;       // --format=openmetrics|prometheus (project show); "" = table
 };
 
 enum class HelpTopic { Main, Project, Migrate, Obj };

@@ -1,17 +1,27 @@
-# Debian package of etmem: `cpack -G DEB` in a build directory.
-# Installs under /usr (units in /usr/lib/systemd/system, the bus policy, the activation file
-# and the polkit action where dbus-daemon and polkitd read them); the maintainer scripts
-# make systemd and dbus-daemon read the new files at once.
+# Debian package of etmem: `cpack -G DEB` in a build directory (tests/deploy/check_deb.sh).
+#
+# CPack's DEB generator rather than a debian/ source package built with dpkg-buildpackage:
+# the package then holds exactly what `cmake --install --prefix /usr` installs (one set of
+# install rules, compared file by file in deploy.debian-package), the build needs no
+# debhelper, and what debhelper would add is done here: Depends from dpkg-shlibdeps,
+# md5sums, compressed manual pages and changelog (packaging/CMakeLists.txt), conffiles,
+# maintainer scripts as dh_installsystemd writes them, lintian overrides with reasons.
 set(CPACK_PACKAGE_NAME etmem)
 set(CPACK_PACKAGE_VENDOR "openEuler")
 set(CPACK_PACKAGE_CONTACT "etmem developers <dev@openeuler.org>")
-set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
-    "memory tiering daemon: moves cold pages of chosen processes out of DRAM")
+set(CPACK_PACKAGE_VERSION ${ETMEM_VERSION})
+# The Debian revision; a newer build of the same tree: cpack -D CPACK_DEBIAN_PACKAGE_RELEASE=2.
+set(CPACK_DEBIAN_PACKAGE_RELEASE ${ETMEM_DEB_REVISION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "memory tiering service: moves cold pages out of DRAM")
+# Debian's extended description: lines of at most 79 characters after the leading space
+# (lintian: extended-description-line-too-long).
 set(CPACK_PACKAGE_DESCRIPTION
-    "etmemd finds the cold pages of chosen processes and swaps them out (zram or fast\n\
-storage), so the same DRAM holds more. Projects are managed with the etmem command or\n\
-over D-Bus (org.openeuler.Etmem); changes are authorized by polkit.")
+    "etmemd watches chosen processes, tells their hot pages from their cold ones\n\
+by the page-table accessed bits over several scans, and swaps the cold pages\n\
+out to zram or fast storage, so the same DRAM carries more work. Projects are\n\
+managed with the etmem command, busctl or systemctl over D-Bus\n\
+(org.openeuler.Etmem); every change is authorized by polkit. The command forms\n\
+and config files of openEuler's etmem 1.0 and 1.1 are understood.")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 
@@ -19,14 +29,15 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://gitee.com/openeuler/etmem")
-# Runtime libraries of etmemd/etmem (Debian 12 names), the bus, and polkitd which decides
-# every change. Listed rather than computed by dpkg-shlibdeps so the build needs no
-# packaging tools beyond dpkg-deb.
-set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "libsdbus-c++1 (>= 1.2.0), libsystemd0, libyaml-cpp0.7, libfmt9, libc6, libstdc++6, libgcc-s1, dbus, polkitd")
+# Libraries: computed by dpkg-shlibdeps from the binaries (exact names and versions). Listed
+# by hand only what no ELF says: the bus the service lives on and polkitd that authorizes
+# every change.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# dbus 1.14 (bookworm) reads the send_destination_prefix of the bus policy.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "dbus (>= 1.14), polkitd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_CURRENT_LIST_DIR}/debian/postinst ${CMAKE_CURRENT_LIST_DIR}/debian/prerm
-    ${CMAKE_CURRENT_LIST_DIR}/debian/postrm)
+    ${CMAKE_CURRENT_LIST_DIR}/debian/postrm ${CMAKE_CURRENT_LIST_DIR}/debian/conffiles)
 # Maintainer scripts must be 0755 and the rest 0644, as lintian expects.
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 

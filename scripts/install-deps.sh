@@ -14,6 +14,13 @@ packages=(
   libdbus-1-dev dpkg-dev
   # bench/realapp: a real application (memcached) and a real client library (libmemcached)
   memcached libmemcached-dev
+  # package checks: lintian judges the .deb; bash-completion's pkg-config file names the
+  # completions dir and its helpers (_init_completion) drive the completion test; groff/man-db
+  # render the manual pages (written in roff directly: no markup tool needed)
+  lintian bash-completion groff man-db
+  # metrics checks: node_exporter's textfile collector and prometheus_client's OpenMetrics
+  # parser read what `etmem project show --format=...` prints (deploy.metrics)
+  prometheus-node-exporter python3-prometheus-client curl
   # VM test tier: qemu, initramfs, kernel build from Debian's source package
   qemu-system-x86 busybox-static cpio xz-utils zstd kmod
   bc bison flex libelf-dev libssl-dev dwarves rsync linux-source-6.12

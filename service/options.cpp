@@ -71,7 +71,8 @@ std::string daemonUsage() {
            "                            (at most 107 bytes; default: the main instance)\n"
            "-m|--mode-systemctl         Accepted for etmem 1.1's units; etmemd always runs\n"
            "                            in the foreground and tells systemd when it is ready\n"
-           "-h|--help                   Show this message\n";
+           "-h|--help                   Show this message\n"
+           "-V|--version                Show the version\n";
 }
 
 ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
@@ -98,6 +99,10 @@ ParsedOptions parseDaemonOptions(const std::vector<std::string>& args) {
         if (name == "-m" || name == "--mode-systemctl") {  // etmem 1.1: nothing to change
             if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
             continue;
+        }
+        if (name == "-V" || name == "--version") {
+            if (hasInline) return usageError(fmt::format("option '{}' takes no value", name));
+            return {std::nullopt, 0, fmt::format("etmemd {}\n", ETMEM_VERSION)};
         }
         if (name == "-l" || name == "--log-level") {
             auto value = takeValue(args, i, inlineValue, hasInline);

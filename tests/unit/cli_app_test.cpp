@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace etmem::cli {
@@ -166,6 +167,18 @@ TEST_F(CliApp, HelpGoesToStdoutWithoutTheDaemon) {
     EXPECT_EQ(calls_.connects, 0);
 }
 
+TEST_F(CliApp, VersionGoesToStdoutWithoutTheDaemon) {
+    // The figure itself is CMake's project(VERSION): deploy.manpages compares it.
+    for (std::string flag : {"--version", "-V"}) {
+        EXPECT_EQ(run({flag}), kExitSuccess);
+        EXPECT_TRUE(
+            std::regex_match(out_.str(), std::regex("etmem [0-9]+\\.[0-9]+\\.[0-9]+\\S*\n")))
+            << out_.str();
+    }
+    EXPECT_EQ(run({"--version", "x"}), kExitUsage);
+    EXPECT_EQ(calls_.connects, 0);
+}
+
 TEST_F(CliApp, UsageErrorsExitTwoWithOneLineAndNoDaemon) {
     for (const std::vector<std::string>& args :
          {std::vector<std::string>{"project", "add", "-n", "p"},
@@ -297,6 +310,20 @@ TEST_F(CliApp, ShowRendersTableOrJson) {
     EXPECT_EQ(run({"project", "show", "--json"}), kExitSuccess);
     EXPECT_TRUE(out_.str().starts_with("[")) << out_.str();
     EXPECT_NE(out_.str().find("\"name\": \"test\""), std::string::npos);
+    EXPECT_EQ(run({"project", "show", "--format=openmetrics"}), kExitSuccess);
+    EXPECT_NE(out_.str().find("etmem_project_running{project=\"test\"} 0\n"), std::string::npos);
+    EXPECT_TRUE(out_.str().ends_with("# EOF\n"));
+    EXPECT_EQ(run({"project", "show", "--format", "prometheus"}), kExitSuccess);
+    EXPECT_NE(out_.str().find("# TYPE etmem_project_cycles_total counter\n"), std::string::npos);
+}
+
+TEST_F(CliApp, MetricsFormatIsCheckedBeforeTheDaemon) {
+    EXPECT_EQ(run({"project", "show", "--format=xml"}), kExitUsage);
+    EXPECT_NE(err_.str().find("allowed openmetrics or prometheus"), std::string::npos)
+        << err_.str();
+    EXPECT_EQ(run({"project", "show", "--json", "--format=prometheus"}), kExitUsage);
+    EXPECT_EQ(run({"project", "add", "-n", "a", "-f", "x", "--format=prometheus"}), kExitUsage);
+    EXPECT_EQ(calls_.connects, 0);
 }
 
 TEST_F(CliApp, ShowOneProjectFetchesOnlyIt) {

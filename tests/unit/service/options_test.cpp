@@ -76,6 +76,16 @@ TEST(DaemonOptions, UsageErrorsExitTwo) {
     }
 }
 
+TEST(DaemonOptions, VersionExitsZeroWithTheBuildsVersion) {
+    for (std::string flag : {"-V", "--version"}) {
+        auto parsed = parseDaemonOptions({"-l", "1", flag});
+        EXPECT_FALSE(parsed.options);
+        EXPECT_EQ(parsed.exitCode, 0);
+        EXPECT_EQ(parsed.output, std::string("etmemd ") + ETMEM_VERSION + "\n");
+    }
+    EXPECT_EQ(parseDaemonOptions({"--version=1"}).exitCode, 2);
+}
+
 TEST(DaemonOptions, HelpExitsZero) {
     for (std::string flag : {"-h", "--help"}) {
         auto parsed = parseDaemonOptions({flag});
