@@ -105,7 +105,7 @@ CycleReport runCycle(const test::WorkloadProcess& workload, ProjectConfig projec
     auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, std::move(options));
     std::vector<Target> targets;
     targets.push_back(workload.target());
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     engine->scan(std::stop_token{});
     CycleReport report = engine->act(std::stop_token{});
     std::printf("swapped %llu of %llu cold pages; error '%s'\n",
