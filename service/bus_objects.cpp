@@ -1,5 +1,7 @@
 #include "bus_objects.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "bus_names.hpp"
@@ -203,6 +205,32 @@ class ProjectObject final
         }
         return rows;
     }
+    std::vector<sdbus::Struct<std::string, std::string, std::string>> TaskTargets() override {
+        const Project& current = project();
+        std::vector<sdbus::Struct<std::string, std::string, std::string>> rows;
+        for (const TaskStatus& task : current.tasks)
+            rows.emplace_back(describeTask(current.config.tasks.at(task.taskIndex)), task.cgroup,
+                              task.targetNote);
+        return rows;
+    }
+    bool Paced() override {
+        const auto& tasks = project().tasks;
+        return std::any_of(tasks.begin(), tasks.end(),
+                           [](const TaskStatus& task) { return task.lastCycle.pacing.paced; });
+    }
+    std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> TaskPacing()
+        override {
+        const Project& current = project();
+        std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> rows;
+        for (const TaskStatus& task : current.tasks) {
+            const TaskConfig& config = current.config.tasks.at(task.taskIndex);
+            if (config.maxSwapRate == 0 && config.pressureLimit == 0) continue;
+            const auto& pacing = task.lastCycle.pacing;
+            rows.emplace_back(describeTask(config), pacing.paced, pacing.paused, pacing.reason,
+                              pacing.rate, pacing.pressure);
+        }
+        return rows;
+    }
 
     ProjectRegistry& registry_;
     Authorizer& authorizer_;
@@ -240,7 +268,8 @@ void BusObjects::statsChanged(const Project& project) {
     if (auto it = projects_.find(project.name); it != projects_.end())
         it->second->changed({"Pids", "Cycles", "PagesScanned", "PagesHot", "PagesCold",
                              "PagesSwapped", "BytesSwapped", "LastCycleUSec", "TotalPagesSwapped",
-                             "TotalBytesSwapped", "LastError"});
+                             "TotalBytesSwapped", "LastError", "TaskTargets", "Paced",
+                             "TaskPacing"});
 }
 
 }  // namespace etmem::service

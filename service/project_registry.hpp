@@ -71,6 +71,11 @@ class ProjectRegistry {
     ~ProjectRegistry();
 
     void setListener(RegistryListener* listener) { listener_ = listener; }
+    // How tasks resolve their targets (the unit -> cgroup lookup); applies to runs started
+    // afterwards.
+    void setResolveEnvironment(ResolveEnvironment environment) {
+        environment_ = std::move(environment);
+    }
 
     const Project& add(const std::string& name, const std::string& configText);
     void remove(const std::string& name);
@@ -103,6 +108,7 @@ class ProjectRegistry {
     Poster post_;
     unsigned cores_;
     RegistryListener* listener_ = nullptr;
+    ResolveEnvironment environment_;
     std::uint64_t nextRunId_ = 1;
     std::map<std::string, Project> projects_;
 };

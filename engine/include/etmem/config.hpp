@@ -22,17 +22,30 @@ inline constexpr std::size_t kMaxProcessNameLength = 15;  // TASK_COMM_LEN - 1
 // A config larger than this is refused before it is parsed.
 inline constexpr std::size_t kMaxConfigBytes = 1024 * 1024;
 
-enum class TaskType { Pid, Name };
+// Ranges of the pacing keys (issue 12). max_swap_rate is bytes per second (0: no limit);
+// pressure_limit is PSI "some avg10" in percent (0: not paced by pressure).
+inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
+inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
+// A systemd unit name is at most 255 bytes (UNIT_NAME_MAX).
+inline constexpr std::size_t kMaxUnitNameLength = 255;
+
+// pid: one process; name: every process with that comm; unit: the processes of a systemd
+// unit's cgroup (.service, .scope, .slice); cgroup: those of a cgroup v2 path relative to
+// the cgroup2 mount. Each with its descendants (cgroup: the cgroup's descendants).
+enum class TaskType { Pid, Name, Unit, Cgroup };
 
 struct TaskConfig {
     TaskType type = TaskType::Pid;
-    std::string value;  // decimal pid (type pid) or process name (type name)
+    // decimal pid (pid), process name (name), unit name (unit) or cgroup path (cgroup)
+    std::string value;
     unsigned maxThreads = 1;
     std::string engine = "slide";
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
     // Backends pinned by the task: "auto" (probe) or a backend name; see config_schema.hpp.
     std::string scanner = "auto";
     std::string swapper = "auto";
+    std::uint64_t maxSwapRate = 0;  // max_swap_rate, bytes/s; 0: unlimited
+    double pressureLimit = 0;       // pressure_limit, percent; 0: off
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -56,6 +56,14 @@ std::string valueYaml(const TaskConfig& task) {
     return task.type == TaskType::Pid && isNumber ? task.value : yamlString(task.value);
 }
 
+// The pacing keys only when set, so configs without them read as they always did.
+std::string pacingYaml(const TaskConfig& task) {
+    std::string yaml;
+    if (task.maxSwapRate != 0) yaml += fmt::format("      max_swap_rate: {}\n", task.maxSwapRate);
+    if (task.pressureLimit != 0) yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
+    return yaml;
+}
+
 std::string taskYaml(const TaskConfig& task) {
     return fmt::format(
         "    - type: {}\n"
@@ -67,7 +75,7 @@ std::string taskYaml(const TaskConfig& task) {
         "      scanner: {}\n"
         "      swapper: {}\n",
         toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine), task.T,
-        task.scanner, task.swapper);
+        task.scanner, task.swapper) + pacingYaml(task);
 }
 
 }  // namespace

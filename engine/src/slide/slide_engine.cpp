@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "etmem/slide/pacing.hpp"
 #include "etmem/slide/pagemap.hpp"
 
 namespace etmem::slide {
@@ -124,6 +126,11 @@ class SlideEngine final : public TaskEngine {
           log_(context.log),
           logger_(context.logger),
           options_(std::move(options)) {
+        if (PacingLimits limits{context.task.maxSwapRate, context.task.pressureLimit};
+            limits.active()) {
+            pacer_.emplace(limits);
+            pacingWindow_ = std::chrono::seconds(context.project.interval);
+        }
         BackendProbe probe;
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
@@ -150,6 +157,7 @@ class SlideEngine final : public TaskEngine {
             TargetState state;
             state.target.pid = target.pid;
             state.target.comm = target.comm;
+            state.target.cgroup = target.cgroup;
             // Our own handle: the engine must not depend on the caller's vector living on.
             state.target.pidfd = UniqueFd(::fcntl(target.pidfd.get(), F_DUPFD_CLOEXEC, 0));
             state.log = log_;
@@ -184,6 +192,7 @@ class SlideEngine final : public TaskEngine {
                 "device (zram or a swap partition/file, see swapon(8))");
             canSwap = false;
         }
+        beginPacing();
         std::mutex merge;
         forEachTarget(stop, [&](TargetState& state, std::stop_token token) {
             if (!state.session) return;
@@ -198,6 +207,7 @@ class SlideEngine final : public TaskEngine {
                 report.histogram[i] += classes.histogram[i];
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
+        endPacing(report.pacing);
         report.error = joinErrors();
         if (!report.error.empty() && report.error != lastLoggedError_)
             logger_.log(LogLevel::Warning, log_, report.error);
@@ -272,6 +282,8 @@ class SlideEngine final : public TaskEngine {
                         Classification& classes) {
         UniqueFd pagemap(openTargetFile(state.target, options_.paths.proc, "pagemap", O_RDONLY));
         std::vector<PageRange> cold;
+        // Paced swap-out may not take all: it goes coldest first (lowest count first).
+        std::vector<std::vector<PageRange>> coldByCount(pacer_ ? kMaxCount + 1 : 0);
         for (std::size_t v = 0; v < state.vmas.size(); ++v) {
             const auto& vma = state.vmas[v];
             std::uint8_t* counts = state.counts.data() + state.firstPage[v];
@@ -284,19 +296,80 @@ class SlideEngine final : public TaskEngine {
                         std::uint8_t& count = counts[(page - vma.range.start) / kPageSize];
                         classifyInto(classes, count, loop_, threshold_);
                         if (isHot(count, threshold_)) continue;
-                        appendPages(cold, page);
+                        appendPages(pacer_ ? coldByCount[count] : cold, page);
                         count = kChosenForSwap;
                     }
                 });
             if (!complete) return 0;
         }
+        for (const auto& level : coldByCount) cold.insert(cold.end(), level.begin(), level.end());
         if (!canSwap || cold.empty()) return 0;
+        if (pacer_) return swapOutPacedTarget(state, pagemap.get(), cold, stop);
         std::uint64_t accepted = swapper_->swapOut(state.target, cold, stop);
         std::uint64_t confirmed = countSwapped(state, pagemap.get(), stop);
         logger_.log(LogLevel::Debug, state.log,
                     fmt::format("{} hot, {} cold pages; {} cold ranges, the kernel accepted {} "
                                 "bytes and {} pages now read as swapped",
                                 classes.hot, classes.cold, cold.size(), accepted, confirmed));
+        return confirmed;
+    }
+
+    std::filesystem::path pressureFile(const TargetState& state) const {
+        return pressureFileFor(state.target.cgroup, options_.paths.sys / "fs" / "cgroup",
+                               options_.paths.proc);
+    }
+
+    void beginPacing() {
+        if (!pacer_) return;
+        actPacing_ = {};
+        const auto now = Pacer::Clock::now();
+        std::optional<double> pressure;
+        if (pacer_->limits().pressureLimit != 0 && !states_.empty())
+            pressure = readPressure(pressureFile(states_.front()));
+        pacer_->begin(pressure, now);
+        pacingDeadline_ = now + pacingWindow_;
+    }
+
+    // The act's pacing into the report, and a journal line when it starts or ends.
+    void endPacing(CycleReport::Pacing& report) {
+        if (!pacer_) return;
+        if (auto change = pacingChange(lastPacing_, actPacing_))
+            logger_.log(LogLevel::Info, log_, *change);
+        lastPacing_ = actPacing_;
+        report = {actPacing_.paced, actPacing_.paused, actPacing_.reason, actPacing_.rate,
+                  actPacing_.pressure.value_or(-1)};
+    }
+
+    // The hook of max_swap_rate and pressure_limit: the task's targets share one pacer, so
+    // they swap one after another.
+    std::uint64_t swapOutPacedTarget(TargetState& state, int pagemapFd,
+                                     const std::vector<PageRange>& cold, std::stop_token stop) {
+        std::lock_guard lock(pacerMutex_);
+        PacedSwapIo io;
+        io.swap = [&](std::span<const PageRange> batch) {
+            swapper_->swapOut(state.target, batch, stop);
+        };
+        io.confirm = [&](std::span<const PageRange> batch) {
+            std::uint64_t swapped = 0;
+            for (const auto& range : batch)
+                readPagemap(pagemapFd, range, stop,
+                            [&](std::uint64_t, std::span<const PagemapEntry> entries) {
+                                for (const auto& entry : entries) swapped += entry.swapped();
+                            });
+            return swapped;
+        };
+        io.pressure = [&] { return readPressure(pressureFile(state)); };
+        io.sleep = [](Pacer::Clock::duration wait, std::stop_token token) {
+            std::mutex mutex;
+            std::condition_variable_any wake;
+            std::unique_lock guard(mutex);
+            wake.wait_for(guard, token, wait, [] { return false; });
+            return !token.stop_requested();
+        };
+        io.now = [] { return Pacer::Clock::now(); };
+        PacingState pacing;
+        std::uint64_t confirmed = swapOutPaced(*pacer_, cold, pacingDeadline_, io, stop, pacing);
+        mergePacing(actPacing_, pacing);
         return confirmed;
     }
 
@@ -344,6 +417,12 @@ class SlideEngine final : public TaskEngine {
     std::mutex errorsMutex_;
     std::vector<std::string> errors_;
     std::string lastLoggedError_;
+    // Pacing (max_swap_rate, pressure_limit); empty when the task sets neither.
+    std::optional<Pacer> pacer_;
+    std::mutex pacerMutex_;
+    std::chrono::seconds pacingWindow_{1};
+    Pacer::Clock::time_point pacingDeadline_{};
+    PacingState actPacing_, lastPacing_;
 };
 
 }  // namespace
