@@ -123,7 +123,8 @@ std::string rateText(std::uint64_t bytes) {
 void appendTargetsAndPacing(std::vector<std::string>& notes, const ProjectInfo& project) {
     for (const auto& target : project.taskTargets) {
         if (!target.note.empty())
-            notes.push_back(fmt::format("  {}: {}", printable(target.task), printable(target.note)));
+            notes.push_back(
+                fmt::format("  {}: {}", printable(target.task), printable(target.note)));
         else if (!target.cgroup.empty())
             notes.push_back(
                 fmt::format("  {}: cgroup {}", printable(target.task), printable(target.cgroup)));
@@ -332,8 +333,8 @@ std::string renderJson(const std::vector<ProjectInfo>& projects) {
         json.key("sleep");
         json.number(project.sleep);
         writeTasks(json, project);
-        writeTargetsAndPacing(json, project);
         writeStatistics(json, project.stats);
+        writeTargetsAndPacing(json, project);
         json.endObject();
     }
     json.endArray();

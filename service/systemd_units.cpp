@@ -26,9 +26,7 @@ using MessagePtr = std::unique_ptr<sd_bus_message, MessageDeleter>;
 struct BusError {
     sd_bus_error error = SD_BUS_ERROR_NULL;
     ~BusError() { sd_bus_error_free(&error); }
-    std::string text(int r) const {
-        return error.message ? error.message : std::strerror(-r);
-    }
+    std::string text(int r) const { return error.message ? error.message : std::strerror(-r); }
 };
 
 // The unit type's interface, which carries ControlGroup.
@@ -42,8 +40,8 @@ std::string stringProperty(sd_bus* bus, const char* path, const char* interface,
                            const char* property) {
     BusError error;
     char* value = nullptr;
-    int r = sd_bus_get_property_string(bus, kSystemd, path, interface, property, &error.error,
-                                       &value);
+    int r =
+        sd_bus_get_property_string(bus, kSystemd, path, interface, property, &error.error, &value);
     if (r < 0)
         throw std::runtime_error(
             fmt::format("cannot read {} from systemd: {}", property, error.text(r)));
@@ -66,8 +64,8 @@ class SystemdUnitLookup final : public UnitCgroupLookup {
         BusError error;
         sd_bus_message* reply = nullptr;
         r = sd_bus_call_method(bus.get(), kSystemd, "/org/freedesktop/systemd1",
-                               "org.freedesktop.systemd1.Manager", "GetUnit", &error.error,
-                               &reply, "s", unit.c_str());
+                               "org.freedesktop.systemd1.Manager", "GetUnit", &error.error, &reply,
+                               "s", unit.c_str());
         MessagePtr owned(reply);
         if (r < 0) {
             // Not loaded: systemd forgets a unit that stopped and nothing refers to.

@@ -12,9 +12,9 @@ namespace etmem::config {
 
 inline constexpr std::string_view kRootKeys[] = {"options"};
 inline constexpr std::string_view kOptionKeys[] = {"loop", "interval", "sleep", "policies"};
-inline constexpr std::string_view kTaskKeys[] = {
-    "type", "value", "max_threads", "engine", "param", "scanner", "swapper",
-    "max_swap_rate", "pressure_limit"};
+inline constexpr std::string_view kTaskKeys[] = {"type",    "value",         "max_threads",
+                                                 "engine",  "param",         "scanner",
+                                                 "swapper", "max_swap_rate", "pressure_limit"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
 inline constexpr std::string_view kScannerValues[] = {"auto", "idle_page", "damon", "idle_pages"};
 inline constexpr std::string_view kSwapperValues[] = {"auto", "madvise", "swap_pages"};
@@ -36,8 +36,8 @@ inline std::optional<std::string_view> homeSectionOf(std::string_view key) {
 // As in etmem 1.0, every key is required except max_threads (default 1); etmem's own
 // scanner and swapper keys are optional too (default auto).
 inline constexpr bool isRequiredKey(std::string_view key) {
-    return key != "max_threads" && key != "scanner" && key != "swapper" &&
-           key != "max_swap_rate" && key != "pressure_limit";
+    return key != "max_threads" && key != "scanner" && key != "swapper" && key != "max_swap_rate" &&
+           key != "pressure_limit";
 }
 
 }  // namespace etmem::config

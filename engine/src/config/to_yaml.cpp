@@ -60,22 +60,24 @@ std::string valueYaml(const TaskConfig& task) {
 std::string pacingYaml(const TaskConfig& task) {
     std::string yaml;
     if (task.maxSwapRate != 0) yaml += fmt::format("      max_swap_rate: {}\n", task.maxSwapRate);
-    if (task.pressureLimit != 0) yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
+    if (task.pressureLimit != 0)
+        yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
     return yaml;
 }
 
 std::string taskYaml(const TaskConfig& task) {
     return fmt::format(
-        "    - type: {}\n"
-        "      value: {}\n"
-        "      max_threads: {}\n"
-        "      engine: {}\n"
-        "      param:\n"
-        "        T: {}\n"
-        "      scanner: {}\n"
-        "      swapper: {}\n",
-        toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine), task.T,
-        task.scanner, task.swapper) + pacingYaml(task);
+               "    - type: {}\n"
+               "      value: {}\n"
+               "      max_threads: {}\n"
+               "      engine: {}\n"
+               "      param:\n"
+               "        T: {}\n"
+               "      scanner: {}\n"
+               "      swapper: {}\n",
+               toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine),
+               task.T, task.scanner, task.swapper) +
+           pacingYaml(task);
 }
 
 }  // namespace

@@ -5,8 +5,8 @@
 #include <sys/types.h>
 #include <algorithm>
 #include <cctype>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <span>
 
@@ -212,9 +212,9 @@ std::string readUnitName(const MapEntry& entry, const std::string& path) {
         if (name.size() > suffix.size() && name.ends_with(suffix))
             prefix = name.substr(0, name.size() - suffix.size());
     const std::size_t at = prefix.find('@');
-    const bool validTemplate = at == std::string_view::npos ||
-                               (at > 0 && at + 1 < prefix.size() &&
-                                prefix.find('@', at + 1) == std::string_view::npos);
+    const bool validTemplate =
+        at == std::string_view::npos ||
+        (at > 0 && at + 1 < prefix.size() && prefix.find('@', at + 1) == std::string_view::npos);
     if (prefix.empty() || name.size() > kMaxUnitNameLength ||
         !std::all_of(name.begin(), name.end(), validChar) || !validTemplate) {
         fail(entry.value.at, path, name,
@@ -241,9 +241,9 @@ std::string readCgroupPath(const MapEntry& entry, const std::string& path) {
                 return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
             });
     if (!valid) {
-        fail(entry.value.at, path, text,
-             fmt::format("value '{}' is not a cgroup path; allowed {}", displayText(text),
-                         allowed));
+        fail(
+            entry.value.at, path, text,
+            fmt::format("value '{}' is not a cgroup path; allowed {}", displayText(text), allowed));
     }
     return std::string(text);
 }
@@ -260,7 +260,8 @@ std::uint64_t readSwapRate(const ConfigNode& task, const std::string& parent) {
     std::uint64_t unit = 1;
     std::string_view digits = text;
     if (!digits.empty()) {
-        const char last = static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+        const char last =
+            static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
         const std::uint64_t units[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
         if (const auto* at = std::strchr("KMG", last); at != nullptr && last != '\0') {
             unit = units[at - "KMG"];

@@ -170,7 +170,8 @@ Resolution resolveUnit(const std::string& unit, const ResolveEnvironment& enviro
     UnitCgroup where = environment.units->cgroupOf(unit);
     if (where.cgroup.empty()) {
         Resolution none;
-        none.note = fmt::format("unit {} is {}", unit, where.why.empty() ? "not running" : where.why);
+        none.note =
+            fmt::format("unit {} is {}", unit, where.why.empty() ? "not running" : where.why);
         return none;
     }
     std::string relative = where.cgroup;

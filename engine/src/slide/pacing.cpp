@@ -57,9 +57,10 @@ std::string describe(const Pacer& pacer, const PacingState& state) {
     }
     std::vector<std::string> why;
     if (limits.pressureLimit != 0 && pacer.share() < 1.0) {
-        why.push_back(fmt::format("memory pressure {} (pressure_limit {}) scales swap-out to {:.0f}%",
-                                  percent(state.pressure.value_or(0)),
-                                  percent(limits.pressureLimit), pacer.share() * 100));
+        why.push_back(
+            fmt::format("memory pressure {} (pressure_limit {}) scales swap-out to {:.0f}%",
+                        percent(state.pressure.value_or(0)), percent(limits.pressureLimit),
+                        pacer.share() * 100));
     }
     if (limits.maxSwapRate != 0)
         why.push_back(fmt::format("max_swap_rate {}/s", formatSize(limits.maxSwapRate)));
@@ -167,13 +168,13 @@ std::uint64_t swapOutPaced(Pacer& pacer, std::span<const PageRange> cold,
     if (limits.pressureLimit != 0) pacer.updatePressure(io.pressure());
     const std::uint64_t total = totalPages(cold);
     // Senpai's step: the cycle's amount shrinks as pressure approaches the limit.
-    std::uint64_t allowed = static_cast<std::uint64_t>(
-        std::ceil(static_cast<double>(total) * pacer.share()));
+    std::uint64_t allowed =
+        static_cast<std::uint64_t>(std::ceil(static_cast<double>(total) * pacer.share()));
     std::uint64_t batchBytes = kUnpacedBatchBytes;
     if (limits.maxSwapRate != 0) {
         batchBytes = std::clamp<std::uint64_t>(
-            static_cast<std::uint64_t>(static_cast<double>(pacer.currentRate()) * 0.1) /
-                kPageSize * kPageSize,
+            static_cast<std::uint64_t>(static_cast<double>(pacer.currentRate()) * 0.1) / kPageSize *
+                kPageSize,
             kPageSize, kMaxBatchBytes);
     }
     std::uint64_t done = 0, confirmed = 0;

@@ -51,11 +51,11 @@ double pressureShare(std::optional<double> pressure, double limit);
 
 // What pacing did in one cycle, for the report, the bus and the journal.
 struct PacingState {
-    bool paced = false;         // the limits held cold pages back (or paused swap-out)
-    bool paused = false;        // pressure at or above the limit
-    std::string reason;         // why, in a sentence; "" when not paced
-    std::uint64_t rate = 0;     // the rate allowed now, bytes/s (0: unlimited)
-    std::optional<double> pressure;  // the last reading, percent
+    bool paced = false;               // the limits held cold pages back (or paused swap-out)
+    bool paused = false;              // pressure at or above the limit
+    std::string reason;               // why, in a sentence; "" when not paced
+    std::uint64_t rate = 0;           // the rate allowed now, bytes/s (0: unlimited)
+    std::optional<double> pressure;   // the last reading, percent
     std::uint64_t heldBackPages = 0;  // cold pages left for the next cycle
     bool operator==(const PacingState&) const = default;
 };
