@@ -252,7 +252,12 @@ void writeTasks(JsonWriter& json, const ProjectInfo& project) {
     json.endArray();
 }
 
+// Only for projects that have them: a pid project's JSON stays as it was.
 void writeTargetsAndPacing(JsonWriter& json, const ProjectInfo& project) {
+    const bool anyTarget =
+        std::any_of(project.taskTargets.begin(), project.taskTargets.end(),
+                    [](const TaskTargetInfo& t) { return !t.cgroup.empty() || !t.note.empty(); });
+    if (!anyTarget && project.taskPacing.empty()) return;
     json.key("targets");
     json.beginArray();
     for (const auto& target : project.taskTargets) {
