@@ -160,6 +160,22 @@ TEST(Pacing, PressureAtTheLimitPausesAndBelowItScalesLikeSenpai) {
     EXPECT_NE(part.reason.find("scales swap-out to 75%"), std::string::npos) << part.reason;
 }
 
+TEST(Pacing, APauseBeforeTheScanSaysSo) {
+    Pacer pacer({8 * kMiB, 10});
+    pacer.updatePressure(30.0);
+    ASSERT_TRUE(pacer.paused());
+    PacingState state = pausedBeforeScan(pacer);
+    EXPECT_TRUE(state.paced);
+    EXPECT_TRUE(state.paused);
+    EXPECT_EQ(state.rate, 0u);  // share 0: nothing may go
+    EXPECT_NE(state.reason.find("memory pressure 30.0% is at or above pressure_limit 10.0%: "
+                                "swap-out paused; not scanned this cycle"),
+              std::string::npos)
+        << state.reason;
+    pacer.updatePressure(9.9);
+    EXPECT_FALSE(pacer.paused());
+}
+
 TEST(Pacing, PressureRisingDuringTheActPausesWithinOneBatch) {
     SimulatedKernel kernel;
     kernel.pressures = {1.0, 1.0, 15.0};  // the third reading is above the limit

@@ -61,15 +61,15 @@ start_unit() {
         "$workload --hot 256 --cold 8192 --children 1 --layout /run/wl/a & \
          while [ ! -e /run/wl/go ]; do sleep 0.2; done; \
          $workload --hot 256 --cold 8192 --seed 7 --layout /run/wl/b & wait"
-    wait_until 60 test -e /run/wl/a -a -e /run/wl/a.0
+    wait_until 60 test -e /run/wl/a -a -e /run/wl/a.1
 }
 start_unit
 add_and_start units "$(project_config etmem-wl.service 3 1 4)"
 expect "type unit: the unit's two processes are targets" \
-    wait_until 60 eval 'has_pid units "$(pid_of_layout /run/wl/a)" && has_pid units "$(pid_of_layout /run/wl/a.0)"'
+    wait_until 60 eval 'has_pid units "$(pid_of_layout /run/wl/a)" && has_pid units "$(pid_of_layout /run/wl/a.1)"'
 expect "type unit: both processes' cold pages swapped, hot pages kept" \
-    wait_until 120 eval 'cold_out_hot_in /run/wl/a && cold_out_hot_in /run/wl/a.0'
-echo "figure unit a: $(/usr/bin/python3 "$here/pages.py" /run/wl/a), a.0: $(/usr/bin/python3 "$here/pages.py" /run/wl/a.0)"
+    wait_until 120 eval 'cold_out_hot_in /run/wl/a && cold_out_hot_in /run/wl/a.1'
+echo "figure unit a: $(/usr/bin/python3 "$here/pages.py" /run/wl/a), a.1: $(/usr/bin/python3 "$here/pages.py" /run/wl/a.1)"
 expect "project show names the unit's cgroup" \
     grep -q "unit:etmem-wl.service: cgroup system.slice/etmem-wl.service" <<<"$(show)"
 touch /run/wl/go
@@ -99,7 +99,7 @@ rate_run() { # rate_run NAME EXTRA-LINES -> prints swap_rate.py's figures
     wait_until 90 test -e /run/wl/rate
     local pid; pid=$(pid_of_layout /run/wl/rate)
     add_and_start "$1" "$(project_config etmem-rate.service 1 2 2 "$2")" >/dev/null
-    /usr/bin/python3 "$here/swap_rate.py" "$pid" 30 2
+    /usr/bin/python3 "$here/swap_rate.py" "$pid" 20 2
     "$etmem" migrate stop -n "$1"
     systemctl stop etmem-rate.service; rm -f /run/wl/rate
 }
@@ -131,21 +131,27 @@ systemd-run --quiet --unit=etmem-press.service -p MemoryHigh=56M "$workload" --h
     --cold 2048 --layout /run/wl/press
 wait_until 120 test -e /run/wl/press
 cg=system.slice/etmem-press.service
-sleep 10
-without=$(psi_mean $cg 20)
+sleep 5
+# Baseline before and after the run with etmem, so a drift of the thrashing does not pass
+# for etmem's effect.
+before=$(psi_mean $cg 15)
 add_and_start pressure "$(project_config etmem-press.service 1 1 2 "      pressure_limit: 2")" >/dev/null
 swapped_before=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
     org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
-with=$(psi_mean $cg 20)
+with=$(psi_mean $cg 15)
 pacing=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
     org.openeuler.Etmem.Project TaskPacing)
 swapped=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
     org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
-echo "figure pressure: some avg10 mean without etmem $without%, with etmem $with%; TaskPacing $pacing; pages swapped by etmem $swapped_before -> $swapped"
+"$etmem" migrate stop -n pressure
+after=$(psi_mean $cg 15)
+without=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", (a + b) / 2 }')
+echo "figure pressure: some avg10 mean without etmem $before% (before) / $after% (after), with etmem $with%; ratio with/without $(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }'); TaskPacing $pacing; pages swapped by etmem $swapped_before -> $swapped"
 expect "pressure above the limit: etmem reports swap-out paused" grep -q "true true" <<<"$pacing"
 expect "... and swaps nothing while paused" test "$swapped" = "$swapped_before"
-expect "... the workload's PSI with etmem is at or below it without (+0.5 point)" \
-    awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= b + 0.5) }'
+# PSI's avg10 wanders by a few percent between 15 s samples of the same thrash.
+expect "... the workload's PSI with etmem is at or below it without (5% noise allowed)" \
+    awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= b * 1.05) }'
 expect "the journal says when swap-out is paused" \
     journalctl -u etmemd-test.service --no-pager -o cat --grep "swap-out paused" -q
 systemctl stop etmem-press.service

@@ -209,6 +209,15 @@ std::uint64_t swapOutPaced(Pacer& pacer, std::span<const PageRange> cold,
     return confirmed;
 }
 
+PacingState pausedBeforeScan(const Pacer& pacer) {
+    PacingState state;
+    state.paced = state.paused = true;
+    state.pressure = pacer.pressure();
+    state.rate = pacer.currentRate();
+    state.reason = describe(pacer, state) + "; not scanned this cycle";
+    return state;
+}
+
 void mergePacing(PacingState& into, const PacingState& target) {
     into.paced = into.paced || target.paced;
     into.paused = into.paused || target.paused;

@@ -165,6 +165,7 @@ class SlideEngine final : public TaskEngine {
             if (!state.target.pidfd) continue;
             states_.push_back(std::move(state));
         }
+        if (pressurePausesCycle()) return;
         std::stop_source never;
         forEachTarget(never.get_token(),
                       [this](TargetState& state, std::stop_token stop) { prepare(state, stop); });
@@ -319,8 +320,20 @@ class SlideEngine final : public TaskEngine {
                                options_.paths.proc);
     }
 
+    // Above pressure_limit the cycle does not even scan: marking pages idle and clearing
+    // soft-dirty cost the workload faults and TLB flushes that swap-out would not use.
+    bool pressurePausesCycle() {
+        pausedBeforeScan_ = false;
+        if (!pacer_ || pacer_->limits().pressureLimit == 0 || states_.empty()) return false;
+        pacer_->updatePressure(readPressure(pressureFile(states_.front())));
+        if (!pacer_->paused()) return false;
+        actPacing_ = pausedBeforeScan(*pacer_);
+        pausedBeforeScan_ = true;
+        return true;
+    }
+
     void beginPacing() {
-        if (!pacer_) return;
+        if (!pacer_ || pausedBeforeScan_) return;
         actPacing_ = {};
         const auto now = Pacer::Clock::now();
         std::optional<double> pressure;
@@ -423,6 +436,7 @@ class SlideEngine final : public TaskEngine {
     std::chrono::seconds pacingWindow_{1};
     Pacer::Clock::time_point pacingDeadline_{};
     PacingState actPacing_, lastPacing_;
+    bool pausedBeforeScan_ = false;
 };
 
 }  // namespace

@@ -111,6 +111,9 @@ struct PacedSwapIo {
 std::uint64_t swapOutPaced(Pacer& pacer, std::span<const PageRange> cold,
                            Pacer::Clock::time_point deadline, const PacedSwapIo& io,
                            std::stop_token stop, PacingState& state);
+// The state of a cycle that pressure pauses before it scans (pacer.paused() after
+// updatePressure): nothing is scanned, so a stalled workload pays nothing for etmem.
+PacingState pausedBeforeScan(const Pacer& pacer);
 // Adds one target's pacing to the act's (reason and readings from the latest).
 void mergePacing(PacingState& into, const PacingState& target);
 
