@@ -145,6 +145,14 @@ swapped=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/p
     org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
 "$etmem" migrate stop -n pressure
 after=$(psi_mean $cg 15)
+# The pressure goes (memory.high lifted): swap-out resumes, scaled while avg10 decays.
+"$etmem" migrate start -n pressure
+systemctl set-property --runtime etmem-press.service MemoryHigh=infinity
+total_swapped() { busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
+    org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }'; }
+resumed_at=$SECONDS
+expect "below the limit swap-out resumes" wait_until 120 eval '(( $(total_swapped) > 0 ))'
+echo "figure pressure: swap-out resumed $((SECONDS - resumed_at)) s after memory.high was lifted; some avg10 now $(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /sys/fs/cgroup/$cg/memory.pressure)%"
 without=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", (a + b) / 2 }')
 echo "figure pressure: some avg10 mean without etmem $before% (before) / $after% (after), with etmem $with%; ratio with/without $(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }'); TaskPacing $pacing; pages swapped by etmem $swapped_before -> $swapped"
 expect "pressure above the limit: etmem reports swap-out paused" grep -q "true true" <<<"$pacing"
@@ -154,6 +162,9 @@ expect "... the workload's PSI with etmem is at or below it without (5% noise al
     awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= b * 1.05) }'
 expect "the journal says when swap-out is paused" \
     journalctl -u etmemd-test.service --no-pager -o cat --grep "swap-out paused" -q
+expect "... and when it is paced by pressure or no longer paced" \
+    journalctl -u etmemd-test.service --no-pager -o cat -q \
+    --grep "project pressure: swap-out is (no longer paced|paced: memory pressure)"
 systemctl stop etmem-press.service
 journalctl -u etmemd-test.service --no-pager -o cat | grep -E "paced|paused" | head -n 4
 
