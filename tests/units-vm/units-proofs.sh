@@ -132,19 +132,30 @@ systemd-run --quiet --unit=etmem-press.service -p MemoryHigh=56M "$workload" --h
 wait_until 120 test -e /run/wl/press
 cg=system.slice/etmem-press.service
 sleep 5
-# Baseline before and after the run with etmem, so a drift of the thrashing does not pass
-# for etmem's effect.
-before=$(psi_mean $cg 15)
+# Without and with etmem interleaved (10 s blocks, 3 without, 2 with), so a drift of the
+# thrashing or of the host's load under TCG does not pass for etmem's effect.
 add_and_start pressure "$(project_config etmem-press.service 1 1 2 "      pressure_limit: 2")" >/dev/null
-swapped_before=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
-    org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
-with=$(psi_mean $cg 15)
-pacing=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
-    org.openeuler.Etmem.Project TaskPacing)
-swapped=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
-    org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
 "$etmem" migrate stop -n pressure
-after=$(psi_mean $cg 15)
+blocks_without=() blocks_with=()
+for block in 1 2 3 4 5; do
+    if ((block % 2)); then
+        blocks_without+=("$(psi_mean $cg 10)")
+    else
+        "$etmem" migrate start -n pressure
+        blocks_with+=("$(psi_mean $cg 10)")
+        pacing=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
+            org.openeuler.Etmem.Project TaskPacing)
+        swapped=$(busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
+            org.openeuler.Etmem.Project TotalPagesSwapped | awk '{ print $2 }')
+        "$etmem" migrate stop -n pressure
+        swapped_while_paused=$((${swapped_while_paused:-0} + swapped))
+    fi
+done
+mean_of() { printf '%s\n' "$@" | awk '{ s += $1 } END { printf "%.2f", s / NR }'; }
+without=$(mean_of "${blocks_without[@]}")
+with=$(mean_of "${blocks_with[@]}")
+swapped_before=0 swapped=$swapped_while_paused
+echo "figure pressure: some avg10 per 10 s block without etmem ${blocks_without[*]} (mean $without%), with etmem ${blocks_with[*]} (mean $with%); ratio with/without $(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }'); TaskPacing $pacing; pages swapped by etmem while paused $swapped"
 # The pressure goes (memory.high lifted): swap-out resumes, scaled while avg10 decays.
 "$etmem" migrate start -n pressure
 systemctl set-property --runtime etmem-press.service MemoryHigh=infinity
@@ -153,13 +164,12 @@ total_swapped() { busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/p
 resumed_at=$SECONDS
 expect "below the limit swap-out resumes" wait_until 120 eval '(( $(total_swapped) > 0 ))'
 echo "figure pressure: swap-out resumed $((SECONDS - resumed_at)) s after memory.high was lifted; some avg10 now $(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /sys/fs/cgroup/$cg/memory.pressure)%"
-without=$(awk -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", (a + b) / 2 }')
-echo "figure pressure: some avg10 mean without etmem $before% (before) / $after% (after), with etmem $with%; ratio with/without $(awk -v a="$with" -v b="$without" 'BEGIN { printf "%.3f", a / b }'); TaskPacing $pacing; pages swapped by etmem $swapped_before -> $swapped"
 expect "pressure above the limit: etmem reports swap-out paused" grep -q "true true" <<<"$pacing"
 expect "... and swaps nothing while paused" test "$swapped" = "$swapped_before"
-# PSI's avg10 wanders by a few percent between 15 s samples of the same thrash.
-expect "... the workload's PSI with etmem is at or below it without (5% noise allowed)" \
-    awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= b * 1.05) }'
+# Under TCG on a shared host the same thrash's avg10 wanders by several percent between
+# blocks; 10% is the noise allowed.
+expect "... the workload's PSI with etmem is at or below it without (10% noise allowed)" \
+    awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= b * 1.10) }'
 expect "the journal says when swap-out is paused" \
     journalctl -u etmemd-test.service --no-pager -o cat --grep "swap-out paused" -q
 expect "... and when it is paced by pressure or no longer paced" \
