@@ -109,6 +109,15 @@ ProjectInfo toProjectInfo(const ProjectEntry& entry, const PropertyMap& properti
     std::vector<TaskStatisticsStruct> rows;
     take(properties, "TaskStatistics", rows);
     for (const auto& row : rows) info.taskStatistics.push_back(toTaskStatistics(row));
+    std::vector<sdbus::Struct<std::string, std::string, std::string>> targets;
+    take(properties, "TaskTargets", targets);
+    for (const auto& row : targets)
+        info.taskTargets.push_back({std::get<0>(row), std::get<1>(row), std::get<2>(row)});
+    std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> pacing;
+    take(properties, "TaskPacing", pacing);
+    for (const auto& row : pacing)
+        info.taskPacing.push_back({std::get<0>(row), std::get<1>(row), std::get<2>(row),
+                                   std::get<3>(row), std::get<4>(row), std::get<5>(row)});
     return info;
 }
 

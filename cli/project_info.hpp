@@ -46,6 +46,23 @@ struct TaskStatistics {
     Statistics stats;
 };
 
+// Where a task of type unit or cgroup resolved to (TaskTargets).
+struct TaskTargetInfo {
+    std::string task;
+    std::string cgroup;  // "" for pid and name tasks
+    std::string note;    // why no process ("unit x.service is inactive"), "" otherwise
+};
+
+// What pacing did in a task's last cycle (TaskPacing); only tasks with pacing keys.
+struct TaskPacingInfo {
+    std::string task;
+    bool paced = false;
+    bool paused = false;
+    std::string reason;
+    std::uint64_t rate = 0;  // bytes/s allowed, 0: no max_swap_rate
+    double pressure = -1;    // PSI some avg10, percent; < 0: not read
+};
+
 struct ProjectInfo {
     std::string name;
     std::string state;  // stopped | running | failed
@@ -59,6 +76,8 @@ struct ProjectInfo {
     Statistics stats;
     // In config order, one per task; empty from a daemon older than per-task statistics.
     std::vector<TaskStatistics> taskStatistics;
+    std::vector<TaskTargetInfo> taskTargets;
+    std::vector<TaskPacingInfo> taskPacing;
 };
 
 }  // namespace etmem::cli

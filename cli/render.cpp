@@ -107,6 +107,41 @@ void appendTaskStatistics(std::vector<std::string>& notes, const ProjectInfo& pr
     }
 }
 
+// "8M/s" as the config writes sizes.
+std::string rateText(std::uint64_t bytes) {
+    std::string suffix;
+    for (char s : std::string_view("KMG")) {
+        if (bytes == 0 || bytes % 1024 != 0) break;
+        bytes /= 1024;
+        suffix = std::string(1, s);
+    }
+    return fmt::format("{}{}/s", bytes, suffix);
+}
+
+// Types unit and cgroup: what the unit resolved to, or why it has no process. Pacing: what
+// held swap-out back.
+void appendTargetsAndPacing(std::vector<std::string>& notes, const ProjectInfo& project) {
+    for (const auto& target : project.taskTargets) {
+        if (!target.note.empty())
+            notes.push_back(
+                fmt::format("  {}: {}", printable(target.task), printable(target.note)));
+        else if (!target.cgroup.empty())
+            notes.push_back(
+                fmt::format("  {}: cgroup {}", printable(target.task), printable(target.cgroup)));
+    }
+    for (const auto& pacing : project.taskPacing) {
+        std::string readings;
+        if (pacing.rate != 0) readings += fmt::format("rate {}", rateText(pacing.rate));
+        if (pacing.pressure >= 0)
+            readings += fmt::format("{}memory pressure {:.1f}%", readings.empty() ? "" : ", ",
+                                    pacing.pressure);
+        std::string state = pacing.paused ? "paused" : pacing.paced ? "paced" : "not paced";
+        notes.push_back(fmt::format("  {}: swap-out {}{}{}", printable(pacing.task), state,
+                                    readings.empty() ? "" : " (" + readings + ")",
+                                    pacing.reason.empty() ? "" : ": " + printable(pacing.reason)));
+    }
+}
+
 constexpr std::array<std::string_view, 8> kHeader = {"PROJECT", "STATE",  "CYCLES", "TYPE",
                                                      "VALUE",   "ENGINE", "T",      "PIDS"};
 using Row = std::array<std::string, kHeader.size()>;
@@ -151,6 +186,7 @@ std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects, BarGlyphs
             notes.push_back("  gates: " + printable(joined));
         }
         appendTaskStatistics(notes, project, glyphs);
+        appendTargetsAndPacing(notes, project);
         for (auto& note : notes) lines.push_back({{}, std::move(note), true});
     }
     return lines;
@@ -221,6 +257,47 @@ void writeTasks(JsonWriter& json, const ProjectInfo& project) {
     json.endArray();
 }
 
+// Only for projects that have them: a pid project's JSON stays as it was.
+void writeTargetsAndPacing(JsonWriter& json, const ProjectInfo& project) {
+    const bool anyTarget =
+        std::any_of(project.taskTargets.begin(), project.taskTargets.end(),
+                    [](const TaskTargetInfo& t) { return !t.cgroup.empty() || !t.note.empty(); });
+    if (!anyTarget && project.taskPacing.empty()) return;
+    json.key("targets");
+    json.beginArray();
+    for (const auto& target : project.taskTargets) {
+        json.beginObject();
+        json.key("task");
+        json.string(target.task);
+        json.key("cgroup");
+        json.string(target.cgroup);
+        json.key("note");
+        json.string(target.note);
+        json.endObject();
+    }
+    json.endArray();
+    json.key("pacing");
+    json.beginArray();
+    for (const auto& pacing : project.taskPacing) {
+        json.beginObject();
+        json.key("task");
+        json.string(pacing.task);
+        json.key("paced");
+        json.boolean(pacing.paced);
+        json.key("paused");
+        json.boolean(pacing.paused);
+        json.key("reason");
+        json.string(pacing.reason);
+        json.key("rate");
+        json.number(pacing.rate);
+        // Tenths of a percent: the writer has whole numbers only.
+        json.key("pressure_tenths");
+        json.number(pacing.pressure < 0 ? 0 : static_cast<std::uint64_t>(pacing.pressure * 10));
+        json.endObject();
+    }
+    json.endArray();
+}
+
 }  // namespace
 
 std::string renderTable(const std::vector<ProjectInfo>& projects, BarGlyphs glyphs) {
@@ -267,6 +344,7 @@ std::string renderJson(const std::vector<ProjectInfo>& projects) {
         json.number(project.sleep);
         writeTasks(json, project);
         writeStatistics(json, project.stats);
+        writeTargetsAndPacing(json, project);
         json.endObject();
     }
     json.endArray();

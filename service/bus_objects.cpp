@@ -1,5 +1,7 @@
 #include "bus_objects.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <utility>
@@ -311,6 +313,32 @@ class ProjectObject final
         }
         return rows;
     }
+    std::vector<sdbus::Struct<std::string, std::string, std::string>> TaskTargets() override {
+        const Project& current = project();
+        std::vector<sdbus::Struct<std::string, std::string, std::string>> rows;
+        for (const TaskStatus& task : current.tasks)
+            rows.emplace_back(describeTask(current.config.tasks.at(task.taskIndex)), task.cgroup,
+                              task.targetNote);
+        return rows;
+    }
+    bool Paced() override {
+        const auto& tasks = project().tasks;
+        return std::any_of(tasks.begin(), tasks.end(),
+                           [](const TaskStatus& task) { return task.lastCycle.pacing.paced; });
+    }
+    std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> TaskPacing()
+        override {
+        const Project& current = project();
+        std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> rows;
+        for (const TaskStatus& task : current.tasks) {
+            const TaskConfig& config = current.config.tasks.at(task.taskIndex);
+            if (config.maxSwapRate == 0 && config.pressureLimit == 0) continue;
+            const auto& pacing = task.lastCycle.pacing;
+            rows.emplace_back(describeTask(config), pacing.paced, pacing.paused, pacing.reason,
+                              pacing.rate, pacing.pressure);
+        }
+        return rows;
+    }
 
     ProjectRegistry& registry_;
     Authorizer& authorizer_;
@@ -366,7 +394,8 @@ std::vector<std::string> statisticsProperties() {
     return {
         "Pids",         "Cycles",       "PagesScanned",  "PagesHot",          "PagesCold",
         "PagesSwapped", "BytesSwapped", "LastCycleUSec", "TotalPagesSwapped", "TotalBytesSwapped",
-        "LastError",    "Histogram",    "Scanner",       "Swapper",           "TaskStatistics"};
+        "LastError",    "Histogram",    "Scanner",       "Swapper",           "TaskStatistics",
+        "TaskTargets",  "Paced",        "TaskPacing"};
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "polkit_authorizer.hpp"
 #include "project_registry.hpp"
 #include "state_store.hpp"
+#include "systemd_units.hpp"
 
 namespace etmem::service {
 namespace {
@@ -116,6 +117,7 @@ int runDaemon(const DaemonOptions& options) {
     ProjectRegistry registry(
         store, logger, engineFactory(scannerKind),
         [&loop](auto work) { loop.post(std::move(work)); }, onlineCores());
+    registry.setResolveEnvironment({.units = makeSystemdUnitLookup()});
     BackendInfo backends = describeBackends(scannerKind);
     logger.log(LogLevel::Info,
                fmt::format("scanner: {}; swapper: {}", backends.scanner, backends.swapper));

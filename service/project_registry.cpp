@@ -259,7 +259,7 @@ void ProjectRegistry::launch(Project& project) {
         post_([this, name, runId, status] { applyStatus(name, runId, status); });
     };
     project.runner = std::make_unique<ProjectRunner>(project.name, project.config, engines_,
-                                                     logger_, std::move(report));
+                                                     logger_, std::move(report), environment_);
 }
 
 void ProjectRegistry::halt(Project& project, Halted halted) {

@@ -88,6 +88,11 @@ class ProjectRegistry {
     ~ProjectRegistry();
 
     void setListener(RegistryListener* listener) { listener_ = listener; }
+    // How tasks resolve their targets (the unit -> cgroup lookup); applies to runs started
+    // afterwards.
+    void setResolveEnvironment(ResolveEnvironment environment) {
+        environment_ = std::move(environment);
+    }
 
     const Project& add(const std::string& name, const std::string& configText);
     // stop and remove change the state at once and never wait for the workers on this
@@ -137,6 +142,7 @@ class ProjectRegistry {
     pid_t selfPid_;
     std::string selfComm_;  // etmemd's own process name: a task naming it is refused
     RegistryListener* listener_ = nullptr;
+    ResolveEnvironment environment_;
     std::uint64_t nextRunId_ = 1;
     std::map<std::string, Project> projects_;
     std::uint64_t nextReaperId_ = 1;

@@ -38,11 +38,22 @@ inline constexpr std::uint64_t kMinSwapThresholdBytes = 1024;           // 1k
 inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
 inline constexpr std::size_t kMaxObjectNameLength = 64;                 // 1.1's MAX_OBJ_NAME_LEN
 
-enum class TaskType { Pid, Name };
+// Ranges of the pacing keys (issue 12). max_swap_rate is bytes per second (0: no limit);
+// pressure_limit is PSI "some avg10" in percent (0: not paced by pressure).
+inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
+inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
+// A systemd unit name is at most 255 bytes (UNIT_NAME_MAX).
+inline constexpr std::size_t kMaxUnitNameLength = 255;
+
+// pid: one process; name: every process with that comm; unit: the processes of a systemd
+// unit's cgroup (.service, .scope, .slice); cgroup: those of a cgroup v2 path relative to
+// the cgroup2 mount. Each with its descendants (cgroup: the cgroup's descendants).
+enum class TaskType { Pid, Name, Unit, Cgroup };
 
 struct TaskConfig {
     TaskType type = TaskType::Pid;
-    std::string value;  // decimal pid (type pid) or process name (type name)
+    // decimal pid (pid), process name (name), unit name (unit) or cgroup path (cgroup)
+    std::string value;
     unsigned maxThreads = 1;
     std::string engine = "slide";
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
@@ -54,6 +65,8 @@ struct TaskConfig {
     std::uint64_t swapThresholdBytes = 0;  // swap_threshold; 0: not set
     unsigned dramPercent = 0;              // dram_percent; 0: not set
     bool swapFlag = false;                 // swap_flag: only mappings the application marked
+    std::uint64_t maxSwapRate = 0;  // max_swap_rate, bytes/s; 0: unlimited
+    double pressureLimit = 0;       // pressure_limit, percent; 0: off
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct Target {
     pid_t pid = 0;
     UniqueFd pidfd;
     std::string comm;
+    // The cgroup the task resolved to (types unit and cgroup), relative to the cgroup2
+    // mount; "" for pid and name targets. Pacing reads its memory.pressure.
+    std::string cgroup;
 
     // Whether the process the pidfd refers to still runs.
     bool alive() const;
@@ -28,5 +32,37 @@ struct Target {
 // skipped. procRoot is /proc except in tests.
 std::vector<Target> resolveTargets(const TaskConfig& task,
                                    const std::filesystem::path& procRoot = "/proc");
+
+// Where a systemd unit's processes are: its ControlGroup, or why it has none. The service
+// implements it by asking systemd on the system bus; the engine knows no D-Bus.
+struct UnitCgroup {
+    std::string cgroup;  // e.g. "/system.slice/foo.service"; "" when the unit has none
+    std::string why;     // when cgroup is "": "not loaded", "inactive (dead)", ...
+};
+class UnitCgroupLookup {
+  public:
+    virtual ~UnitCgroupLookup() = default;
+    // Called from task worker threads, concurrently. Throws std::runtime_error when systemd
+    // cannot be asked (the message says why).
+    virtual UnitCgroup cgroupOf(const std::string& unit) = 0;
+};
+
+struct ResolveEnvironment {
+    std::filesystem::path procRoot = "/proc";
+    std::filesystem::path cgroupRoot = "/sys/fs/cgroup";
+    std::shared_ptr<UnitCgroupLookup> units;  // null: type unit cannot be resolved
+};
+
+// A task resolved for one cycle.
+struct Resolution {
+    std::vector<Target> targets;
+    std::string cgroup;  // types unit and cgroup: the cgroup, relative to cgroupRoot
+    std::string note;    // why there are no targets when that is worth saying ("" else)
+};
+
+// resolveTargets for every task type. unit and cgroup: every process in the cgroup and its
+// descendant cgroups (cgroup.procs), re-read every cycle; a unit that is not running gives
+// no targets and a note, not an error.
+Resolution resolveTask(const TaskConfig& task, const ResolveEnvironment& environment);
 
 }  // namespace etmem

@@ -32,6 +32,8 @@ namespace etmem {
 struct TaskStatus {
     std::size_t taskIndex = 0;
     std::vector<pid_t> pids;  // the targets of the latest cycle
+    std::string cgroup;       // types unit and cgroup: the cgroup they resolved to
+    std::string targetNote;   // why there were no targets ("unit x.service is inactive")
     std::uint64_t cycles = 0;
     CycleReport lastCycle;
     std::chrono::microseconds lastCycleDuration{0};
@@ -45,7 +47,7 @@ class ProjectRunner {
     using StatusListener = std::function<void(const TaskStatus&)>;
 
     ProjectRunner(std::string projectName, ProjectConfig config, TaskEngineFactory engines,
-                  Logger& logger, StatusListener listener);
+                  Logger& logger, StatusListener listener, ResolveEnvironment environment = {});
     // Stops every task and waits for the workers.
     ~ProjectRunner();
 
@@ -59,6 +61,7 @@ class ProjectRunner {
     void runTask(std::stop_token stop, std::size_t taskIndex);
     void runCycle(std::stop_token stop, TaskEngine& engine, const TaskConfig& task,
                   TaskStatus& status, const LogContext& log);
+    void noteResolution(TaskStatus& status, const std::string& note, const LogContext& log);
     // Sleeps for `duration` unless stop is requested first; returns false when stopped.
     bool waitFor(std::stop_token stop, std::chrono::seconds duration);
 
@@ -67,6 +70,7 @@ class ProjectRunner {
     TaskEngineFactory engines_;
     Logger& logger_;
     StatusListener listener_;
+    ResolveEnvironment environment_;
     std::mutex waitMutex_;
     std::condition_variable_any wakeUp_;
     std::vector<std::jthread> workers_;  // last member: joined first on destruction

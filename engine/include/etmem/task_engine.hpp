@@ -32,6 +32,15 @@ struct CycleReport {
     std::vector<std::uint64_t> histogram;
     std::string scanner;  // backend names in use, "" if none
     std::string swapper;
+    // What pacing (max_swap_rate, pressure_limit) did in this cycle.
+    struct Pacing {
+        bool paced = false;      // cold pages were held back or swap-out paused
+        bool paused = false;     // memory pressure at or above pressure_limit
+        std::string reason;      // "" when not paced
+        std::uint64_t rate = 0;  // swap-out rate allowed, bytes/s (0: unlimited)
+        double pressure = -1;    // PSI some avg10 read, percent; -1 when not read
+        bool operator==(const Pacing&) const = default;
+    } pacing;
     // Why this cycle could not do all its work ("" when it could): no swap device, no
     // backend, no permission... Said so the operator knows what to fix.
     std::string error;

@@ -79,7 +79,17 @@ ProjectConfig parseConfig(std::string_view text, const ParseOptions& options) {
 }
 
 std::string_view toString(TaskType type) {
-    return type == TaskType::Pid ? "pid" : "name";
+    switch (type) {
+        case TaskType::Pid:
+            return "pid";
+        case TaskType::Name:
+            return "name";
+        case TaskType::Unit:
+            return "unit";
+        case TaskType::Cgroup:
+            return "cgroup";
+    }
+    return "pid";
 }
 
 }  // namespace etmem

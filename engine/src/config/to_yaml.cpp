@@ -88,6 +88,15 @@ std::string projectGatesYaml(const ProjectConfig& config) {
     return yaml;
 }
 
+// The pacing keys only when set, so configs without them read as they always did.
+std::string pacingYaml(const TaskConfig& task) {
+    std::string yaml;
+    if (task.maxSwapRate != 0) yaml += fmt::format("      max_swap_rate: {}\n", task.maxSwapRate);
+    if (task.pressureLimit != 0)
+        yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
+    return yaml;
+}
+
 std::string taskYaml(const TaskConfig& task) {
     return fmt::format(
                "    - type: {}\n"
@@ -100,7 +109,7 @@ std::string taskYaml(const TaskConfig& task) {
                "      swapper: {}\n",
                toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine),
                task.T, task.scanner, task.swapper) +
-           taskGatesYaml(task);
+           taskGatesYaml(task) + pacingYaml(task);
 }
 
 // The region keys given (0 is "derived" and is left out, so parsing gives it back).

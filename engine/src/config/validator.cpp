@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
@@ -169,11 +170,14 @@ unsigned readUnsigned(const ConfigNode& map, std::string_view key, const std::st
 }
 
 TaskType readType(const MapEntry& entry, const std::string& path) {
-    const std::string_view text = readScalar(entry, path, "pid | name");
+    const std::string_view text = readScalar(entry, path, "pid | name | unit | cgroup");
     if (text == "pid") return TaskType::Pid;
     if (text == "name") return TaskType::Name;
+    if (text == "unit") return TaskType::Unit;
+    if (text == "cgroup") return TaskType::Cgroup;
     fail(entry.value.at, path, text,
-         fmt::format("value '{}' is not a task type; allowed pid | name", displayText(text)));
+         fmt::format("value '{}' is not a task type; allowed pid | name | unit | cgroup",
+                     displayText(text)));
 }
 
 std::string readProcessName(const MapEntry& entry, const std::string& path) {
@@ -192,8 +196,124 @@ std::string readProcessName(const MapEntry& entry, const std::string& path) {
     return std::string(name);
 }
 
+// systemd's rule (unit_name_is_valid): a prefix of [A-Za-z0-9:_.\-] (with one '@' and an
+// instance for a template), then the suffix; etmem targets units that hold processes.
+std::string readUnitName(const MapEntry& entry, const std::string& path) {
+    const std::string allowed = fmt::format(
+        "a unit name ending in .service, .scope or .slice, of at most {} bytes of "
+        "[A-Za-z0-9:_.\\-@]",
+        kMaxUnitNameLength);
+    const std::string_view name = readScalar(entry, path, allowed);
+    const auto validChar = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == ':' || c == '_' || c == '.' ||
+               c == '-' || c == '\\' || c == '@';
+    };
+    std::string_view prefix;
+    for (std::string_view suffix : {".service", ".scope", ".slice"})
+        if (name.size() > suffix.size() && name.ends_with(suffix))
+            prefix = name.substr(0, name.size() - suffix.size());
+    const std::size_t at = prefix.find('@');
+    const bool validTemplate =
+        at == std::string_view::npos ||
+        (at > 0 && at + 1 < prefix.size() && prefix.find('@', at + 1) == std::string_view::npos);
+    if (prefix.empty() || name.size() > kMaxUnitNameLength ||
+        !std::all_of(name.begin(), name.end(), validChar) || !validTemplate) {
+        fail(entry.value.at, path, name,
+             fmt::format("value '{}' is not a valid unit name; allowed {}", displayText(name),
+                         allowed));
+    }
+    return std::string(name);
+}
+
+// Relative to the cgroup2 mount, so a config cannot name a file outside the hierarchy.
+std::string readCgroupPath(const MapEntry& entry, const std::string& path) {
+    const std::string allowed =
+        "a cgroup v2 path relative to the cgroup2 mount (e.g. system.slice/foo.service), "
+        "without '..', '.', empty components or control characters";
+    const std::string_view text = readScalar(entry, path, allowed);
+    bool valid = !text.empty() && text.front() != '/' && text.size() <= 4096;
+    for (std::size_t begin = 0; valid && begin <= text.size();) {
+        std::size_t end = std::min(text.find('/', begin), text.size());
+        const std::string_view component = text.substr(begin, end - begin);
+        valid = !component.empty() && component != "." && component != "..";
+        begin = end + 1;
+    }
+    valid = valid && std::none_of(text.begin(), text.end(), [](char c) {
+                return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+            });
+    if (!valid) {
+        fail(
+            entry.value.at, path, text,
+            fmt::format("value '{}' is not a cgroup path; allowed {}", displayText(text), allowed));
+    }
+    return std::string(text);
+}
+
+// A size: a whole number of bytes, or with a K, M or G suffix (powers of 1024).
+std::uint64_t readSwapRate(const ConfigNode& task, const std::string& parent) {
+    const MapEntry* entry = findEntry(task, "max_swap_rate");
+    if (entry == nullptr) return 0;
+    const std::string path = joinPath(parent, "max_swap_rate");
+    const std::string allowed =
+        fmt::format("bytes per second, {}..{} (1T), with an optional K, M or G suffix (e.g. 8M)",
+                    kMinSwapRate, kMaxSwapRate);
+    std::string_view text = readScalar(*entry, path, allowed);
+    std::uint64_t unit = 1;
+    std::string_view digits = text;
+    if (!digits.empty()) {
+        const char last =
+            static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+        const std::uint64_t units[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+        if (const auto* at = std::strchr("KMG", last); at != nullptr && last != '\0') {
+            unit = units[at - "KMG"];
+            digits.remove_suffix(1);
+        }
+    }
+    std::uint64_t value = 0;
+    const NumberShape shape = parseWhole(digits, value);
+    if (shape != NumberShape::Whole) {
+        fail(entry->value.at, path, text,
+             fmt::format("value '{}' is not a size; allowed {}", displayText(text), allowed));
+    }
+    const bool overflow = value > kMaxSwapRate / unit;
+    value = overflow ? kMaxSwapRate + 1 : value * unit;
+    if (value < kMinSwapRate || value > kMaxSwapRate) {
+        fail(entry->value.at, path, text,
+             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
+    }
+    return value;
+}
+
+// A percentage with at most one decimal, as PSI reports it (e.g. 10 or 2.5).
+double readPressureLimit(const ConfigNode& task, const std::string& parent) {
+    const MapEntry* entry = findEntry(task, "pressure_limit");
+    if (entry == nullptr) return 0;
+    const std::string path = joinPath(parent, "pressure_limit");
+    const std::string allowed =
+        "0.1..100 (percent of time stalled on memory, PSI some avg10; at most one decimal)";
+    const std::string_view text = readScalar(*entry, path, allowed);
+    const std::size_t dot = text.find('.');
+    std::uint64_t whole = 0, tenth = 0;
+    const bool shaped =
+        parseWhole(text.substr(0, dot), whole) == NumberShape::Whole &&
+        (dot == std::string_view::npos ||
+         (text.size() == dot + 2 && parseWhole(text.substr(dot + 1), tenth) == NumberShape::Whole));
+    if (!shaped) {
+        fail(entry->value.at, path, text,
+             fmt::format("value '{}' is not a percentage; allowed {}", displayText(text), allowed));
+    }
+    const std::uint64_t tenths = std::min<std::uint64_t>(whole, 100000) * 10 + tenth;
+    if (tenths < 1 || tenths > 1000) {
+        fail(entry->value.at, path, text,
+             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
+    }
+    return static_cast<double>(tenths) / 10.0;
+}
+
 std::string readTaskValue(const MapEntry& entry, const std::string& path, TaskType type) {
     if (type == TaskType::Name) return readProcessName(entry, path);
+    if (type == TaskType::Unit) return readUnitName(entry, path);
+    if (type == TaskType::Cgroup) return readCgroupPath(entry, path);
     // Normalized to plain decimal so "0042" and "42" are the same task.
     return std::to_string(readNumber(entry, path, {1, kMaxPid, " (a process id)"}));
 }
@@ -339,6 +459,8 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
     config.scanner = readChoice(task, "scanner", path, kScannerValues, "auto");
     config.swapper = readChoice(task, "swapper", path, kSwapperValues, "auto");
     readTaskGates(task, path, config);
+    config.maxSwapRate = readSwapRate(task, path);
+    config.pressureLimit = readPressureLimit(task, path);
     return config;
 }
 

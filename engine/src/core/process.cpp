@@ -4,6 +4,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -102,10 +104,13 @@ bool Target::alive() const {
     return ::poll(&pfd, 1, 0) == 0;
 }
 
-std::vector<Target> resolveTargets(const TaskConfig& task, const std::filesystem::path& procRoot) {
-    auto processes = listProcesses(procRoot);
+namespace {
+
+// Opens a pidfd for each selected process, keeping only those still the same process.
+std::vector<Target> holdTargets(const std::vector<const ProcStat*>& selected,
+                                const std::filesystem::path& procRoot) {
     std::vector<Target> targets;
-    for (const auto* process : selectTargets(task, processes)) {
+    for (const auto* process : selected) {
         Target target;
         target.pid = process->pid;
         target.comm = process->comm;
@@ -118,6 +123,87 @@ std::vector<Target> resolveTargets(const TaskConfig& task, const std::filesystem
         targets.push_back(std::move(target));
     }
     return targets;
+}
+
+// Every pid in cgroup.procs of `directory` and of the cgroups below it.
+std::vector<pid_t> cgroupPids(const std::filesystem::path& directory) {
+    std::vector<pid_t> pids;
+    auto readProcs = [&](const std::filesystem::path& cgroup) {
+        std::ifstream procs(cgroup / "cgroup.procs");
+        std::string line;
+        while (std::getline(procs, line))
+            if (auto pid = parsePid(line)) pids.push_back(*pid);
+    };
+    readProcs(directory);
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(directory, ec), end; !ec && it != end;
+         it.increment(ec)) {
+        if (it->is_directory(ec) && !it->is_symlink(ec)) readProcs(it->path());
+    }
+    return pids;
+}
+
+Resolution resolveCgroup(const std::string& cgroup, const ResolveEnvironment& environment) {
+    Resolution resolution;
+    resolution.cgroup = cgroup;
+    const auto directory = environment.cgroupRoot / cgroup;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(directory, ec)) {
+        resolution.note = fmt::format("cgroup {} does not exist", cgroup);
+        return resolution;
+    }
+    std::vector<ProcStat> processes;
+    for (pid_t pid : cgroupPids(directory))
+        if (auto stat = readStat(environment.procRoot, pid)) processes.push_back(std::move(*stat));
+    std::vector<const ProcStat*> selected;
+    for (const auto& process : processes) selected.push_back(&process);
+    resolution.targets = holdTargets(selected, environment.procRoot);
+    for (auto& target : resolution.targets) target.cgroup = cgroup;
+    if (resolution.targets.empty())
+        resolution.note = fmt::format("cgroup {} holds no process", cgroup);
+    return resolution;
+}
+
+Resolution resolveUnit(const std::string& unit, const ResolveEnvironment& environment) {
+    if (!environment.units) {
+        Resolution none;
+        none.note = fmt::format("unit {}: systemd cannot be asked here", unit);
+        return none;
+    }
+    UnitCgroup where = environment.units->cgroupOf(unit);
+    if (where.cgroup.empty()) {
+        Resolution none;
+        none.note =
+            fmt::format("unit {} is {}", unit, where.why.empty() ? "not running" : where.why);
+        return none;
+    }
+    std::string relative = where.cgroup;
+    relative.erase(0, relative.find_first_not_of('/'));
+    Resolution resolution = resolveCgroup(relative, environment);
+    if (resolution.targets.empty()) resolution.note = fmt::format("unit {} has no process", unit);
+    return resolution;
+}
+
+}  // namespace
+
+std::vector<Target> resolveTargets(const TaskConfig& task, const std::filesystem::path& procRoot) {
+    auto processes = listProcesses(procRoot);
+    return holdTargets(selectTargets(task, processes), procRoot);
+}
+
+Resolution resolveTask(const TaskConfig& task, const ResolveEnvironment& environment) {
+    switch (task.type) {
+        case TaskType::Unit:
+            return resolveUnit(task.value, environment);
+        case TaskType::Cgroup:
+            return resolveCgroup(task.value, environment);
+        case TaskType::Pid:
+        case TaskType::Name:
+            break;
+    }
+    Resolution resolution;
+    resolution.targets = resolveTargets(task, environment.procRoot);
+    return resolution;
 }
 
 }  // namespace etmem

@@ -11,12 +11,14 @@ std::string describeTask(const TaskConfig& task) {
 }
 
 ProjectRunner::ProjectRunner(std::string projectName, ProjectConfig config,
-                             TaskEngineFactory engines, Logger& logger, StatusListener listener)
+                             TaskEngineFactory engines, Logger& logger, StatusListener listener,
+                             ResolveEnvironment environment)
     : projectName_(std::move(projectName)),
       config_(std::move(config)),
       engines_(std::move(engines)),
       logger_(logger),
-      listener_(std::move(listener)) {
+      listener_(std::move(listener)),
+      environment_(std::move(environment)) {
     workers_.reserve(config_.tasks.size());
     for (std::size_t i = 0; i < config_.tasks.size(); ++i)
         workers_.emplace_back([this, i](std::stop_token stop) { runTask(stop, i); });
@@ -62,14 +64,28 @@ void ProjectRunner::runTask(std::stop_token stop, std::size_t taskIndex) {
     }
 }
 
+// A unit that stops or starts is said once in the journal, not every cycle.
+void ProjectRunner::noteResolution(TaskStatus& status, const std::string& note,
+                                   const LogContext& log) {
+    if (note == status.targetNote) return;
+    if (!note.empty())
+        logger_.log(LogLevel::Info, log, fmt::format("{}; it is picked up when it runs", note));
+    else if (!status.targetNote.empty())
+        logger_.log(LogLevel::Info, log, "the task's processes are back");
+    status.targetNote = note;
+}
+
 void ProjectRunner::runCycle(std::stop_token stop, TaskEngine& engine, const TaskConfig& task,
                              TaskStatus& status, const LogContext& log) {
     const auto start = std::chrono::steady_clock::now();
     CycleReport report;
     try {
-        std::vector<Target> targets = resolveTargets(task);
+        Resolution resolution = resolveTask(task, environment_);
+        std::vector<Target>& targets = resolution.targets;
         status.pids.clear();
         for (const auto& target : targets) status.pids.push_back(target.pid);
+        status.cgroup = resolution.cgroup;
+        noteResolution(status, resolution.note, log);
         if (targets.empty())
             logger_.log(LogLevel::Debug, log, "no process matches this task in this cycle");
         engine.beginCycle(targets, stop);

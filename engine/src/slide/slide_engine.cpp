@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "etmem/slide/gates.hpp"
+#include "etmem/slide/pacing.hpp"
 #include "etmem/slide/page_counts.hpp"
 #include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
@@ -255,6 +256,11 @@ class SlideEngine final : public TaskEngine {
           logger_(context.logger),
           options_(std::move(options)),
           gates_(GateSettings::of(context.project, context.task), options_.paths) {
+        if (PacingLimits limits{context.task.maxSwapRate, context.task.pressureLimit};
+            limits.active()) {
+            pacer_.emplace(limits);
+            pacingWindow_ = std::chrono::seconds(context.project.interval);
+        }
         BackendProbe probe;
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
@@ -287,6 +293,7 @@ class SlideEngine final : public TaskEngine {
             TargetState state;
             state.target.pid = target.pid;
             state.target.comm = target.comm;
+            state.target.cgroup = target.cgroup;
             // Our own handle: the engine must not depend on the caller's vector living on.
             state.target.pidfd = UniqueFd(::fcntl(target.pidfd.get(), F_DUPFD_CLOEXEC, 0));
             state.log = log_;
@@ -296,6 +303,7 @@ class SlideEngine final : public TaskEngine {
             states_.push_back(std::move(state));
         }
         pool_ = std::make_unique<WorkerPool>(std::min<std::size_t>(maxThreads_, states_.size()));
+        if (pressurePausesCycle()) return;
         forEachTarget(stop,
                       [this](TargetState& state, std::stop_token token) { prepare(state, token); });
     }
@@ -323,6 +331,7 @@ class SlideEngine final : public TaskEngine {
             canSwap = false;
         }
         canSwap = canSwap && noteGate(gates_.forCycle(), LogLevel::Info).swap;  // etmem 1.1
+        beginPacing();
         std::mutex merge;
         forEachTarget(stop, [&](TargetState& state, std::stop_token token) {
             if (!state.session) return;
@@ -340,6 +349,7 @@ class SlideEngine final : public TaskEngine {
                 report.histogram[i] += classes.histogram[i];
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
+        endPacing(report.pacing);
         report.error = joinErrors();
         if (!report.error.empty() && report.error != lastLoggedError_)
             logger_.log(LogLevel::Warning, log_, report.error);
@@ -440,6 +450,7 @@ class SlideEngine final : public TaskEngine {
         // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
         if (budget != kNoBudget) keepColdestFirst(selection.swapBudget, budget);
         if (options_.selectCold) options_.selectCold(selection);
+        if (pacer_) return swapOutPacedTarget(state, chosenColdestFirst(state, present, selection, stop), stop);
         SwapBatch batch(*swapper_, state.target, stop);
         std::uint64_t chosen = 0;
         complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
@@ -459,6 +470,96 @@ class SlideEngine final : public TaskEngine {
                                 "and {} pages now read as swapped",
                                 classes.hot, classes.cold, chosen, batch.accepted(), confirmed));
         return confirmed;
+    }
+
+    std::filesystem::path pressureFile(const TargetState& state) const {
+        return pressureFileFor(state.target.cgroup, options_.paths.sys / "fs" / "cgroup",
+                               options_.paths.proc);
+    }
+
+    // Above pressure_limit the cycle does not even scan: marking pages idle and clearing
+    // soft-dirty cost the workload faults and TLB flushes that swap-out would not use.
+    bool pressurePausesCycle() {
+        pausedBeforeScan_ = false;
+        if (!pacer_ || pacer_->limits().pressureLimit == 0 || states_.empty()) return false;
+        pacer_->updatePressure(readPressure(pressureFile(states_.front())));
+        if (!pacer_->paused()) return false;
+        actPacing_ = pausedBeforeScan(*pacer_);
+        pausedBeforeScan_ = true;
+        return true;
+    }
+
+    void beginPacing() {
+        if (!pacer_ || pausedBeforeScan_) return;
+        actPacing_ = {};
+        const auto now = Pacer::Clock::now();
+        std::optional<double> pressure;
+        if (pacer_->limits().pressureLimit != 0 && !states_.empty())
+            pressure = readPressure(pressureFile(states_.front()));
+        pacer_->begin(pressure, now);
+        pacingDeadline_ = now + pacingWindow_;
+    }
+
+    // The act's pacing into the report, and a journal line when it starts or ends.
+    void endPacing(CycleReport::Pacing& report) {
+        if (!pacer_) return;
+        if (auto change = pacingChange(lastPacing_, actPacing_))
+            logger_.log(LogLevel::Info, log_, *change);
+        lastPacing_ = actPacing_;
+        report = {actPacing_.paced, actPacing_.paused, actPacing_.reason, actPacing_.rate,
+                  actPacing_.pressure.value_or(-1)};
+    }
+
+    // The hook of max_swap_rate and pressure_limit: the task's targets share one pacer, so
+    // they swap one after another.
+    std::uint64_t swapOutPacedTarget(TargetState& state, const std::vector<PageRange>& cold,
+                                     std::stop_token stop) {
+        const int pagemapFd = state.pagemap.get();
+        std::lock_guard lock(pacerMutex_);
+        PacedSwapIo io;
+        io.swap = [&](std::span<const PageRange> batch) {
+            swapper_->swapOut(state.target, batch, stop);
+        };
+        io.confirm = [&](std::span<const PageRange> batch) {
+            std::uint64_t swapped = 0;
+            for (const auto& range : batch)
+                readPagemap(pagemapFd, range, stop,
+                            [&](std::uint64_t, std::span<const PagemapEntry> entries) {
+                                for (const auto& entry : entries) swapped += entry.swapped();
+                            });
+            return swapped;
+        };
+        io.pressure = [&] { return readPressure(pressureFile(state)); };
+        io.sleep = [](Pacer::Clock::duration wait, std::stop_token token) {
+            std::mutex mutex;
+            std::condition_variable_any wake;
+            std::unique_lock guard(mutex);
+            wake.wait_for(guard, token, wait, [] { return false; });
+            return !token.stop_requested();
+        };
+        io.now = [] { return Pacer::Clock::now(); };
+        PacingState pacing;
+        std::uint64_t confirmed = swapOutPaced(*pacer_, cold, pacingDeadline_, io, stop, pacing);
+        mergePacing(actPacing_, pacing);
+        return confirmed;
+    }
+
+    // Paced swap-out may not take all the selection: its pages as ranges, the coldest (lowest
+    // count) first, each marked chosen. Ranges are coalesced, so this is bounded by the
+    // selection, never by the address space.
+    std::vector<PageRange> chosenColdestFirst(TargetState& state, PresentPagemap& present,
+                                              ColdSelection& selection, std::stop_token stop) {
+        std::vector<std::vector<PageRange>> byCount(std::size_t{kMaxCount} + 1);
+        forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
+            std::uint8_t* count = state.counts.find(address);
+            if (!count || *count > kMaxCount || selection.swapBudget[*count] == 0) return;
+            selection.swapBudget[*count]--;
+            appendPages(byCount[*count], address);
+            *count = kChosenForSwap;
+        });
+        std::vector<PageRange> cold;
+        for (const auto& level : byCount) cold.insert(cold.end(), level.begin(), level.end());
+        return cold;
     }
 
     // The pages chosen for swap-out whose pagemap entry now says swapped: reads pagemap only
@@ -532,6 +633,13 @@ class SlideEngine final : public TaskEngine {
     std::string lastLoggedError_;
     Gates gates_;
     std::optional<bool> lastGateSwap_;
+    // Pacing (max_swap_rate, pressure_limit); empty when the task sets neither.
+    std::optional<Pacer> pacer_;
+    std::mutex pacerMutex_;
+    std::chrono::seconds pacingWindow_{1};
+    Pacer::Clock::time_point pacingDeadline_{};
+    PacingState actPacing_, lastPacing_;
+    bool pausedBeforeScan_ = false;
 };
 
 }  // namespace
