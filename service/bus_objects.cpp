@@ -139,14 +139,14 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         });
     }
     void AddObjects(sdbus::Result<sdbus::ObjectPath>&& result, std::string config) override {
-        answerWhenAllowed(authorizer_, getObject(), std::move(result),
-                          [&registry = registry_, config = std::move(config)](auto reply) {
-                              const Project& project = registry.addObjects(config);
-                              sendReply([&] {
-                                  reply->returnResults(
-                                      sdbus::ObjectPath(bus::projectObjectPath(project.name)));
-                              });
-                          });
+        answerWhenAllowed(
+            authorizer_, getObject(), std::move(result),
+            [&registry = registry_, config = std::move(config)](auto reply) {
+                const Project& project = registry.addObjects(config);
+                sendReply([&] {
+                    reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(project.name)));
+                });
+            });
     }
     void RemoveObjects(sdbus::Result<>&& result, std::string config) override {
         answerWhenAllowed(authorizer_, getObject(), std::move(result),

@@ -65,8 +65,8 @@ struct TaskConfig {
     std::uint64_t swapThresholdBytes = 0;  // swap_threshold; 0: not set
     unsigned dramPercent = 0;              // dram_percent; 0: not set
     bool swapFlag = false;                 // swap_flag: only mappings the application marked
-    std::uint64_t maxSwapRate = 0;  // max_swap_rate, bytes/s; 0: unlimited
-    double pressureLimit = 0;       // pressure_limit, percent; 0: off
+    std::uint64_t maxSwapRate = 0;         // max_swap_rate, bytes/s; 0: unlimited
+    double pressureLimit = 0;              // pressure_limit, percent; 0: off
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -30,12 +30,23 @@ inline constexpr std::string_view kTaskKeys[] = {
     // pacing (optional)
     "max_swap_rate", "pressure_limit"};
 // Keys a section may leave out (every other key of etmem 1.0 is required).
-inline constexpr std::string_view kOptionalKeys[] = {
-    "max_threads",         "scanner",         "swapper",        "sysmem_threshold",
-    "swapcache_high_wmark", "swapcache_low_wmark", "name",       "swap_threshold",
-    "dram_percent",        "swap_flag",       "sample_interval", "aggr_interval",
-    "update_interval",     "min_nr_regions",  "max_nr_regions",  "max_swap_rate",
-    "pressure_limit"};
+inline constexpr std::string_view kOptionalKeys[] = {"max_threads",
+                                                     "scanner",
+                                                     "swapper",
+                                                     "sysmem_threshold",
+                                                     "swapcache_high_wmark",
+                                                     "swapcache_low_wmark",
+                                                     "name",
+                                                     "swap_threshold",
+                                                     "dram_percent",
+                                                     "swap_flag",
+                                                     "sample_interval",
+                                                     "aggr_interval",
+                                                     "update_interval",
+                                                     "min_nr_regions",
+                                                     "max_nr_regions",
+                                                     "max_swap_rate",
+                                                     "pressure_limit"};
 inline constexpr std::string_view kSwapFlagValues[] = {"yes", "no"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
 inline constexpr auto& kScannerValues = slide::kScannerNames;  // the backends register there

@@ -450,7 +450,9 @@ class SlideEngine final : public TaskEngine {
         // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
         if (budget != kNoBudget) keepColdestFirst(selection.swapBudget, budget);
         if (options_.selectCold) options_.selectCold(selection);
-        if (pacer_) return swapOutPacedTarget(state, chosenColdestFirst(state, present, selection, stop), stop);
+        if (pacer_)
+            return swapOutPacedTarget(state, chosenColdestFirst(state, present, selection, stop),
+                                      stop);
         SwapBatch batch(*swapper_, state.target, stop);
         std::uint64_t chosen = 0;
         complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
