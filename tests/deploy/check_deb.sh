@@ -93,7 +93,8 @@ for dep in dbus polkitd; do
 done
 for bin in usr/sbin/etmemd usr/bin/etmem; do
     for soname in $(readelf -d "$work/root/$bin" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
-        lib=$(ldd "$work/root/$bin" | awk -v so="$soname" '$1 == so {print $3}')
+        # ldd names most libraries "so => path", the dynamic loader by its path alone.
+        lib=$(ldd "$work/root/$bin" | awk -v so="$soname" '$1 == so {print $3} $1 ~ ("/" so "$") {print $1}')
         pkg=$(dpkg -S "$(readlink -f "$lib")" 2>/dev/null | head -n1 | cut -d: -f1) || pkg=
         [[ -z $pkg ]] && pkg=$(dpkg -S "$lib" 2>/dev/null | head -n1 | cut -d: -f1 || true)
         [[ ", $depends" == *", $pkg (>= "* ]] && ok "$bin: $soname from $pkg, versioned" ||
