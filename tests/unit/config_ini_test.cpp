@@ -261,6 +261,37 @@ TEST(ConfigIni, RegionScanTypePicksDamonScanner) {
     EXPECT_EQ(parse(configWith(Form::Ini, "scan_type", "page")).tasks[0].scanner, "auto");
 }
 
+// etmem 1.1's region keys (realapp's schema) reach the model from every form, and their
+// range errors keep the INI line.
+TEST(ConfigIni, RegionKeysInEveryForm) {
+    for (Form form : kForms) {
+        SCOPED_TRACE(formName(form));
+        EXPECT_EQ(parse(configWith(form, "sample_interval", "5000")).region.sampleIntervalUs,
+                  5000u);
+        EXPECT_EQ(parse(configWith(form, "min_nr_regions", "3")).region.minNrRegions, 3u);
+        const ConfigError tooFew = errorOf(configWith(form, "min_nr_regions", "2"));
+        EXPECT_EQ(tooFew.line(), projectKeyLine(form));
+        EXPECT_EQ(tooFew.key(), "options.min_nr_regions");
+    }
+    std::string text = configWith(Form::Ini, "scan_type", "region");
+    text.insert(text.find("[engine]"), "aggr_interval=200000\n");
+    const ProjectConfig region = parse(text);
+    EXPECT_EQ(region.region.aggrIntervalUs, 200000u);
+    EXPECT_EQ(region.tasks[0].scanner, "damon");
+}
+
+// The pacing keys and the unit/cgroup target types are this etmem's, in the INI form too.
+TEST(ConfigIni, PacingKeysAndUnitTargetsInTheIniForm) {
+    const ProjectConfig paced = parse(configWith(Form::Ini, "", "", "max_swap_rate", "8M"));
+    EXPECT_EQ(paced.tasks[0].maxSwapRate, 8u << 20);
+    EXPECT_EQ(parse(configWith(Form::Ini, "", "", "pressure_limit", "2.5")).tasks[0].pressureLimit,
+              2.5);
+    std::string unit = configWith(Form::Ini, "", "");
+    unit.replace(unit.find("type=pid\nvalue=1"), 16, "type=unit\nvalue=mysql.service");
+    EXPECT_EQ(parse(unit).tasks[0].type, TaskType::Unit);
+    EXPECT_EQ(parse(unit).tasks[0].value, "mysql.service");
+}
+
 TEST(ConfigIni, ObjAddSequenceBuildsTheWholeProject) {
     ProjectConfig project = parse(readData("proj.config"));
     EXPECT_TRUE(project.tasks.empty());

@@ -32,9 +32,11 @@ constexpr std::string_view kProjectKeys[] = {"name",
                                              "min_nr_regions",
                                              "max_nr_regions"};
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
-constexpr std::string_view kTaskKeys[] = {
-    "project",     "engine",         "name",         "type",      "value",   "T",
-    "max_threads", "swap_threshold", "dram_percent", "swap_flag", "scanner", "swapper"};
+constexpr std::string_view kTaskKeys[] = {"project", "engine", "name", "type", "value", "T",
+                                          "max_threads", "swap_threshold", "dram_percent",
+                                          "swap_flag", "scanner", "swapper",
+                                          // this etmem's pacing keys, as in the YAML form
+                                          "max_swap_rate", "pressure_limit"};
 // scan_type values: page (default) and region (DAMON). 1.1's psi engine is not provided.
 constexpr std::string_view kScanTypes[] = {"page", "region"};
 
