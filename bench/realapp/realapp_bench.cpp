@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "etmem/slide/slide_engine.hpp"
+#include "proc_stats.hpp"
 
 using namespace etmem;
 using namespace etmem::slide;
@@ -43,6 +44,11 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+using bench::majorFaults;
+using bench::readLine;
+using bench::statusKb;
+using bench::writeText;
 
 constexpr std::size_t kValueBytes = 4000;
 // A unix socket: the minimal guest has no network (not even lo up), and it is cheaper.
@@ -57,39 +63,6 @@ struct Settings {
     bool scatter = false;
     unsigned loop = 3, interval = 2, threshold = 2;  // the cycle
 };
-
-std::string readLine(const fs::path& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
-void writeText(const fs::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write '" + text + "' to " + path.string());
-}
-
-long statusKb(pid_t pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-    return -1;
-}
-
-unsigned long long majorFaults(pid_t pid) {
-    std::string stat = readLine("/proc/" + std::to_string(pid) + "/stat");
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int index = 3; index < 12 && rest >> field; ++index) {
-    }
-    unsigned long long faults = 0;
-    rest >> faults;  // field 12: majflt
-    return faults;
-}
 
 double processCpuSeconds() {
     timespec now{};

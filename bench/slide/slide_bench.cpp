@@ -31,6 +31,7 @@
 #include "etmem/slide/idle_bitmap.hpp"
 #include "etmem/slide/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
+#include "proc_stats.hpp"
 #include "workload_client.hpp"
 
 using namespace etmem;
@@ -38,6 +39,11 @@ using namespace etmem::slide;
 namespace fs = std::filesystem;
 
 namespace {
+
+using bench::majorFaults;
+using bench::readLine;
+using bench::statusKb;
+using bench::writeText;
 
 struct Settings {
     std::string workload = "etmem-workload";
@@ -52,39 +58,6 @@ struct Settings {
     std::size_t maxResidentMiB = 1024;
     std::size_t targets = 200;
 };
-
-std::string readLine(const fs::path& path) {
-    std::ifstream in(path);
-    std::string line;
-    std::getline(in, line);
-    return line;
-}
-
-void writeText(const fs::path& path, const std::string& text) {
-    std::ofstream out(path);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error("cannot write '" + text + "' to " + path.string());
-}
-
-long statusKb(pid_t pid, const std::string& field) {
-    std::ifstream in("/proc/" + (pid ? std::to_string(pid) : std::string("self")) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-    return -1;
-}
-
-unsigned long long majorFaults(pid_t pid) {
-    std::string stat = readLine("/proc/" + std::to_string(pid) + "/stat");
-    std::istringstream rest(stat.substr(stat.rfind(')') + 2));
-    std::string field;
-    for (int index = 3; index < 12 && rest >> field; ++index) {
-    }
-    unsigned long long faults = 0;
-    rest >> faults;  // field 12: majflt
-    return faults;
-}
 
 double threadCpuSeconds() {
     timespec now{};
