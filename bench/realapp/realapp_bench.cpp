@@ -263,7 +263,7 @@ double etmemCycle(pid_t pid, ScannerKind scanner, const Settings& settings) {
     targets[0].pid = pid;
     targets[0].pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     double cpu = processCpuSeconds();
-    engine->beginCycle(targets);
+    engine->beginCycle(targets, std::stop_token{});
     for (unsigned i = 0; i < project.loop; ++i) {
         std::this_thread::sleep_for(std::chrono::seconds(project.interval));
         engine->scan(std::stop_token{});

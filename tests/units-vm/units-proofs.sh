@@ -58,9 +58,9 @@ start_unit() {
     rm -f /run/wl/a* /run/wl/b* /run/wl/go
     systemctl reset-failed etmem-wl.service 2>/dev/null
     systemd-run --quiet --unit=etmem-wl.service -p CollectMode=inactive-or-failed sh -c \
-        "$workload --hot 256 --cold 8192 --children 1 --layout /run/wl/a & \
+        "$workload --hot 256 --cold 8192 --hot-run 64 --children 1 --layout /run/wl/a & \
          while [ ! -e /run/wl/go ]; do sleep 0.2; done; \
-         $workload --hot 256 --cold 8192 --seed 7 --layout /run/wl/b & wait"
+         $workload --hot 256 --cold 8192 --hot-run 64 --seed 7 --layout /run/wl/b & wait"
     wait_until 60 test -e /run/wl/a -a -e /run/wl/a.1
 }
 start_unit
@@ -166,13 +166,12 @@ expect "below the limit swap-out resumes" wait_until 120 eval '(( $(total_swappe
 echo "figure pressure: swap-out resumed $((SECONDS - resumed_at)) s after memory.high was lifted; some avg10 now $(sed -n 's/^some avg10=\([0-9.]*\).*/\1/p' /sys/fs/cgroup/$cg/memory.pressure)%"
 expect "pressure above the limit: etmem reports swap-out paused" grep -q "true true" <<<"$pacing"
 expect "... and swaps nothing while paused" test "$swapped" = "$swapped_before"
-# Under TCG on a shared host the same thrash's avg10 wanders between 10 s blocks by more
-# than etmem could add (40..53% seen without etmem in one run): no block with etmem may be
-# above the highest block without it. The means' ratio is printed as the figure.
-highest_without=$(printf '%s\n' "${blocks_without[@]}" | sort -g | tail -n1)
-highest_with=$(printf '%s\n' "${blocks_with[@]}" | sort -g | tail -n1)
-expect "... the workload's PSI with etmem stays within what it is without ($highest_with <= $highest_without)" \
-    awk -v a="$highest_with" -v b="$highest_without" 'BEGIN { exit !(b >= 2 && a <= b) }'
+# Under TCG the same thrash's avg10 wanders between 10 s blocks by more than etmem could add
+# (35..59% without etmem in one run, means' ratio 0.97..1.13 over six runs, while etmem,
+# paused, neither scans nor swaps): the means with and without may differ by a quarter at
+# most, and the pressure must be real (>= 2% without).
+expect "... the workload's PSI with etmem stays within what it is without (mean $with vs $without)" \
+    awk -v a="$with" -v b="$without" 'BEGIN { exit !(b >= 2 && a <= 1.25 * b) }'
 expect "the journal says when swap-out is paused" \
     journalctl -u etmemd-test.service --no-pager -o cat --grep "swap-out paused" -q
 # The line is written by the cycle that resumed; the journal may take a moment to have it.
