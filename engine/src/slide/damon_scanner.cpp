@@ -259,6 +259,12 @@ class DamonSession final : public ScanSession {
             try {
                 writeText(kdamond_.dir / "state", "update_schemes_tried_regions");
             } catch (const std::system_error& e) {
+                // DAMON's sysfs handles one such request at a time for all kdamonds: with
+                // several targets another collector's request may be pending. Ask again.
+                if (e.code().value() == EBUSY && readText(kdamond_.dir / "state") == "on") {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                    continue;
+                }
                 std::lock_guard lock(mutex_);
                 // The kdamond ends when its target exits.
                 if (readText(kdamond_.dir / "state") != "on")
