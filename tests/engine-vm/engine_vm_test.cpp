@@ -258,6 +258,61 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
+std::string readWord(const std::string& path) {
+    std::ifstream in(path);
+    std::string word;
+    in >> word;
+    return word;
+}
+
+// A kdamond's state: reading it fails (EBUSY) while a tried-regions request holds DAMON's
+// sysfs lock, for up to a window; ask again for a while.
+std::string kdamondState(const std::string& kdamond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    std::string word;
+    while ((word = readWord(kdamond + "/state")).empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return word;
+}
+
+// A cycle's targets share one kdamond (a scheme per target, filtered to it): every target sees
+// every window, and setting up the second does not meet the first's tried-regions request
+// holding DAMON's sysfs lock. Three processes of one program (similar address layouts, so
+// the per-target filter is what keeps their regions apart).
+TEST(SlideDamon, SeveralTargetsShareOneKdamondAndEachKeepsItsHotSet) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.damon, "damon_sysfs");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    std::vector<std::unique_ptr<Workload>> workloads;
+    for (int i = 0; i < 3; ++i) workloads.push_back(std::make_unique<Workload>(512, 4096));
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = ScannerKind::Damon;
+    auto projectConfig = project(3);
+    auto taskConfig = task(4);
+    auto engine =
+        makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger}, std::move(options));
+    std::vector<Target> targets;
+    for (const auto& workload : workloads) targets.push_back(workload->target());
+    const std::string kdamonds = "/sys/kernel/mm/damon/admin/kdamonds/";
+    engine->beginCycle(targets, std::stop_token{});
+    EXPECT_EQ(kdamondState(kdamonds + "0"), "on");
+    EXPECT_EQ(readWord(kdamonds + "0/contexts/0/targets/nr_targets"), "3");
+    EXPECT_EQ(readWord(kdamonds + "0/contexts/0/schemes/nr_schemes"), "3");
+    EXPECT_EQ(kdamondState(kdamonds + "1"), "off") << "one kdamond per cycle, not per target";
+    for (int round = 0; round < 3; ++round) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        engine->scan(std::stop_token{});
+    }
+    auto report = engine->act(std::stop_token{});
+    printReport(report);
+    EXPECT_EQ(report.error, "");
+    for (const auto& workload : workloads) expectColdSwappedHotKept(*workload);
+    EXPECT_EQ(kdamondState(kdamonds + "0"), "off");
+    for (const auto& workload : workloads) EXPECT_EQ(workload->stop(), 0);
+}
+
 TEST(SlideStop, AScanReturnsPromptlyOnceStopIsRequested) {
     auto probe = probeBackends();
     REQUIRE_FEATURE(probe.idlePageTracking || probe.damon, "an access scanner");

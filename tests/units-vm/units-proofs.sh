@@ -13,12 +13,6 @@ etmem=$build/cli/etmem
 failures=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; failures=$((failures + 1)); }
-# A check that fails on a known, open bug (named in the line): its result is printed, it does
-# not fail the run. Issue 12 stays open until each of these is an expect again.
-known_bug() { # known_bug BUG DESCRIPTION COMMAND...
-    local bug=$1 description=$2; shift 2
-    if "$@"; then ok "$description"; else echo "KNOWN-BUG ($bug) $description"; fi
-}
 expect() { # expect DESCRIPTION COMMAND...
     local description=$1; shift
     if "$@"; then ok "$description"; else bad "$description"; fi
@@ -73,7 +67,7 @@ start_unit
 add_and_start units "$(project_config etmem-wl.service 3 1 4)"
 expect "type unit: the unit's two processes are targets" \
     wait_until 60 eval 'has_pid units "$(pid_of_layout /run/wl/a)" && has_pid units "$(pid_of_layout /run/wl/a.1)"'
-known_bug "merged DAMON scanner, several targets: nothing swapped" "type unit: both processes' cold pages swapped, hot pages kept" \
+expect "type unit: both processes' cold pages swapped, hot pages kept" \
     wait_until 120 eval 'cold_out_hot_in /run/wl/a && cold_out_hot_in /run/wl/a.1'
 echo "figure unit a: $(/usr/bin/python3 "$here/pages.py" /run/wl/a), a.1: $(/usr/bin/python3 "$here/pages.py" /run/wl/a.1)"
 expect "project show names the unit's cgroup" \
@@ -82,7 +76,7 @@ touch /run/wl/go
 wait_until 60 test -e /run/wl/b
 expect "a process started in the unit later is picked up" \
     wait_until 60 has_pid units "$(pid_of_layout /run/wl/b)"
-known_bug "merged DAMON scanner, several targets: nothing swapped" "... and its cold pages swapped" wait_until 120 cold_out_hot_in /run/wl/b
+expect "... and its cold pages swapped" wait_until 120 cold_out_hot_in /run/wl/b
 echo "figure unit b (joined later): $(/usr/bin/python3 "$here/pages.py" /run/wl/b)"
 systemctl stop etmem-wl.service
 expect "the stopped unit is reported, the project keeps running" wait_until 30 eval \
@@ -92,7 +86,7 @@ expect "no error for a stopped unit" test -z "$(busctl get-property org.openeule
 start_unit
 expect "the unit started again is followed" \
     wait_until 60 has_pid units "$(pid_of_layout /run/wl/a)"
-known_bug "merged DAMON scanner, several targets: nothing swapped" "... its cold pages swapped again" wait_until 120 cold_out_hot_in /run/wl/a
+expect "... its cold pages swapped again" wait_until 120 cold_out_hot_in /run/wl/a
 journalctl -u etmemd-test.service --no-pager -o cat | grep -E "etmem-wl|picked up|back" | head -n 5
 "$etmem" migrate stop -n units; "$etmem" project del -n units 2>/dev/null || true
 systemctl stop etmem-wl.service

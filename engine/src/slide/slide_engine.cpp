@@ -306,6 +306,7 @@ class SlideEngine final : public TaskEngine {
         if (pressurePausesCycle()) return;
         forEachTarget(stop,
                       [this](TargetState& state, std::stop_token token) { prepare(state, token); });
+        scanner_->beginWatching(stop);
     }
 
     void scan(std::stop_token stop) override {

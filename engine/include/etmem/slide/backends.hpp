@@ -63,6 +63,10 @@ class AccessScanner {
     // pages idle). Throws TargetGone or BackendUnavailable.
     virtual std::unique_ptr<ScanSession> watch(const Target& target, std::span<const Vma> vmas,
                                                std::stop_token stop) = 0;
+    // Called once a cycle's targets are all watched. A scanner that watches them together
+    // (DAMON: one kdamond for them all) starts here; its failure is reported by each
+    // session's round.
+    virtual void beginWatching(std::stop_token) {}
 };
 
 class Swapper {
@@ -192,6 +196,9 @@ struct KdamondClaim {
     UniqueFd lock;
 };
 inline constexpr int kDamonPoolSize = 32;
+// A cycle's targets share one kdamond, up to this many (each has a scheme whose target filter
+// the kernel checks by walking the targets: a window costs regions x targets^2 / 2).
+inline constexpr std::size_t kMaxTargetsPerKdamond = 64;
 KdamondClaim claimKdamond(const KernelPaths& paths);
 // Crash recovery: turns off every kdamond of etmem's that nobody holds but is still on (its
 // daemon died). Returns how many it turned off. Touches no kdamond that is not etmem's.
