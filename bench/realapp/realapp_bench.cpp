@@ -4,11 +4,15 @@
 // recency, as in a cache of recent objects: the most recently stored keys are the most
 // popular (--scatter draws popularity at random instead).
 //
-// One fresh memcached per run, each loaded and warmed the same way, then one of:
+// One fresh memcached per run, each loaded and warmed the same way, then, with the client's
+// traffic going on (for loop x interval seconds, what etmem's cycle watches), one of:
 //   none         nothing reclaimed (the throughput baseline);
 //   etmem/<s>    one slide cycle (loop 3, interval 2, T 2) with scanner <s>;
-//   reclaim      cgroup v2 memory.reclaim of the bytes etmem's first run swapped;
-//   damon_reclaim DAMON_RECLAIM (min_age 4 s) until it has swapped as much, or 40 s.
+//   etmem/<s>/cold_cycles=N  N such cycles with cold_cycles N (--cold-cycles N);
+//   reclaim      cgroup v2 memory.reclaim, after the traffic, of the bytes etmem's first run
+//                swapped;
+//   damon_reclaim DAMON_RECLAIM (min_age 4 s, regions down to ~200 KiB) until it has
+//                swapped as much, or 40 s.
 // Then --seconds of the same traffic: major faults of memcached, throughput, p99 latency;
 // finally every value is read back and compared. Ratios are against the baseline runs of
 // this same invocation. Figures go to stdout and $ETMEM_VM_OUT/realapp-bench.txt.
@@ -62,6 +66,7 @@ struct Settings {
     int seconds = 20;
     bool scatter = false;
     unsigned loop = 3, interval = 2, threshold = 2;  // the cycle
+    unsigned coldCycles = 0;  // > 1: also a run per scanner with cold_cycles N (N cycles)
 };
 
 double processCpuSeconds() {
@@ -173,14 +178,16 @@ class Memcached {
         double p99Ms = 0;
         std::size_t bad = 0;
     };
-    Traffic traffic(const Popularity& popularity, double seconds, std::uint64_t seed) {
+    // The client, for `seconds` or until stop; one caller at a time (one connection).
+    Traffic traffic(const Popularity& popularity, double seconds, std::uint64_t seed,
+                    std::stop_token stop = {}) {
         std::mt19937_64 random(seed);
         std::vector<double> latencies;
         std::string expected;
         Traffic result;
         auto start = Clock::now();
         auto end = start + std::chrono::duration<double>(seconds);
-        while (Clock::now() < end) {
+        while (Clock::now() < end && !stop.stop_requested()) {
             auto before = Clock::now();
             if (!check(popularity.draw(random), expected)) ++result.bad;
             latencies.push_back(
@@ -248,13 +255,16 @@ struct Run {
     std::size_t corrupt = 0;
 };
 
-// etmem's slide cycle on memcached: loop 3, interval 2 s, T 2 by default (the issue's).
-double etmemCycle(pid_t pid, ScannerKind scanner, const Settings& settings) {
+// etmem's slide cycles on memcached: loop 3, interval 2 s, T 2 by default (the issue's);
+// `cycles` cycles back to back with cold_cycles = cycles (1: the default semantics). Returns
+// the CPU seconds watching and scanning per cycle.
+double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, unsigned cycles) {
     ProjectConfig project;
     project.loop = settings.loop;
     project.interval = settings.interval;
     TaskConfig task;
     task.T = settings.threshold;
+    task.coldCycles = cycles;
     QuietLogger logger;
     SlideOptions options;
     options.scanner = scanner;
@@ -262,29 +272,41 @@ double etmemCycle(pid_t pid, ScannerKind scanner, const Settings& settings) {
     std::vector<Target> targets(1);
     targets[0].pid = pid;
     targets[0].pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
-    double cpu = processCpuSeconds();
-    engine->beginCycle(targets, std::stop_token{});
-    for (unsigned i = 0; i < project.loop; ++i) {
-        std::this_thread::sleep_for(std::chrono::seconds(project.interval));
-        engine->scan(std::stop_token{});
+    double scanCpu = 0;
+    for (unsigned cycle = 1; cycle <= cycles; ++cycle) {
+        double cpu = processCpuSeconds();
+        engine->beginCycle(targets, std::stop_token{});
+        for (unsigned i = 0; i < project.loop; ++i) {
+            std::this_thread::sleep_for(std::chrono::seconds(project.interval));
+            engine->scan(std::stop_token{});
+        }
+        const double watchCpu = processCpuSeconds() - cpu;
+        scanCpu += watchCpu;
+        const double actStart = processCpuSeconds();
+        CycleReport report = engine->act(std::stop_token{});
+        const double actCpu = processCpuSeconds() - actStart;
+        if (!report.error.empty()) std::fprintf(stderr, "etmem: %s\n", report.error.c_str());
+        std::printf(
+            "  etmem (%s, cycle %u of %u): %llu hot, %llu cold, %llu swapped; CPU %.2f s "
+            "watching and scanning, %.2f s classifying and swapping out (zram compression "
+            "included)\n",
+            report.scanner.c_str(), cycle, cycles, static_cast<unsigned long long>(report.pagesHot),
+            static_cast<unsigned long long>(report.pagesCold),
+            static_cast<unsigned long long>(report.pagesSwapped), watchCpu, actCpu);
     }
-    double scanCpu = processCpuSeconds() - cpu;
-    CycleReport report = engine->act(std::stop_token{});
-    if (!report.error.empty()) std::fprintf(stderr, "etmem: %s\n", report.error.c_str());
-    std::printf(
-        "  etmem (%s): %llu hot, %llu cold, %llu swapped; CPU %.2f s watching and "
-        "scanning, %.2f s classifying and swapping out (zram compression included)\n",
-        report.scanner.c_str(), static_cast<unsigned long long>(report.pagesHot),
-        static_cast<unsigned long long>(report.pagesCold),
-        static_cast<unsigned long long>(report.pagesSwapped), scanCpu,
-        processCpuSeconds() - cpu - scanCpu);
+    scanCpu /= cycles;
     return scanCpu;
 }
 
-// DAMON_RECLAIM on the whole machine's memory, pageout of regions idle >= 4 s, until
-// memcached's swap reaches targetKb (or 40 s); then off.
+// DAMON_RECLAIM on the whole machine's memory, pageout of regions idle >= min_age, until
+// memcached's swap reaches targetKb (or 40 s); then off. Its defaults (10..1000 regions over
+// all of RAM, min_age 120 s) find nothing in a 20 s run: regions of a few MiB each hold some
+// popular value, so none stays idle. Tuned as an operator would for this host: regions down
+// to ~200 KiB (1,000..10,000 over the guest's RAM) and min_age 4 s, about etmem's cycle.
 void damonReclaim(pid_t pid, long targetKb) {
     writeText(kDamonReclaim / "min_age", "4000000");
+    writeText(kDamonReclaim / "min_nr_regions", "1000");
+    writeText(kDamonReclaim / "max_nr_regions", "10000");
     writeText(kDamonReclaim / "quota_ms", "1000");
     writeText(kDamonReclaim / "quota_sz", std::to_string(512L << 20));
     writeText(kDamonReclaim / "wmarks_interval", "100000");
@@ -292,14 +314,20 @@ void damonReclaim(pid_t pid, long targetKb) {
     writeText(kDamonReclaim / "wmarks_mid", "999");
     writeText(kDamonReclaim / "wmarks_low", "0");
     writeText(kDamonReclaim / "enabled", "Y");
-    auto deadline = Clock::now() + std::chrono::seconds(40);
+    auto started = Clock::now();
+    auto deadline = started + std::chrono::seconds(40);
     while (Clock::now() < deadline && statusKb(pid, "VmSwap") < targetKb)
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    std::printf("  damon_reclaim: kdamond %s, %s regions / %s bytes reclaimed, %s tried\n",
-                readLine(kDamonReclaim / "kdamond_pid").c_str(),
-                readLine(kDamonReclaim / "nr_reclaimed_regions").c_str(),
-                readLine(kDamonReclaim / "bytes_reclaimed_regions").c_str(),
-                readLine(kDamonReclaim / "bytes_reclaim_tried_regions").c_str());
+    std::printf(
+        "  damon_reclaim: kdamond %s, %.1f s; %s regions / %s bytes tried, %s / %s reclaimed, "
+        "%s quota exceeds\n",
+        readLine(kDamonReclaim / "kdamond_pid").c_str(),
+        std::chrono::duration<double>(Clock::now() - started).count(),
+        readLine(kDamonReclaim / "nr_reclaim_tried_regions").c_str(),
+        readLine(kDamonReclaim / "bytes_reclaim_tried_regions").c_str(),
+        readLine(kDamonReclaim / "nr_reclaimed_regions").c_str(),
+        readLine(kDamonReclaim / "bytes_reclaimed_regions").c_str(),
+        readLine(kDamonReclaim / "nr_quota_exceeds").c_str());
     writeText(kDamonReclaim / "enabled", "N");
 }
 
@@ -323,11 +351,13 @@ int main(int argc, char** argv) {
             settings.interval = static_cast<unsigned>(std::stoul(argv[++i]));
         else if (arg == "-T" && i + 1 < argc)
             settings.threshold = static_cast<unsigned>(std::stoul(argv[++i]));
+        else if (arg == "--cold-cycles" && i + 1 < argc)
+            settings.coldCycles = static_cast<unsigned>(std::stoul(argv[++i]));
         else {
             std::fprintf(
                 stderr,
                 "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] [--loop N] "
-                "[--interval S] [-T N]\n",
+                "[--interval S] [-T N] [--cold-cycles N]\n",
                 argv[0]);
             return 2;
         }
@@ -342,6 +372,9 @@ int main(int argc, char** argv) {
 
     std::vector<std::string> plan{"none"};
     for (const auto& s : settings.scanners) plan.push_back("etmem/" + s);
+    if (settings.coldCycles > 1)
+        for (const auto& s : settings.scanners)
+            plan.push_back("etmem/" + s + "/cold_cycles=" + std::to_string(settings.coldCycles));
     plan.push_back("reclaim");
     if (fs::exists(kDamonReclaim / "enabled")) plan.push_back("damon_reclaim");
 
@@ -356,9 +389,21 @@ int main(int argc, char** argv) {
         server.traffic(popularity, warmSeconds, 1);
         run.rssKb = statusKb(server.pid(), "VmRSS");
         long swapBefore = statusKb(server.pid(), "VmSwap");
+        // The same traffic goes on while etmem watches (or, for the kernel's reclaim, for as
+        // long as etmem's cycle watches, before the reclaim): each chooses from the same
+        // accesses.
+        const double watchSeconds = double(settings.loop) * settings.interval;
+        std::jthread client([&](std::stop_token stop) {
+            server.traffic(popularity, name == "damon_reclaim" ? 3600 : watchSeconds, 3, stop);
+        });
         if (name.rfind("etmem/", 0) == 0) {
-            run.cpuPerCycle = etmemCycle(server.pid(), parseScannerKind(name.substr(6)), settings);
+            std::string scanner = name.substr(6, name.find('/', 6) - 6);
+            unsigned cycles =
+                name.find("/cold_cycles=") == std::string::npos ? 1 : settings.coldCycles;
+            run.cpuPerCycle =
+                etmemCycles(server.pid(), parseScannerKind(scanner), settings, cycles);
         } else if (name == "reclaim") {
+            client.join();
             if (targetKb > 0) {
                 try {
                     writeText(kCgroup / "memory.reclaim", std::to_string(targetKb * 1024));
@@ -369,8 +414,11 @@ int main(int argc, char** argv) {
         } else if (name == "damon_reclaim") {
             damonReclaim(server.pid(), targetKb);
         }
+        client.request_stop();
+        if (client.joinable()) client.join();
         run.swappedKb = statusKb(server.pid(), "VmSwap") - swapBefore;
         if (name.rfind("etmem/", 0) == 0 && targetKb == 0) targetKb = run.swappedKb;
+        run.swappedKb = std::max(run.swappedKb, 0L);
         unsigned long long faults = majorFaults(server.pid());
         run.traffic = server.traffic(popularity, settings.seconds, 2);
         run.faults = majorFaults(server.pid()) - faults;
@@ -389,9 +437,12 @@ int main(int argc, char** argv) {
     double baseOps = 0;
     int baseRuns = 0;
     unsigned long long reclaimFaults = 0;
+    double reclaimFaultsPerMiB = 0;
     for (const auto& run : runs) {
         if (run.name == "none") baseOps += run.traffic.opsPerSecond, ++baseRuns;
         if (run.name == "reclaim") reclaimFaults = run.faults;
+        if (run.name == "reclaim" && run.swappedKb > 0)
+            reclaimFaultsPerMiB = run.faults / (run.swappedKb / 1024.0);
     }
     baseOps /= std::max(baseRuns, 1);
     std::string table =
@@ -399,12 +450,15 @@ int main(int argc, char** argv) {
         "| scan CPU s/cycle | values |\n|---|---|---|---|---|---|---|\n";
     for (const auto& run : runs) {
         char line[512];
+        const double perMiB = run.swappedKb > 0 ? run.faults / (run.swappedKb / 1024.0) : 0.0;
         std::snprintf(
             line, sizeof line,
-            "| %s | %.1f MiB (%.0f%%) | %llu (%.2fx) | %.0f (%.3fx) | %.2f | %s | %s |\n",
+            "| %s | %.1f MiB (%.0f%%) | %llu (%.2fx) | %.1f (%.2fx) | %.0f (%.3fx) | %.2f | %s | "
+            "%s |\n",
             run.name.c_str(), run.swappedKb / 1024.0,
             run.rssKb > 0 ? 100.0 * run.swappedKb / run.rssKb : 0.0, run.faults,
-            reclaimFaults ? double(run.faults) / reclaimFaults : 0.0, run.traffic.opsPerSecond,
+            reclaimFaults ? double(run.faults) / reclaimFaults : 0.0, perMiB,
+            reclaimFaultsPerMiB > 0 ? perMiB / reclaimFaultsPerMiB : 0.0, run.traffic.opsPerSecond,
             baseOps > 0 ? run.traffic.opsPerSecond / baseOps : 0, run.traffic.p99Ms,
             run.cpuPerCycle >= 0 ? std::to_string(run.cpuPerCycle).substr(0, 5).c_str() : "-",
             run.corrupt == 0 ? "all intact" : "CORRUPT");

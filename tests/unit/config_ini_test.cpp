@@ -286,6 +286,7 @@ TEST(ConfigIni, PacingKeysAndUnitTargetsInTheIniForm) {
     EXPECT_EQ(paced.tasks[0].maxSwapRate, 8u << 20);
     EXPECT_EQ(parse(configWith(Form::Ini, "", "", "pressure_limit", "2.5")).tasks[0].pressureLimit,
               2.5);
+    EXPECT_EQ(parse(configWith(Form::Ini, "", "", "cold_cycles", "2")).tasks[0].coldCycles, 2u);
     std::string unit = configWith(Form::Ini, "", "");
     unit.replace(unit.find("type=pid\nvalue=1"), 16, "type=unit\nvalue=mysql.service");
     EXPECT_EQ(parse(unit).tasks[0].type, TaskType::Unit);

@@ -124,6 +124,23 @@ TEST(ConfigPacing, NormalizedYamlKeepsEveryNewKey) {
               std::string::npos);
 }
 
+// cold_cycles (issue 10): optional, 1..16, 1 (etmem's own semantics) when left out.
+TEST(ConfigColdCycles, AWholeNumberOfCyclesFromOneToSixteen) {
+    EXPECT_EQ(parseTask(yamlTask("pid", "1")).coldCycles, 1u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 2\n")).coldCycles, 2u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 16\n")).coldCycles, 16u);
+    for (const char* text : {"0", "17", "-1", "two", "1.5"}) {
+        std::string why =
+            rejection(yamlTask("pid", "1", std::string("      cold_cycles: ") + text + "\n"));
+        EXPECT_NE(why.find("options.policies[0].cold_cycles"), std::string::npos) << why;
+        EXPECT_NE(why.find("1..16"), std::string::npos) << text << ": " << why;
+    }
+    ProjectConfig config = parseConfig(yamlTask("pid", "1", "      cold_cycles: 3\n"), {});
+    EXPECT_NE(toYaml(config).find("cold_cycles: 3"), std::string::npos);
+    EXPECT_EQ(parseConfig(toYaml(config), {}), config);
+    EXPECT_EQ(toYaml(parseConfig(yamlTask("pid", "1"), {})).find("cold_cycles"), std::string::npos);
+}
+
 TEST(ConfigPacing, LegacyFormReadsTheSameKeys) {
     const std::string legacy =
         "options:\n"
@@ -136,6 +153,7 @@ TEST(ConfigPacing, LegacyFormReadsTheSameKeys) {
         "\t\tengine : slide\n"
         "\t\tmax_swap_rate : 8M\n"
         "\t\tpressure_limit : 10\n"
+        "\t\tcold_cycles : 2\n"
         "\t\tparam:\n"
         "\t\t\tT: 1\n";
     ASSERT_EQ(detectFormat(legacy), ConfigFormat::Legacy);
@@ -144,6 +162,7 @@ TEST(ConfigPacing, LegacyFormReadsTheSameKeys) {
     EXPECT_EQ(task.value, "mysql.service");
     EXPECT_EQ(task.maxSwapRate, 8u << 20);
     EXPECT_EQ(task.pressureLimit, 10);
+    EXPECT_EQ(task.coldCycles, 2u);
 }
 
 }  // namespace

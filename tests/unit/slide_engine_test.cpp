@@ -76,15 +76,19 @@ class ScriptedScanner final : public AccessScanner {
     std::string_view name() const override { return "scripted"; }
     std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
                                        std::stop_token) override {
-        return std::make_unique<Session>(bases_);
+        return std::make_unique<Session>(bases_, resting);
     }
     std::atomic<int> watched{0};
+    // While set, every page is reported idle (a cycle in which the hot pages rest).
+    std::shared_ptr<std::atomic<bool>> resting = std::make_shared<std::atomic<bool>>(false);
 
   private:
     class Session final : public ScanSession {
       public:
-        explicit Session(std::vector<std::uint64_t> bases) : bases_(std::move(bases)) {}
+        Session(std::vector<std::uint64_t> bases, std::shared_ptr<std::atomic<bool>> resting)
+            : bases_(std::move(bases)), resting_(std::move(resting)) {}
         void round(std::stop_token, AccessSink& sink) override {
+            if (*resting_) return;
             for (auto base : bases_) {
                 for (std::size_t i = 0; i < kPages; i += 4) {
                     sink.record(base + i * kPageSize, 1, PageAccess::Written);
@@ -95,6 +99,7 @@ class ScriptedScanner final : public AccessScanner {
 
       private:
         std::vector<std::uint64_t> bases_;
+        std::shared_ptr<std::atomic<bool>> resting_;
     };
     std::vector<std::uint64_t> bases_;
 };
@@ -213,6 +218,32 @@ TEST(SlideEngine, CountsWeightedAccessesAndSwapsOnlyColdPages) {
     // The recording swapper swaps nothing, and the engine only counts what pagemap confirms.
     EXPECT_EQ(report.pagesSwapped, 0u);
     EXPECT_EQ(report.bytesSwapped, 0u);
+}
+
+// cold_cycles 2: a page goes only in the second consecutive cycle it is cold. Cycle 1: the
+// idle pages wait; cycle 2 (the hot pages rest): the idle pages go, the resting ones wait;
+// cycle 3 (they rest again): they go too.
+TEST(SlideEngine, ColdCyclesKeepsAPageUntilItWasColdInThatManyCyclesInARow) {
+    Child child;
+    Fixture fixture(3, 3, {child.page(0)});
+    fixture.task.coldCycles = 2;
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto first = fixture.cycle(*engine, targets);
+    EXPECT_GE(first.pagesCold, kPages / 2);
+    EXPECT_TRUE(fixture.swapper->pages.empty()) << "cold once is not enough";
+
+    *fixture.scanner->resting = true;
+    auto second = fixture.cycle(*engine, targets);
+    EXPECT_GE(second.pagesCold, kPages);  // the recording swapper swaps nothing
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_EQ(fixture.swapper->pages.contains(child.page(i)), i % 4 >= 2) << "page " << i;
+
+    fixture.swapper->pages.clear();
+    fixture.cycle(*engine, targets);
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_TRUE(fixture.swapper->pages.contains(child.page(i))) << "page " << i;
 }
 
 TEST(SlideEngine, AHigherThresholdMakesReadOnlyPagesCold) {

@@ -179,7 +179,11 @@ expect "... and when it is paced by pressure or no longer paced" wait_until 30 \
     journalctl -u etmemd-test.service --no-pager -o cat -q \
     --grep "project pressure: swap-out is (no longer paced|paced: memory pressure)"
 systemctl stop etmem-press.service
-journalctl -u etmemd-test.service --no-pager -o cat | grep -E "paced|paused" | head -n 4
+# What the journal has of the pressure project's pacing (the last lines: the resume is there).
+journalctl -u etmemd-test.service --no-pager -o cat | grep "^project pressure: " |
+    grep -E "paced|paused" | tail -n 6
+busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
+    org.openeuler.Etmem.Project TaskPacing
 
 echo "units proofs: $failures failed"
 ((failures == 0))

@@ -42,6 +42,8 @@ inline constexpr std::size_t kMaxObjectNameLength = 64;                 // 1.1's
 // pressure_limit is PSI "some avg10" in percent (0: not paced by pressure).
 inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
 inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
+// cold_cycles (issue 10): consecutive cold cycles before a page is swapped.
+inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
 // A systemd unit name is at most 255 bytes (UNIT_NAME_MAX).
 inline constexpr std::size_t kMaxUnitNameLength = 255;
 
@@ -67,6 +69,9 @@ struct TaskConfig {
     bool swapFlag = false;                 // swap_flag: only mappings the application marked
     std::uint64_t maxSwapRate = 0;         // max_swap_rate, bytes/s; 0: unlimited
     double pressureLimit = 0;              // pressure_limit, percent; 0: off
+    // cold_cycles: a cold page is swapped only once it was cold in this many consecutive
+    // cycles (1: at once, etmem's own semantics).
+    unsigned coldCycles = 1;
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -27,8 +27,8 @@ inline constexpr std::string_view kTaskKeys[] = {
     "type", "value", "max_threads", "engine", "param", "scanner", "swapper",
     // etmem 1.1's task keys (optional)
     "name", "swap_threshold", "dram_percent", "swap_flag",
-    // pacing (optional)
-    "max_swap_rate", "pressure_limit"};
+    // pacing and selection (optional)
+    "max_swap_rate", "pressure_limit", "cold_cycles"};
 // Keys a section may leave out (every other key of etmem 1.0 is required).
 inline constexpr std::string_view kOptionalKeys[] = {"max_threads",
                                                      "scanner",
@@ -46,7 +46,8 @@ inline constexpr std::string_view kOptionalKeys[] = {"max_threads",
                                                      "min_nr_regions",
                                                      "max_nr_regions",
                                                      "max_swap_rate",
-                                                     "pressure_limit"};
+                                                     "pressure_limit",
+                                                     "cold_cycles"};
 inline constexpr std::string_view kSwapFlagValues[] = {"yes", "no"};
 // Backend choices a task may pin (etmem's own keys, not in etmem 1.0; default auto: probe).
 inline constexpr auto& kScannerValues = slide::kScannerNames;  // the backends register there

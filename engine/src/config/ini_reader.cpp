@@ -36,7 +36,7 @@ constexpr std::string_view kTaskKeys[] = {"project", "engine", "name", "type", "
                                           "max_threads", "swap_threshold", "dram_percent",
                                           "swap_flag", "scanner", "swapper",
                                           // this etmem's pacing keys, as in the YAML form
-                                          "max_swap_rate", "pressure_limit"};
+                                          "max_swap_rate", "pressure_limit", "cold_cycles"};
 // scan_type values: page (default) and region (DAMON). 1.1's psi engine is not provided.
 constexpr std::string_view kScanTypes[] = {"page", "region"};
 

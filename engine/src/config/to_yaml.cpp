@@ -94,6 +94,7 @@ std::string pacingYaml(const TaskConfig& task) {
     if (task.maxSwapRate != 0) yaml += fmt::format("      max_swap_rate: {}\n", task.maxSwapRate);
     if (task.pressureLimit != 0)
         yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
+    if (task.coldCycles != 1) yaml += fmt::format("      cold_cycles: {}\n", task.coldCycles);
     return yaml;
 }
 

@@ -461,6 +461,10 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
     readTaskGates(task, path, config);
     config.maxSwapRate = readSwapRate(task, path);
     config.pressureLimit = readPressureLimit(task, path);
+    config.coldCycles = readOptionalNumber(task, "cold_cycles", path,
+                                           {kMinColdCycles, kMaxColdCycles,
+                                            " (consecutive cold cycles before a page is swapped)"})
+                            .value_or(1);
     return config;
 }
 

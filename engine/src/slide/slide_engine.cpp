@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -143,6 +144,11 @@ struct TargetState {
     std::unique_ptr<ScanSession> session;
     bool presentOnly = false;  // the scanner reports present pages only
     bool dropped = false;
+    // cold_cycles > 1: the consecutive cold cycles of each cold page, as of the previous
+    // cycle and as of this one (1 byte per cold resident page).
+    PageCounts previousStreaks;
+    PageCounts streaks;
+    bool classified = false;  // this cycle's act stage classified its pages
 
     // Adds the weight of an observation to the pages it covers, clipped to the candidates.
     void record(std::uint64_t address, std::uint64_t pages, PageAccess access) {
@@ -252,6 +258,7 @@ class SlideEngine final : public TaskEngine {
         : loop_(context.project.loop),
           threshold_(context.task.T),
           maxThreads_(std::max(1u, context.task.maxThreads)),
+          coldCycles_(std::max(1u, context.task.coldCycles)),
           log_(context.log),
           logger_(context.logger),
           options_(std::move(options)),
@@ -302,6 +309,7 @@ class SlideEngine final : public TaskEngine {
             if (!state.target.pidfd) continue;
             states_.push_back(std::move(state));
         }
+        takeCarriedStreaks();
         pool_ = std::make_unique<WorkerPool>(std::min<std::size_t>(maxThreads_, states_.size()));
         if (pressurePausesCycle()) return;
         forEachTarget(stop,
@@ -351,6 +359,7 @@ class SlideEngine final : public TaskEngine {
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
         endPacing(report.pacing);
+        carryStreaks();
         report.error = joinErrors();
         if (!report.error.empty() && report.error != lastLoggedError_)
             logger_.log(LogLevel::Warning, log_, report.error);
@@ -431,6 +440,47 @@ class SlideEngine final : public TaskEngine {
         state.session = scanner_->watch(state.target, state.vmas, stop);
     }
 
+    // cold_cycles > 1: each target gets the streaks its process had at the end of the last
+    // cycle (a pid that now names another process gets none: the old pidfd says it exited).
+    void takeCarriedStreaks() {
+        for (auto& state : states_) {
+            auto found = carried_.find(state.target.pid);
+            if (found != carried_.end() && found->second.process.alive())
+                state.previousStreaks = std::move(found->second.streaks);
+        }
+        carried_.clear();
+    }
+
+    // Keeps each target's streaks for the next cycle: this cycle's where its pages were
+    // classified, else the ones it came with. A target missing from a cycle starts over.
+    void carryStreaks() {
+        if (coldCycles_ <= 1) return;
+        for (auto& state : states_) {
+            if (state.dropped) continue;
+            CarriedStreaks carried;
+            carried.process.pid = state.target.pid;
+            carried.process.pidfd = UniqueFd(::fcntl(state.target.pidfd.get(), F_DUPFD_CLOEXEC, 0));
+            carried.streaks = std::move(state.classified ? state.streaks : state.previousStreaks);
+            carried_[state.target.pid] = std::move(carried);
+        }
+    }
+
+    // cold_cycles: whether a page cold now has been cold in that many consecutive cycles,
+    // this one included (always, with the default 1). Records its streak for the next cycle.
+    bool coldLongEnough(TargetState& state, std::uint64_t address) const {
+        if (coldCycles_ <= 1) return true;
+        const unsigned streak = std::min(state.previousStreaks.countAt(address) + 1u, coldCycles_);
+        state.streaks.forPages(address, 1,
+                               [&](std::uint8_t& s) { s = static_cast<std::uint8_t>(streak); });
+        return streak >= coldCycles_;
+    }
+
+    // Whether a page the budget allows may go: with cold_cycles, only once its streak is full
+    // (the classification left the others out of the budget).
+    bool mayGo(const TargetState& state, std::uint64_t address) const {
+        return coldCycles_ <= 1 || state.streaks.countAt(address) >= coldCycles_;
+    }
+
     // Classifies the target's resident candidate pages, lets the selector choose, swaps the
     // chosen ones out in bounded calls and returns how many pagemap then shows as swapped.
     std::uint64_t actOn(TargetState& state, std::stop_token stop, bool canSwap,
@@ -442,10 +492,12 @@ class SlideEngine final : public TaskEngine {
             state.counts.forPages(address, 1, [&](std::uint8_t& count) {
                 if (count > kMaxCount) return;  // seen twice (cannot happen in one walk)
                 classifyInto(classes, count, loop_, threshold_);
-                if (!isHot(count, threshold_)) selection.swapBudget[count]++;
+                if (!isHot(count, threshold_) && coldLongEnough(state, address))
+                    selection.swapBudget[count]++;
             });
         });
         if (!complete) return 0;
+        state.classified = true;
         selection.residentPages = classes.hot + classes.cold;
         if (!canSwap || classes.cold == 0) return 0;
         // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
@@ -459,6 +511,7 @@ class SlideEngine final : public TaskEngine {
         complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
             std::uint8_t* count = state.counts.find(address);
             if (!count || *count > kMaxCount || selection.swapBudget[*count] == 0) return;
+            if (!mayGo(state, address)) return;
             selection.swapBudget[*count]--;
             *count = kChosenForSwap;
             ++chosen;
@@ -556,6 +609,7 @@ class SlideEngine final : public TaskEngine {
         forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
             std::uint8_t* count = state.counts.find(address);
             if (!count || *count > kMaxCount || selection.swapBudget[*count] == 0) return;
+            if (!mayGo(state, address)) return;
             selection.swapBudget[*count]--;
             appendPages(byCount[*count], address);
             *count = kChosenForSwap;
@@ -621,6 +675,7 @@ class SlideEngine final : public TaskEngine {
     unsigned loop_;
     unsigned threshold_;
     unsigned maxThreads_;
+    unsigned coldCycles_;  // cold_cycles: consecutive cold cycles before a page may go
     LogContext log_;
     Logger& logger_;
     SlideOptions options_;
@@ -630,6 +685,13 @@ class SlideEngine final : public TaskEngine {
     std::string scannerWhy_;
     std::string swapperWhy_;
     std::vector<TargetState> states_;
+    // cold_cycles > 1: the targets' cold streaks from one cycle to the next, by pid (the
+    // pidfd tells a reused pid). 1 byte per cold resident page.
+    struct CarriedStreaks {
+        Target process;
+        PageCounts streaks;
+    };
+    std::map<pid_t, CarriedStreaks> carried_;
     std::unique_ptr<WorkerPool> pool_;
     std::mutex errorsMutex_;
     std::vector<std::string> errors_;
