@@ -299,10 +299,13 @@ double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, uns
 }
 
 // DAMON_RECLAIM on the whole machine's memory, pageout of regions idle >= min_age, until
-// memcached's swap reaches targetKb (or 40 s); then off. Its defaults (10..1000 regions over
-// all of RAM, min_age 120 s) find nothing in a 20 s run: regions of a few MiB each hold some
-// popular value, so none stays idle. Tuned as an operator would for this host: regions down
-// to ~200 KiB (1,000..10,000 over the guest's RAM) and min_age 4 s, about etmem's cycle.
+// memcached's swap reaches targetKb (or 40 s); then off. Tuned as an operator would for this
+// host: regions down to ~200 KiB (1,000..10,000 over the guest's RAM) and min_age 4 s, about
+// etmem's cycle. On Debian's 6.12 it reclaims nothing whatever the tuning: its
+// damon_reclaim_apply_parameters() puts the scheme and the monitoring attributes on the
+// running context, then damon_commit_ctx()s a parameter context that has neither, which
+// drops the scheme (its kdamond monitors 10 regions, all idle for minutes, and tries none).
+// The run says so when it sees it.
 void damonReclaim(pid_t pid, long targetKb) {
     writeText(kDamonReclaim / "min_age", "4000000");
     writeText(kDamonReclaim / "min_nr_regions", "1000");
@@ -328,6 +331,10 @@ void damonReclaim(pid_t pid, long targetKb) {
         readLine(kDamonReclaim / "nr_reclaimed_regions").c_str(),
         readLine(kDamonReclaim / "bytes_reclaimed_regions").c_str(),
         readLine(kDamonReclaim / "nr_quota_exceeds").c_str());
+    if (readLine(kDamonReclaim / "nr_reclaim_tried_regions") == "0")
+        std::printf(
+            "  damon_reclaim tried no region: this kernel's DAMON_RECLAIM commits a context "
+            "without its scheme (mm/damon/reclaim.c damon_reclaim_apply_parameters)\n");
     writeText(kDamonReclaim / "enabled", "N");
 }
 
