@@ -9,7 +9,9 @@
 //     and until ListProjects answers with all of them; STATUS= datagrams sent meanwhile),
 //   - VmRSS after a rejected config (1 MiB of '[').
 // Every latency is also given as a ratio to the bus's own round trip (GetId answered by
-// dbus-daemon itself) measured in the same run, so figures compare across machines.
+// dbus-daemon itself) measured in the same run, so figures compare across machines;
+// `etmem project show` is given against the GetManagedObjects call it makes (in process,
+// reply unread) and against `busctl call` of it (a process that reads and prints the reply).
 // Exit code: 0 on success, 1 on any error, 77 when not root.
 #include <sdbus-c++/sdbus-c++.h>
 #include <sys/resource.h>
@@ -41,7 +43,7 @@ using etmem::test::TempDir;
 constexpr int kProjects = 1000;
 constexpr int kPropertyReads = 10000;
 constexpr int kBaselineCalls = 10000;
-constexpr int kShowRuns = 5;
+constexpr int kShowRuns = 11;
 constexpr int kRestoreCounts[] = {1000, 5000, 10000};
 
 double microsecondsSince(Clock::time_point start) {
@@ -107,6 +109,7 @@ class Bench {
         driver_ = sdbus::createProxy(*connection_, "org.freedesktop.DBus", "/org/freedesktop/DBus");
         manager_ = sdbus::createProxy(*connection_, std::string(etmem::bus::kDefaultBusName),
                                       std::string(etmem::bus::kManagerPath));
+        root_ = sdbus::createProxy(*connection_, std::string(etmem::bus::kDefaultBusName), "/");
         config_ = etmem::test::pidConfig(target_.pid(), 1, 1200, 1);
     }
 
@@ -124,8 +127,18 @@ class Bench {
 
         auto reads = timeCalls(kPropertyReads, [&](int i) { readState(i % kProjects); });
         auto lists = timeCalls(100, [&](int) { listProjects(); });
-        auto showTable = timeShow({"project", "show"});
-        auto showJson = timeShow({"project", "show", "--json"});
+        const double managedObjects =
+            summarize(timeCalls(kShowRuns * 4, [&](int) { getManagedObjects(); })).median;
+        const std::vector<std::string> busctlCall{programs_.busctl,
+                                                  "--address=" + bus_.address(),
+                                                  "call",
+                                                  std::string(etmem::bus::kDefaultBusName),
+                                                  "/",
+                                                  "org.freedesktop.DBus.ObjectManager",
+                                                  "GetManagedObjects"};
+        const CommandTimes busctl = timeCommand(busctlCall);
+        const CommandTimes showTable = timeCommand({programs_.etmem, "project", "show"});
+        const CommandTimes showJson = timeCommand({programs_.etmem, "project", "show", "--json"});
 
         auto removeSamples = timeCalls(kProjects, [&](int i) { removeProject(projectName(i)); });
         if (!listProjects().empty()) throw std::runtime_error("projects left after removal");
@@ -144,15 +157,13 @@ class Bench {
         printLatency("RemoveProject", summarize(removeSamples), baseline.bus, kProjects);
         std::printf(
             "\n`etmem project show` with %d projects (median of %d runs, process start "
-            "included)\n",
+            "included; CPU: mean per run)\n",
             kProjects, kShowRuns);
-        std::printf("  table  %8.1f ms (%.0fx GetId)   --json  %8.1f ms (%.0fx GetId)\n",
-                    showTable / 1000, showTable / baseline.bus.median, showJson / 1000,
-                    showJson / baseline.bus.median);
-        std::printf(
-            "  CPU per run: etmem %.1f ms, etmemd %.1f ms (wall time minus these is the "
-            "bus and waiting for a core)\n",
-            showCpu_.client / 2, showCpu_.daemon / 2);
+        std::printf("  GetManagedObjects round trip (in process, reply unread) %8.1f ms\n",
+                    managedObjects / 1000);
+        printCommand("busctl call GetManagedObjects", busctl, managedObjects, busctl);
+        printCommand("etmem project show", showTable, managedObjects, busctl);
+        printCommand("etmem project show --json", showJson, managedObjects, busctl);
         std::printf("\netmemd VmRSS\n");
         std::printf(
             "  0 projects     %7ld KiB\n  %d projects %7ld KiB  (%.1f KiB per project)\n"
@@ -347,43 +358,61 @@ class Bench {
         return projects;
     }
 
-    // Median wall time of the CLI command in microseconds; throws if it fails or omits a
-    // project.
-    double timeShow(const std::vector<std::string>& args) {
-        std::vector<std::string> argv{programs_.etmem};
-        argv.insert(argv.end(), args.begin(), args.end());
+    // The call `etmem project show` makes, its reply left unread: what the bus and etmemd
+    // cost before the client reads anything.
+    void getManagedObjects() {
+        auto call =
+            root_->createMethodCall("org.freedesktop.DBus.ObjectManager", "GetManagedObjects");
+        auto reply = root_->callMethod(call);
+    }
+
+    struct CommandTimes {
+        double wall = 0;       // median, us
+        double cpu = 0;        // the command's own (user + system), ms
+        double daemonCpu = 0;  // etmemd's meanwhile, ms
+    };
+
+    // Runs `argv` kShowRuns times; throws if it fails or omits a project.
+    CommandTimes timeCommand(const std::vector<std::string>& argv) {
         std::vector<double> samples;
+        CommandTimes times;
         for (int run = 0; run < kShowRuns; ++run) {
             const double clientBefore = childrenCpuMilliseconds();
             const double daemonBefore = cpuMilliseconds(daemon_.process().pid());
             auto start = Clock::now();
             auto result = etmem::test::runCommand(argv, bus_.environment(), 120s);
             samples.push_back(microsecondsSince(start));
-            showCpu_.client += (childrenCpuMilliseconds() - clientBefore) / kShowRuns;
-            showCpu_.daemon +=
+            times.cpu += (childrenCpuMilliseconds() - clientBefore) / kShowRuns;
+            times.daemonCpu +=
                 (cpuMilliseconds(daemon_.process().pid()) - daemonBefore) / kShowRuns;
             if (!result.status.success())
-                throw std::runtime_error(etmem::test::quoteCommand(args) +
+                throw std::runtime_error(etmem::test::quoteCommand(argv) +
                                          " failed: " + result.err);
             for (int i : {0, kProjects / 2, kProjects - 1})
                 if (result.out.find(projectName(i)) == std::string::npos)
-                    throw std::runtime_error(etmem::test::quoteCommand(args) + " omits " +
+                    throw std::runtime_error(etmem::test::quoteCommand(argv) + " omits " +
                                              projectName(i));
         }
-        return summarize(samples).median;
+        times.wall = summarize(samples).median;
+        return times;
     }
 
-    // CPU time of the reaped children (the etmem runs), in ms.
+    static void printCommand(const char* what, const CommandTimes& times, double roundTrip,
+                             const CommandTimes& busctl) {
+        std::printf(
+            "  %-27s wall %7.1f ms (%5.1fx round trip, %4.2fx busctl)   CPU %6.1f ms (%4.2fx "
+            "busctl), etmemd %5.1f ms\n",
+            what, times.wall / 1000, times.wall / roundTrip, times.wall / busctl.wall, times.cpu,
+            times.cpu / busctl.cpu, times.daemonCpu);
+    }
+
+    // CPU time of the reaped children (the commands run), in ms.
     static double childrenCpuMilliseconds() {
         rusage usage{};
         ::getrusage(RUSAGE_CHILDREN, &usage);
         auto ms = [](const timeval& t) { return t.tv_sec * 1000.0 + t.tv_usec / 1000.0; };
         return ms(usage.ru_utime) + ms(usage.ru_stime);
     }
-
-    struct ShowCpu {
-        double client = 0, daemon = 0;  // mean per run, table and --json summed
-    } showCpu_;
 
     etmem::test::Programs programs_;
     TempDir dir_{"etmem-bench"};
@@ -393,6 +422,7 @@ class Bench {
     std::unique_ptr<sdbus::IConnection> connection_;
     std::unique_ptr<sdbus::IProxy> driver_;
     std::unique_ptr<sdbus::IProxy> manager_;
+    std::unique_ptr<sdbus::IProxy> root_;  // the ObjectManager at "/"
     std::vector<std::unique_ptr<sdbus::IProxy>> projects_;
     std::string config_;
 };
