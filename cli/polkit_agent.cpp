@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <systemd/sd-login.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,37 @@ void waitForRegistration(int readFd) {
     }
 }
 
+// Whether polkitd finds a login session for this process, looked up as polkitd does
+// (polkitbackendsessionmonitor-systemd.c): the process's own logind session, else its
+// user's graphical one.
+bool inLoginSession() {
+    char* session = nullptr;
+    if (sd_pid_get_session(0, &session) >= 0) {
+        std::free(session);
+        return true;
+    }
+    uid_t uid = 0;
+    if (sd_pid_get_owner_uid(0, &uid) < 0 || sd_uid_get_display(uid, &session) < 0) return false;
+    std::free(session);
+    return true;
+}
+
+// pkttyagent's command line. The agent answers for this process (etmem): etmemd checks
+// etmem's bus name, and polkitd looks first for an agent registered for that name's
+// process. The pid alone is safe (pkttyagent reads its start time from /proc): etmem
+// outlives the agent, so the pid is not reused meanwhile. --fallback, as systemctl passes
+// it, leaves a desktop's agent in charge, but only in a login session: polkitd sets a
+// fallback agent aside and returns to it after looking up the subject's session, and with
+// no session it gives up there and asks no agent (get_authentication_agent_for_subject in
+// polkit 122 and since), so without logind (containers, shells outside logind's sessions) the
+// prompt needs an agent registered without it.
+std::vector<std::string> ttyAgentCommandLine(int notifyFd) {
+    std::vector<std::string> args{kTtyAgentPath, "--notify-fd", std::to_string(notifyFd),
+                                  "--process", std::to_string(::getpid())};
+    if (inLoginSession()) args.emplace_back("--fallback");
+    return args;
+}
+
 }  // namespace
 
 PolkitAgent::PolkitAgent() {
@@ -44,8 +77,7 @@ PolkitAgent::PolkitAgent() {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, writeEnd.get(), kNotifyFd);
-    std::vector<std::string> args{kTtyAgentPath, "--notify-fd", std::to_string(kNotifyFd),
-                                  "--fallback"};
+    auto args = ttyAgentCommandLine(kNotifyFd);
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);

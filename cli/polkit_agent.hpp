@@ -13,12 +13,9 @@ inline constexpr const char* kTtyAgentPath = "/usr/bin/pkttyagent";
 
 class PolkitAgent {
   public:
-    // Starts `pkttyagent --notify-fd N --fallback`, as systemctl does, and waits until it
-    // has registered with polkitd. It registers for the caller's login session (logind),
-    // which is how polkitd finds an agent for etmemd's system-bus-name subject (it does not
-    // look up agents registered for a single process for such a subject), and --fallback
-    // leaves a desktop's agent in charge. Without pkttyagent, or if it fails (no session),
-    // there is no agent: the call goes on and polkit says what it needs.
+    // Starts pkttyagent for this process (`--process PID`, plus systemctl's --fallback in a
+    // login session) and waits until it has registered with polkitd. Without pkttyagent, or
+    // if it fails, there is no agent: the call goes on and polkit says what it needs.
     PolkitAgent();
     ~PolkitAgent();  // ends the agent
     PolkitAgent(const PolkitAgent&) = delete;

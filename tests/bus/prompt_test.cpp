@@ -1,0 +1,96 @@
+// polkit's password prompt through etmem, end to end: a non-root user runs etmem on a
+// terminal, polkitd (real, on the private bus) wants that user's password, pkttyagent
+// (started by etmem) asks for it, polkit's setuid helper checks it with PAM, and etmemd acts
+// on polkit's answer.
+#include <sys/stat.h>
+
+#include "bus_fixture.hpp"
+#include "polkit_rig.hpp"
+
+namespace etmem::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kUser = "etmemtest-prompt";
+constexpr const char* kGroup = "etmemtest-managers";
+
+// Members of the test's group may manage etmem after proving who they are (AUTH_SELF):
+// polkit then needs the caller's own password, which only the prompt can get.
+std::string authSelfRules() {
+    return std::string(R"js(
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.openeuler.etmem.manage" && subject.isInGroup(")js") +
+           kGroup + R"js(")) {
+        return polkit.Result.AUTH_SELF;
+    }
+});
+)js";
+}
+
+class PasswordPrompt : public BusTest {
+  protected:
+    std::string busExtraConfig() const override { return polkitBusConfig(); }
+    void SetUp() override {
+        BusTest::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        // The test user, polkitd's user and the helper must reach the bus socket.
+        chmod(dir_->path().c_str(), 0755);
+        account_ = std::make_unique<TestAccount>(kUser, kGroup, password_);
+        polkitd_ = std::make_unique<PolkitDaemon>(*bus_, dir_->path(), authSelfRules());
+        ASSERT_TRUE(polkitd_->waitReady(*connection_, 20s))
+            << readFile(dir_->path() / "polkitd.log");
+        addProject("p", validConfig(1200));
+    }
+    // `etmem migrate start -n p` as the test user on a terminal of its own, up to polkit's
+    // prompt, where `typed` is typed.
+    std::unique_ptr<Terminal> startAndAnswer(const std::string& typed) {
+        auto argv = onWellKnownSystemBus(
+            *bus_, asUser(kUser, {programs().etmem, "migrate", "start", "-n", "p"}));
+        auto terminal = std::make_unique<Terminal>(argv, bus_->environment());
+        EXPECT_TRUE(terminal->waitFor("AUTHENTICATING FOR org.openeuler.etmem.manage", 20s))
+            << terminal->output();
+        EXPECT_TRUE(terminal->waitFor("Authenticating as: " + std::string(kUser), 5s))
+            << terminal->output();
+        EXPECT_TRUE(terminal->waitFor("Password:", 5s)) << terminal->output();
+        EXPECT_TRUE(terminal->waitForEchoOff(5s)) << "the password would be shown";
+        terminal->type(typed + "\n");
+        return terminal;
+    }
+    std::string password_ = randomPassword();
+    std::unique_ptr<TestAccount> account_;
+    std::unique_ptr<PolkitDaemon> polkitd_;
+};
+
+TEST_F(PasswordPrompt, TheRightPasswordStartsTheProject) {
+    auto terminal = startAndAnswer(password_);
+    auto status = terminal->waitExit(30s);
+    ASSERT_TRUE(status) << "etmem still runs after the password; terminal:\n" << terminal->output();
+    EXPECT_TRUE(status->success()) << describe(*status) << "; terminal:\n" << terminal->output();
+    EXPECT_NE(terminal->output().find("AUTHENTICATION COMPLETE"), std::string::npos)
+        << terminal->output();
+    EXPECT_EQ(terminal->output().find(password_), std::string::npos) << "the password was shown";
+    EXPECT_EQ(projectState("p"), "running");
+}
+
+TEST_F(PasswordPrompt, AWrongPasswordLeavesTheProjectStoppedAndSaysSo) {
+    auto terminal = startAndAnswer("not-" + password_);
+    // PAM's delay after a failure is 2 s; etmemd's limit for polkit, 2 minutes, is far off.
+    auto status = terminal->waitExit(30s);
+    ASSERT_TRUE(status) << "etmem still runs after the password; terminal:\n" << terminal->output();
+    EXPECT_TRUE(status->exited && status->code == 1) << describe(*status) << "; terminal:\n"
+                                                     << terminal->output();
+    // PAM said no (not, say, a helper that could not reach polkitd).
+    EXPECT_NE(terminal->output().find("pam_authenticate failed: Authentication failure"),
+              std::string::npos)
+        << terminal->output();
+    EXPECT_NE(terminal->output().find("AUTHENTICATION FAILED"), std::string::npos)
+        << terminal->output();
+    EXPECT_NE(terminal->output().find("etmem: Not authorized to manage etmem projects"),
+              std::string::npos)
+        << terminal->output();
+    EXPECT_EQ(projectState("p"), "stopped");
+}
+
+}  // namespace
+}  // namespace etmem::test
