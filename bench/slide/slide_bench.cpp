@@ -326,8 +326,29 @@ double floorRoundCpuSeconds(const Holders& holders, bool clearRefs = false) {
     return processCpuSeconds() - start;
 }
 
+// The guest's vCPU time so far and the part of it the host took (steal), in ticks: the
+// first line of /proc/stat. Without CONFIG_PARAVIRT_TIME_ACCOUNTING a task's CPU time
+// includes steal, so a busy host inflates the figures of two busy vCPUs most.
+struct CpuTicks {
+    unsigned long long total = 0, steal = 0;
+};
+CpuTicks cpuTicks() {
+    std::istringstream line(readLine("/proc/stat"));
+    std::string cpu;
+    line >> cpu;
+    CpuTicks ticks;
+    unsigned long long value = 0;
+    for (int field = 1; line >> value; ++field) {
+        if (field <= 8) ticks.total += value;  // user .. steal; guest time is inside user
+        if (field == 8) ticks.steal = value;
+    }
+    return ticks;
+}
+
 struct RoundCosts {
     std::vector<double> engine;  // CPU seconds per round
+    std::vector<double> engineWall;
+    double engineSteal = 0;  // the share of vCPU time stolen by the host during engine rounds
     std::vector<double> floor;
     std::vector<double> floorWithClearRefs;
     double beginCpu = 0;
@@ -354,13 +375,22 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
     double start = processCpuSeconds();
     engine->beginCycle(targets, std::stop_token{});
     costs.beginCpu = processCpuSeconds() - start;
+    CpuTicks steal;
     for (unsigned i = 0; i < rounds; ++i) {
+        CpuTicks ticks = cpuTicks();
+        auto wall = std::chrono::steady_clock::now();
         start = processCpuSeconds();
         engine->scan(std::stop_token{});
         costs.engine.push_back(processCpuSeconds() - start);
+        costs.engineWall.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count());
+        CpuTicks after = cpuTicks();
+        steal.total += after.total - ticks.total;
+        steal.steal += after.steal - ticks.steal;
         if (withFloor) costs.floor.push_back(floorRoundCpuSeconds(holders));
         if (withFloor) costs.floorWithClearRefs.push_back(floorRoundCpuSeconds(holders, true));
     }
+    costs.engineSteal = steal.total > 0 ? double(steal.steal) / double(steal.total) : 0;
     if (act) engine->act(std::stop_token{});
     costs.peakGrowthKb = statusKb(0, "VmHWM") - rssBefore;
     return costs;
@@ -405,24 +435,27 @@ int residentScaling(const Settings& settings) {
         "per resident GiB, ratio to the minimal chunked pagemap+bitmap loop in the same run "
         "(of the medians, and the median of each round's ratio)\n",
         probe.pagemapScan ? "yes" : "no", rounds);
-    // 4a. Dense targets, 64 MiB -> max.
+    // 4a. Dense targets, 64 MiB -> max; 256 MiB also without THP, where every page has a PFN
+    // of its own to read and mark (with THP, one per 2 MiB).
     double denseSmallPerGib = 0;
-    for (std::size_t size = 64; size <= settings.maxResidentMiB; size *= 4) {
-        Holders holders(1, size * (1 << 20) / kPageSize, size << 20);
+    auto densePoint = [&](std::size_t size, bool noHugePages) {
+        Holders holders(1, size * (1 << 20) / kPageSize, size << 20, noHugePages);
         auto costs = measureRounds(holders, 1, rounds, true);
         double resident = double(size) / 1024;
         double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
         double withRefs = median(costs.floorWithClearRefs) / resident;
-        if (size == 64) denseSmallPerGib = engine;
-        say("dense %5zu MiB: engine %.3f s/GiB/round, floor %.3f, ratio %.2f (per round %.2f); "
-            "floor + clear_refs %.3f, ratio %.2f (per round %.2f); beginCycle %.3f s; peak RSS "
-            "growth %ld KiB (%.2f bytes per resident page)\n",
-            size, engine, floor, floor > 0 ? engine / floor : 0.0,
+        if (size == 64 && !noHugePages) denseSmallPerGib = engine;
+        say("dense %5zu MiB%s: engine %.3f s/GiB/round, floor %.3f, ratio %.2f (per round "
+            "%.2f); floor + clear_refs %.3f, ratio %.2f (per round %.2f); beginCycle %.3f s; peak "
+            "RSS growth %ld KiB (%.2f bytes per resident page)\n",
+            size, noHugePages ? " no THP" : "", engine, floor, floor > 0 ? engine / floor : 0.0,
             medianRoundRatio(costs.engine, costs.floor), withRefs,
             withRefs > 0 ? engine / withRefs : 0.0,
             medianRoundRatio(costs.engine, costs.floorWithClearRefs), costs.beginCpu,
             costs.peakGrowthKb, double(costs.peakGrowthKb) * 1024 / (double(size) * mib / 4096));
-    }
+    };
+    for (std::size_t size = 64; size <= settings.maxResidentMiB; size *= 4) densePoint(size, false);
+    densePoint(std::min<std::size_t>(256, settings.maxResidentMiB), true);
     // 4b. A 1 TiB reservation with 16 MiB resident.
     {
         Holders holders(1, 4096, 1ull << 40);
@@ -460,8 +493,9 @@ int residentScaling(const Settings& settings) {
                 floorText = text;
             }
             say("%3zu targets x %5zu pages, max_threads %u: engine %.3f s/GiB/round (process "
-                "CPU)%s; beginCycle %.3f s\n",
-                count, pages, threads, engine, floorText.c_str(), costs.beginCpu);
+                "CPU; wall %.1f ms/round, vCPU steal %.0f%%)%s; beginCycle %.3f s\n",
+                count, pages, threads, engine, median(costs.engineWall) * 1000,
+                costs.engineSteal * 100, floorText.c_str(), costs.beginCpu);
         }
         // The floor reads the touched pages only; the engine classifies every anonymous page
         // of a holder (its stack, heap and libraries' data too), which weighs with many
