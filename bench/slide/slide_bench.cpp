@@ -202,12 +202,22 @@ double median(std::vector<double> values) {
     return values.empty() ? 0 : values[values.size() / 2];
 }
 
+// The median over rounds of engine / floor, each pair measured back to back: steadier than
+// the ratio of the medians when the host's load changes during a point.
+double medianRoundRatio(const std::vector<double>& engine, const std::vector<double>& floor) {
+    std::vector<double> ratios;
+    for (std::size_t i = 0; i < std::min(engine.size(), floor.size()); ++i)
+        if (floor[i] > 0) ratios.push_back(engine[i] / floor[i]);
+    return median(ratios);
+}
+
 // Children of this process, each holding `pages` written private pages in a reservation of
 // `reserve` bytes (MAP_NORESERVE); they wait until killed. Children keep their pages
-// untouched afterwards (cold).
+// untouched afterwards (cold). With `noHugePages` the reservation is MADV_NOHUGEPAGE: where
+// THP is on, a holder's few pages would otherwise each fault in a whole 2 MiB THP.
 class Holders {
   public:
-    Holders(std::size_t count, std::size_t pages, std::uint64_t reserve) {
+    Holders(std::size_t count, std::size_t pages, std::uint64_t reserve, bool noHugePages = false) {
         for (std::size_t k = 0; k < count; ++k) {
             int ready[2];
             if (::pipe(ready) != 0) throw std::runtime_error("pipe");
@@ -219,7 +229,8 @@ class Holders {
                 std::string pagesText = std::to_string(pages),
                             reserveText = std::to_string(reserve);
                 ::execl("/proc/self/exe", "etmem-slide-bench", "--hold", pagesText.c_str(),
-                        reserveText.c_str(), static_cast<char*>(nullptr));
+                        reserveText.c_str(), noHugePages ? "nohuge" : "huge",
+                        static_cast<char*>(nullptr));
                 ::_exit(127);
             }
             ::close(ready[1]);
@@ -258,10 +269,11 @@ class Holders {
 };
 
 // The holder program: reserves, writes `pages` pages, sends the base address on fd 3, waits.
-[[noreturn]] void holdMain(std::size_t pages, std::uint64_t reserve) {
+[[noreturn]] void holdMain(std::size_t pages, std::uint64_t reserve, bool noHugePages) {
     void* memory = ::mmap(nullptr, reserve, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (memory == MAP_FAILED) ::_exit(1);
+    if (noHugePages) ::madvise(memory, reserve, MADV_NOHUGEPAGE);
     auto* bytes = static_cast<char*>(memory);
     for (std::size_t i = 0; i < pages; ++i) bytes[i * kPageSize] = 1;
     auto base = reinterpret_cast<std::uint64_t>(memory);
@@ -314,8 +326,29 @@ double floorRoundCpuSeconds(const Holders& holders, bool clearRefs = false) {
     return processCpuSeconds() - start;
 }
 
+// The guest's vCPU time so far and the part of it the host took (steal), in ticks: the
+// first line of /proc/stat. Without CONFIG_PARAVIRT_TIME_ACCOUNTING a task's CPU time
+// includes steal, so a busy host inflates the figures of two busy vCPUs most.
+struct CpuTicks {
+    unsigned long long total = 0, steal = 0;
+};
+CpuTicks cpuTicks() {
+    std::istringstream line(readLine("/proc/stat"));
+    std::string cpu;
+    line >> cpu;
+    CpuTicks ticks;
+    unsigned long long value = 0;
+    for (int field = 1; line >> value; ++field) {
+        if (field <= 8) ticks.total += value;  // user .. steal; guest time is inside user
+        if (field == 8) ticks.steal = value;
+    }
+    return ticks;
+}
+
 struct RoundCosts {
     std::vector<double> engine;  // CPU seconds per round
+    std::vector<double> engineWall;
+    double engineSteal = 0;  // the share of vCPU time stolen by the host during engine rounds
     std::vector<double> floor;
     std::vector<double> floorWithClearRefs;
     double beginCpu = 0;
@@ -342,13 +375,22 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
     double start = processCpuSeconds();
     engine->beginCycle(targets, std::stop_token{});
     costs.beginCpu = processCpuSeconds() - start;
+    CpuTicks steal;
     for (unsigned i = 0; i < rounds; ++i) {
+        CpuTicks ticks = cpuTicks();
+        auto wall = std::chrono::steady_clock::now();
         start = processCpuSeconds();
         engine->scan(std::stop_token{});
         costs.engine.push_back(processCpuSeconds() - start);
+        costs.engineWall.push_back(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count());
+        CpuTicks after = cpuTicks();
+        steal.total += after.total - ticks.total;
+        steal.steal += after.steal - ticks.steal;
         if (withFloor) costs.floor.push_back(floorRoundCpuSeconds(holders));
         if (withFloor) costs.floorWithClearRefs.push_back(floorRoundCpuSeconds(holders, true));
     }
+    costs.engineSteal = steal.total > 0 ? double(steal.steal) / double(steal.total) : 0;
     if (act) engine->act(std::stop_token{});
     costs.peakGrowthKb = statusKb(0, "VmHWM") - rssBefore;
     return costs;
@@ -371,6 +413,15 @@ double stopLatencyMs(std::chrono::milliseconds after, Stage stage) {
     return std::chrono::duration<double, std::milli>(returned - requested).count();
 }
 
+// A "Field: N kB" line of /proc/PID/smaps_rollup, or 0.
+long smapsRollupKb(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+    return 0;
+}
+
 int residentScaling(const Settings& settings) {
     Figures say;
     auto probe = probeBackends();
@@ -379,23 +430,32 @@ int residentScaling(const Settings& settings) {
         return 2;
     }
     const double mib = double(1 << 20), gib = double(1 << 30);
-    const unsigned rounds = 5;
+    const unsigned rounds = 9;
     say("slide-bench resident: PAGEMAP_SCAN %s; %u rounds per point, medians; CPU per round "
-        "per resident GiB, ratio to the minimal chunked pagemap+bitmap loop in the same run\n",
+        "per resident GiB, ratio to the minimal chunked pagemap+bitmap loop in the same run "
+        "(of the medians, and the median of each round's ratio)\n",
         probe.pagemapScan ? "yes" : "no", rounds);
-    // 4a. Dense targets, 64 MiB -> max.
+    // 4a. Dense targets, 64 MiB -> max; 256 MiB also without THP, where every page has a PFN
+    // of its own to read and mark (with THP, one per 2 MiB).
     double denseSmallPerGib = 0;
-    for (std::size_t size = 64; size <= settings.maxResidentMiB; size *= 4) {
-        Holders holders(1, size * (1 << 20) / kPageSize, size << 20);
+    auto densePoint = [&](std::size_t size, bool noHugePages) {
+        Holders holders(1, size * (1 << 20) / kPageSize, size << 20, noHugePages);
         auto costs = measureRounds(holders, 1, rounds, true);
         double resident = double(size) / 1024;
         double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
-        if (size == 64) denseSmallPerGib = engine;
-        say("dense %5zu MiB: engine %.3f s/GiB/round, floor %.3f, ratio %.2f; beginCycle %.3f s; "
-            "peak RSS growth %ld KiB (%.2f bytes per resident page)\n",
-            size, engine, floor, floor > 0 ? engine / floor : 0.0, costs.beginCpu,
+        double withRefs = median(costs.floorWithClearRefs) / resident;
+        if (size == 64 && !noHugePages) denseSmallPerGib = engine;
+        say("dense %5zu MiB%s: engine %.3f s/GiB/round, floor %.3f, ratio %.2f (per round "
+            "%.2f); floor + clear_refs %.3f, ratio %.2f (per round %.2f); beginCycle %.3f s; peak "
+            "RSS growth %ld KiB (%.2f bytes per resident page)\n",
+            size, noHugePages ? " no THP" : "", engine, floor, floor > 0 ? engine / floor : 0.0,
+            medianRoundRatio(costs.engine, costs.floor), withRefs,
+            withRefs > 0 ? engine / withRefs : 0.0,
+            medianRoundRatio(costs.engine, costs.floorWithClearRefs), costs.beginCpu,
             costs.peakGrowthKb, double(costs.peakGrowthKb) * 1024 / (double(size) * mib / 4096));
-    }
+    };
+    for (std::size_t size = 64; size <= settings.maxResidentMiB; size *= 4) densePoint(size, false);
+    densePoint(std::min<std::size_t>(256, settings.maxResidentMiB), true);
     // 4b. A 1 TiB reservation with 16 MiB resident.
     {
         Holders holders(1, 4096, 1ull << 40);
@@ -403,15 +463,17 @@ int residentScaling(const Settings& settings) {
         double resident = 16.0 / 1024;
         double engine = median(costs.engine) / resident, floor = median(costs.floor) / resident;
         say("sparse 1 TiB / 16 MiB: engine %.3f s/GiB/round (%.2f x dense 64 MiB), floor over "
-            "the touched range %.3f, ratio %.2f; beginCycle %.3f s; peak RSS growth over the "
-            "whole cycle (act swaps it out) %ld KiB\n",
+            "the touched range %.3f, ratio %.2f (per round %.2f); beginCycle %.3f s; peak RSS "
+            "growth over the whole cycle (act swaps it out) %ld KiB\n",
             engine, denseSmallPerGib > 0 ? engine / denseSmallPerGib : 0.0, floor,
-            floor > 0 ? engine / floor : 0.0, costs.beginCpu, costs.peakGrowthKb);
+            floor > 0 ? engine / floor : 0.0, medianRoundRatio(costs.engine, costs.floor),
+            costs.beginCpu, costs.peakGrowthKb);
     }
-    // 4c. 1 -> N targets, 64 MiB in all, max_threads 1 and 4.
+    // 4c. 1 -> N targets, 64 MiB in all (no THP), max_threads 1 and 4.
     for (std::size_t count : {std::size_t{1}, std::size_t{20}, settings.targets}) {
         std::size_t pages = 16384 / count;
-        Holders holders(count, pages, std::uint64_t{1} << 30);
+        // 64 MiB in all: without THP, or 200 holders of 81 pages would hold 400 MiB.
+        Holders holders(count, pages, std::uint64_t{1} << 30, true);
         double resident = double(count * pages * kPageSize) / gib;
         for (unsigned threads : {1u, 4u}) {
             auto costs = measureRounds(holders, threads, rounds, threads == 1);
@@ -420,18 +482,29 @@ int residentScaling(const Settings& settings) {
             if (!costs.floor.empty()) {
                 double floor = median(costs.floor) / resident;
                 double withRefs = median(costs.floorWithClearRefs) / resident;
-                char text[160];
+                char text[256];
                 std::snprintf(text, sizeof text,
-                              ", floor %.3f, ratio %.2f; floor + clear_refs per target %.3f, "
-                              "ratio %.2f",
-                              floor, floor > 0 ? engine / floor : 0.0, withRefs,
-                              withRefs > 0 ? engine / withRefs : 0.0);
+                              ", floor %.3f, ratio %.2f (per round %.2f); floor + clear_refs "
+                              "per target %.3f, ratio %.2f (per round %.2f)",
+                              floor, floor > 0 ? engine / floor : 0.0,
+                              medianRoundRatio(costs.engine, costs.floor), withRefs,
+                              withRefs > 0 ? engine / withRefs : 0.0,
+                              medianRoundRatio(costs.engine, costs.floorWithClearRefs));
                 floorText = text;
             }
             say("%3zu targets x %5zu pages, max_threads %u: engine %.3f s/GiB/round (process "
-                "CPU)%s; beginCycle %.3f s\n",
-                count, pages, threads, engine, floorText.c_str(), costs.beginCpu);
+                "CPU; wall %.1f ms/round, vCPU steal %.0f%%)%s; beginCycle %.3f s\n",
+                count, pages, threads, engine, median(costs.engineWall) * 1000,
+                costs.engineSteal * 100, floorText.c_str(), costs.beginCpu);
         }
+        // The floor reads the touched pages only; the engine classifies every anonymous page
+        // of a holder (its stack, heap and libraries' data too), which weighs with many
+        // small targets.
+        long anonymousKb = 0;
+        for (std::size_t k = 0; k < holders.count(); ++k)
+            anonymousKb += smapsRollupKb(holders.pid(k), "Anonymous");
+        say("%3zu targets: anonymous memory of the holders %.1f MiB, of which touched %.1f MiB\n",
+            count, double(anonymousKb) / 1024, double(count * pages * kPageSize) / mib);
     }
     // 4d. Stop latency on a 1 GiB target, per stage.
     {
@@ -489,8 +562,8 @@ int residentScaling(const Settings& settings) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc == 4 && std::string(argv[1]) == "--hold")
-        holdMain(std::stoul(argv[2]), std::stoull(argv[3]));
+    if (argc == 5 && std::string(argv[1]) == "--hold")
+        holdMain(std::stoul(argv[2]), std::stoull(argv[3]), std::string(argv[4]) == "nohuge");
     Settings settings;
     if (const char* path = std::getenv("ETMEM_WORKLOAD")) settings.workload = path;
     for (int i = 1; i + 1 < argc; i += 2) {

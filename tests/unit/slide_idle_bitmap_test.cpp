@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <vector>
@@ -113,6 +114,30 @@ TEST(SlideIdleBitmap, ReadIdleKeepsOnlyOurBitsAndAnswersPerPfn) {
     EXPECT_TRUE(set.isIdle(40001));
     EXPECT_FALSE(set.isIdle(100000));
     EXPECT_FALSE(set.isIdle(200000));
+}
+
+TEST(SlideIdleBitmap, AReusedSetReplaysScatteredPfnsInTheirOrder) {
+    // Scattered PFNs, some sharing words out of order, one repeated (a THP's head): the
+    // replay answers each in the order given, as isIdle does, after the set was refilled.
+    FakeBitmapFile file(4096);
+    std::mt19937_64 random(9);
+    std::vector<std::uint64_t> pfns;
+    for (int i = 0; i < 3000; ++i) pfns.push_back(random() % (4096 * 64));
+    pfns.insert(pfns.end(), {70, 71, 5, 70, 70, 64 * 4095 + 63});
+    std::set<std::uint64_t> idle;
+    for (std::size_t i = 0; i < pfns.size(); i += 3) idle.insert(pfns[i]);
+    for (auto pfn : idle) file.setBit(pfn);
+    PfnWordSet set({1, 2, 3});  // refilled below: nothing of this may remain
+    set.clear();
+    for (auto pfn : pfns) set.add(pfn);
+    set.finish();
+    ASSERT_TRUE(std::is_sorted(set.wordIndices().begin(), set.wordIndices().end()));
+    ASSERT_TRUE(set.readIdle(file.fd(), std::stop_token{}));
+    auto replay = set.replay();
+    for (auto pfn : pfns) {
+        ASSERT_EQ(replay.idle(pfn), idle.contains(pfn)) << "pfn " << pfn;
+        ASSERT_EQ(set.isIdle(pfn), idle.contains(pfn)) << "pfn " << pfn;
+    }
 }
 
 TEST(SlideIdleBitmap, ReadingPastTheEndReadsNotIdle) {

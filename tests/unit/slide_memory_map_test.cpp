@@ -102,6 +102,37 @@ TEST(SlideMemoryMap, MapsTextWithoutSmapsFieldsUsesPermissionsAndNames) {
     EXPECT_EQ(names(vmas), (std::vector<std::string>{"/usr/bin/dbus-daemon", "[heap]"}));
 }
 
+TEST(SlideMemoryMap, ReadOnlyMappingsWithoutAnonymousPagesHoldNoCandidates) {
+    auto vmas = parseCandidateVmas(
+        R"(7f0000000000-7f0000010000 r-xp 00000000 08:01 42    /usr/lib/libfoo.so
+Size:                 64 kB
+Rss:                  32 kB
+Anonymous:             0 kB
+VmFlags: rd ex mr mw me sd
+7f0000010000-7f0000012000 r--p 00010000 08:01 42    /usr/lib/libfoo.so
+Size:                  8 kB
+Rss:                   8 kB
+Anonymous:             4 kB
+VmFlags: rd mr mw me ac sd
+7f0000012000-7f0000014000 rw-p 00012000 08:01 42    /usr/lib/libfoo.so
+Size:                  8 kB
+Rss:                   4 kB
+Anonymous:             0 kB
+VmFlags: rd wr mr mw me ac sd
+)");
+    ASSERT_EQ(vmas.size(), 3u);
+    // Code without anonymous copies: nothing to classify, and it cannot be written.
+    EXPECT_FALSE(vmas[0].mayHoldCandidatePages);
+    // Relocated read-only data: its anonymous copies are candidates.
+    EXPECT_TRUE(vmas[1].mayHoldCandidatePages);
+    // Writable: may get anonymous copies during the cycle.
+    EXPECT_TRUE(vmas[2].mayHoldCandidatePages);
+    // maps does not tell: every mapping may hold candidates.
+    auto fromMaps = parseCandidateVmas("00400000-00452000 r-xp 00000000 08:02 173521 /usr/bin/x\n");
+    ASSERT_EQ(fromMaps.size(), 1u);
+    EXPECT_TRUE(fromMaps[0].mayHoldCandidatePages);
+}
+
 TEST(SlideMemoryMap, IgnoresGarbageLines) {
     EXPECT_TRUE(parseCandidateVmas("hello world\n\nSize: 4 kB\nzz-yy rw-p 0 0 0\n").empty());
 }

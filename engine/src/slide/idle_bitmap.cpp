@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <system_error>
 
@@ -32,33 +33,40 @@ void transferAll(Transfer transfer, char* data, std::size_t bytes, off_t offset,
 }  // namespace
 
 PfnWordSet::PfnWordSet(std::vector<std::uint64_t> pfns) {
-    // Neighbouring pages mostly have neighbouring PFNs: fold runs into (word, mask) pairs
-    // first, so the sort handles about one entry per 64 pages instead of one per page.
-    struct Pair {
-        std::uint64_t word;
-        std::uint64_t mask;
-    };
-    std::vector<Pair> pairs;
-    for (auto pfn : pfns) {
-        std::uint64_t word = pfn / 64;
-        std::uint64_t bit = std::uint64_t{1} << (pfn % 64);
-        if (pairs.empty() || pairs.back().word != word) pairs.push_back(Pair{word, 0});
-        pairs.back().mask |= bit;
-    }
-    std::sort(pairs.begin(), pairs.end(),
-              [](const Pair& a, const Pair& b) { return a.word < b.word; });
-    for (const auto& pair : pairs) {
+    for (auto pfn : pfns) add(pfn);
+    finish();
+}
+
+void PfnWordSet::clear() {
+    pairs_.clear();
+    wordIndex_.clear();
+    mask_.clear();
+    idle_.clear();
+    slotOfRun_.clear();
+}
+
+void PfnWordSet::finish() {
+    // Neighbouring pages mostly have neighbouring PFNs: add() folded runs into (word, mask)
+    // pairs, so the sort handles about one entry per 64 pages instead of one per page, and
+    // none at all when the PFNs ascend already (they mostly do).
+    auto byWord = [](const Pair& a, const Pair& b) { return a.word < b.word; };
+    if (!std::is_sorted(pairs_.begin(), pairs_.end(), byWord))
+        std::sort(pairs_.begin(), pairs_.end(), byWord);
+    slotOfRun_.resize(pairs_.size());
+    for (const auto& pair : pairs_) {
         if (wordIndex_.empty() || wordIndex_.back() != pair.word) {
             wordIndex_.push_back(pair.word);
             mask_.push_back(0);
         }
         mask_.back() |= pair.mask;
+        slotOfRun_[pair.run] = wordIndex_.size() - 1;
     }
+    pairs_.clear();
     idle_.assign(mask_.size(), 0);
 }
 
-std::vector<PfnWordSet::Window> PfnWordSet::windows(std::size_t maxGapWords) const {
-    std::vector<Window> result;
+template <typename Visit>
+void PfnWordSet::forEachWindow(std::size_t maxGapWords, Visit visit) const {
     std::size_t i = 0;
     while (i < wordIndex_.size()) {
         Window window;
@@ -70,15 +78,24 @@ std::vector<PfnWordSet::Window> PfnWordSet::windows(std::size_t maxGapWords) con
             ++i;
         window.neededCount = i - window.firstNeeded;
         window.words = static_cast<std::size_t>(wordIndex_[i - 1] - window.firstWord + 1);
-        result.push_back(window);
+        if (!visit(window)) return;
     }
+}
+
+std::vector<PfnWordSet::Window> PfnWordSet::windows(std::size_t maxGapWords) const {
+    std::vector<Window> result;
+    forEachWindow(maxGapWords, [&](const Window& window) {
+        result.push_back(window);
+        return true;
+    });
     return result;
 }
 
 bool PfnWordSet::markIdle(int bitmapFd, std::stop_token stop) const {
-    std::vector<std::uint64_t> chunk(kBitmapChunkWords);
-    for (const auto& window : windows()) {
-        if (stop.stop_requested()) return false;
+    std::array<std::uint64_t, kBitmapChunkWords> chunk;  // on the stack: no allocation per call
+    bool complete = true;
+    forEachWindow(kBitmapChunkWords, [&](const Window& window) {
+        if (stop.stop_requested()) return complete = false;
         // Zero words are harmless to write: only 1 bits mark pages idle.
         std::fill_n(chunk.begin(), window.words, 0);
         for (std::size_t n = 0; n < window.neededCount; ++n) {
@@ -90,14 +107,16 @@ bool PfnWordSet::markIdle(int bitmapFd, std::stop_token stop) const {
                     reinterpret_cast<char*>(chunk.data()), window.words * sizeof(std::uint64_t),
                     static_cast<off_t>(window.firstWord * sizeof(std::uint64_t)),
                     "marking pages idle");
-    }
-    return true;
+        return true;
+    });
+    return complete;
 }
 
 bool PfnWordSet::readIdle(int bitmapFd, std::stop_token stop) {
-    std::vector<std::uint64_t> chunk(kBitmapChunkWords);
-    for (const auto& window : windows(kReadGapWords)) {
-        if (stop.stop_requested()) return false;
+    std::array<std::uint64_t, kBitmapChunkWords> chunk;
+    bool complete = true;
+    forEachWindow(kReadGapWords, [&](const Window& window) {
+        if (stop.stop_requested()) return complete = false;
         transferAll([bitmapFd](char* data, std::size_t bytes,
                                off_t offset) { return ::pread(bitmapFd, data, bytes, offset); },
                     reinterpret_cast<char*>(chunk.data()), window.words * sizeof(std::uint64_t),
@@ -107,8 +126,9 @@ bool PfnWordSet::readIdle(int bitmapFd, std::stop_token stop) {
             std::size_t index = window.firstNeeded + n;
             idle_[index] = chunk[wordIndex_[index] - window.firstWord] & mask_[index];
         }
-    }
-    return true;
+        return true;
+    });
+    return complete;
 }
 
 std::uint64_t PfnWordSet::idleBitsOfWord(std::uint64_t word) const {

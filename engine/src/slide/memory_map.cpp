@@ -64,6 +64,7 @@ struct Mapping {
     bool hugePages = false;
     std::uint64_t residentBytes = 0;
     std::uint64_t anonymousBytes = 0;
+    bool anonymousKnown = false;  // smaps had an Anonymous line
 };
 
 bool isCandidate(const Mapping& mapping) {
@@ -101,7 +102,10 @@ std::vector<Vma> parseCandidateVmas(std::string_view smapsText) {
         if (key == "VmFlags" && hasExcludedFlag(value)) current.excluded = true;
         if (key == "Locked" && kilobytesOf(value) > 0) current.excluded = true;
         if (key == "AnonHugePages" && kilobytesOf(value) > 0) current.hugePages = true;
-        if (key == "Anonymous") current.anonymousBytes = kilobytesOf(value) * 1024;
+        if (key == "Anonymous") {
+            current.anonymousBytes = kilobytesOf(value) * 1024;
+            current.anonymousKnown = true;
+        }
         if (key == "Rss") {
             current.residentBytes = kilobytesOf(value) * 1024;
             if (current.residentBytes == 0) current.excluded = true;
@@ -110,8 +114,11 @@ std::vector<Vma> parseCandidateVmas(std::string_view smapsText) {
     std::vector<Vma> vmas;
     for (auto& mapping : mappings) {
         if (!isCandidate(mapping)) continue;
+        bool writable = mapping.header.perms[1] == 'w';
+        bool noAnonymous = mapping.anonymousKnown && mapping.anonymousBytes == 0;
         vmas.push_back(Vma{mapping.header.range, mapping.hugePages, mapping.residentBytes,
-                           mapping.anonymousBytes, std::move(mapping.header.name)});
+                           mapping.anonymousBytes, std::move(mapping.header.name),
+                           writable || !noAnonymous});
     }
     std::sort(vmas.begin(), vmas.end(),
               [](const Vma& a, const Vma& b) { return a.range.start < b.range.start; });

@@ -209,13 +209,15 @@ bool swapIsActive(const KernelPaths& paths) {
 }
 
 // Visits the resident candidate pages (present, anonymous, mapped once) of the target's
-// candidate mappings in address order. Returns false if stopped.
+// candidate mappings in address order, skipping the mappings that hold none (as the
+// idle_page scanner does). Returns false if stopped.
 template <typename Visit>
 bool forEachCandidatePage(TargetState& state, PresentPagemap& present, std::stop_token stop,
                           Visit visit) {
     for (const auto& vma : state.vmas) {
+        if (!vma.mayHoldCandidatePages) continue;
         bool complete =
-            present.read(vma.range, isDense(vma), stop,
+            present.read(vma.range, readStraight(vma), stop,
                          [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
                              for (std::size_t i = 0; i < entries.size(); ++i)
                                  if (entries[i].swappable()) visit(address + i * kPageSize);

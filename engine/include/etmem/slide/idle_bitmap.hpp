@@ -23,8 +23,45 @@ inline constexpr std::size_t kReadGapWords = 2;
 // bits of our PFNs in it. Word indices ascend and are unique.
 class PfnWordSet {
   public:
+    PfnWordSet() = default;
     // pfns in any order, duplicates allowed.
     explicit PfnWordSet(std::vector<std::uint64_t> pfns);
+
+    // Refilling a set: clear(), add() every PFN (any order, duplicates allowed), finish().
+    // A round's scanner keeps one set and refills it per batch, so its vectors' memory is
+    // reused instead of allocated per batch.
+    void clear();
+    void add(std::uint64_t pfn) {
+        std::uint64_t word = pfn / 64;
+        if (pairs_.empty() || pairs_.back().word != word)
+            pairs_.push_back(Pair{word, 0, pairs_.size()});
+        pairs_.back().mask |= std::uint64_t{1} << (pfn % 64);
+    }
+    void finish();
+
+    // Answers the idle bits of the last readIdle() for the PFNs given to add(), asked in the
+    // same order: a caller walking its pages again needs no search per page (PFNs of a
+    // fragmented machine are scattered, so neighbouring pages rarely share a word).
+    class Replay {
+      public:
+        explicit Replay(const PfnWordSet& set) : set_(set) {}
+        bool idle(std::uint64_t pfn) {
+            // add() began a new run of PFNs wherever the word changed; so does this. The
+            // first call moves run_ from ~0 to 0.
+            if (pfn / 64 != word_) {
+                word_ = pfn / 64;
+                bits_ = set_.idle_[set_.slotOfRun_[++run_]];
+            }
+            return (bits_ >> (pfn % 64)) & 1;
+        }
+
+      private:
+        const PfnWordSet& set_;
+        std::size_t run_ = ~std::size_t{0};
+        std::uint64_t word_ = ~std::uint64_t{0};
+        std::uint64_t bits_ = 0;
+    };
+    Replay replay() const { return Replay(*this); }
 
     std::span<const std::uint64_t> wordIndices() const { return wordIndex_; }
     std::span<const std::uint64_t> masks() const { return mask_; }
@@ -55,9 +92,20 @@ class PfnWordSet {
     std::uint64_t idleBitsOfWord(std::uint64_t word) const;
 
   private:
+    struct Pair {
+        std::uint64_t word;
+        std::uint64_t mask;
+        std::size_t run;  // its place among add()'s runs
+    };
+    // Calls visit(window) for each window, as windows() lists them, without a list.
+    template <typename Visit>
+    void forEachWindow(std::size_t maxGapWords, Visit visit) const;
+
+    std::vector<Pair> pairs_;  // add()'s (word, mask) runs, before finish() sorts them
     std::vector<std::uint64_t> wordIndex_;
     std::vector<std::uint64_t> mask_;
-    std::vector<std::uint64_t> idle_;  // per word: idle bits among mask_
+    std::vector<std::uint64_t> idle_;     // per word: idle bits among mask_
+    std::vector<std::size_t> slotOfRun_;  // per run of add(): its word's index in wordIndex_
 };
 
 }  // namespace etmem::slide

@@ -48,6 +48,10 @@ struct Vma {
     std::uint64_t residentBytes = 0;   // smaps Rss when parsed (0 from maps)
     std::uint64_t anonymousBytes = 0;  // smaps Anonymous: what the engine may classify
     std::string name;                  // path or [heap]/[stack]/..., "" for anonymous
+    // False when smaps shows no anonymous page and the mapping cannot be written (library
+    // code, read-only data): it has nothing to classify this cycle, so scans need not walk
+    // it. True from maps, which does not tell.
+    bool mayHoldCandidatePages = true;
 };
 
 // Parses /proc/PID/smaps (or /proc/PID/maps: then only the header lines are used) and

@@ -89,6 +89,14 @@ inline constexpr std::uint64_t kSparseRatio = 8;
 inline bool isDense(const Vma& vma) {
     return vma.anonymousBytes * kSparseRatio >= vma.range.end - vma.range.start;
 }
+// For walks that look at the swappable pages only: a mapping of at most kStraightReadPages
+// pages (2 MiB: a stack, a small heap, a library's data) is read straight through even when
+// sparse, in one pread of at most 4 KiB of entries, which costs less than a PAGEMAP_SCAN
+// call and a pread after it. (Walks that report other present pages keep isDense.)
+inline constexpr std::uint64_t kStraightReadPages = 512;
+inline bool readStraight(const Vma& vma) {
+    return isDense(vma) || vma.range.pages() <= kStraightReadPages;
+}
 
 // Reads pagemap entries where pages are present: with PAGEMAP_SCAN, only over the runs of
 // present anonymous pages; without, over the whole range (callers skip absent entries).
