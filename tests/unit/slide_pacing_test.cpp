@@ -224,6 +224,10 @@ TEST(Pacing, JournalLinesOnlyWhenPacingStartsOrEnds) {
     EXPECT_EQ(*pacingChange(calm, paced), "swap-out is paced: " + paced.reason);
     EXPECT_EQ(*pacingChange(paced, paused), paused.reason);
     EXPECT_EQ(*pacingChange(paused, calm), "swap-out is no longer paced");
+    // Paused, then an act that swapped before pausing again: it resumed, and says so.
+    EXPECT_FALSE(pacingChange(paused, paused, false));
+    EXPECT_EQ(*pacingChange(paused, paused, true),
+              "swap-out resumed, then paused again: " + paused.reason);
 }
 
 TEST(Pacing, PsiIsReadFromTheCgroupOrTheSystem) {

@@ -175,9 +175,11 @@ expect "... the workload's PSI with etmem stays within what it is without (mean 
 expect "the journal says when swap-out is paused" \
     journalctl -u etmemd-test.service --no-pager -o cat --grep "swap-out paused" -q
 # The line is written by the cycle that resumed; the journal may take a moment to have it.
+# Near the limit (etmem's own refaults keep avg10 about there) a cycle may swap and pause
+# again: "resumed, then paused again".
 expect "... and when it is paced by pressure or no longer paced" wait_until 30 \
     journalctl -u etmemd-test.service --no-pager -o cat -q \
-    --grep "project pressure: swap-out is (no longer paced|paced: memory pressure)"
+    --grep "project pressure: swap-out (is no longer paced|is paced: memory pressure|resumed)"
 systemctl stop etmem-press.service
 # What the journal has of the pressure project's pacing (the last lines: the resume is there).
 journalctl -u etmemd-test.service --no-pager -o cat | grep "^project pressure: " |

@@ -227,7 +227,10 @@ void mergePacing(PacingState& into, const PacingState& target) {
     if (!target.reason.empty()) into.reason = target.reason;
 }
 
-std::optional<std::string> pacingChange(const PacingState& before, const PacingState& now) {
+std::optional<std::string> pacingChange(const PacingState& before, const PacingState& now,
+                                        bool swapped) {
+    if (before.paused && now.paused && swapped)
+        return fmt::format("swap-out resumed, then paused again: {}", now.reason);
     if (before.paced == now.paced && before.paused == now.paused) return std::nullopt;
     if (!now.paced) return std::string("swap-out is no longer paced");
     if (now.paused) return now.reason;

@@ -360,7 +360,7 @@ class SlideEngine final : public TaskEngine {
                 report.histogram[i] += classes.histogram[i];
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
-        endPacing(report.pacing);
+        endPacing(report);
         carryStreaks();
         report.error = joinErrors();
         if (!report.error.empty() && report.error != lastLoggedError_)
@@ -559,13 +559,13 @@ class SlideEngine final : public TaskEngine {
     }
 
     // The act's pacing into the report, and a journal line when it starts or ends.
-    void endPacing(CycleReport::Pacing& report) {
+    void endPacing(CycleReport& cycle) {
         if (!pacer_) return;
-        if (auto change = pacingChange(lastPacing_, actPacing_))
+        if (auto change = pacingChange(lastPacing_, actPacing_, cycle.pagesSwapped > 0))
             logger_.log(LogLevel::Info, log_, *change);
         lastPacing_ = actPacing_;
-        report = {actPacing_.paced, actPacing_.paused, actPacing_.reason, actPacing_.rate,
-                  actPacing_.pressure.value_or(-1)};
+        cycle.pacing = {actPacing_.paced, actPacing_.paused, actPacing_.reason, actPacing_.rate,
+                        actPacing_.pressure.value_or(-1)};
     }
 
     // The hook of max_swap_rate and pressure_limit: the task's targets share one pacer, so

@@ -118,8 +118,12 @@ PacingState pausedBeforeScan(const Pacer& pacer);
 void mergePacing(PacingState& into, const PacingState& target);
 
 // What to say in the journal when pacing starts, changes kind (rate / pressure / paused) or
-// ends between two acts; nullopt when nothing changed worth a line.
-std::optional<std::string> pacingChange(const PacingState& before, const PacingState& now);
+// ends between two acts; nullopt when nothing changed worth a line. `swapped`: the act
+// swapped pages. A paused task that swaps again and pauses within the same act (pressure
+// hovering at the limit, as it does once etmem's own refaults count) has resumed: that is
+// said too, not hidden by the two acts both ending paused.
+std::optional<std::string> pacingChange(const PacingState& before, const PacingState& now,
+                                        bool swapped = false);
 
 // "8M", "512K", "4096" for a byte count (binary suffixes, as the config reads them).
 std::string formatSize(std::uint64_t bytes);
