@@ -78,9 +78,10 @@ config::ConfigNode readTree(std::string_view text) {
     try {
         return config::readYamlTree(text);
     } catch (const ConfigError&) {
+        // Step 3; otherwise (steps 2 and 4) the YAML reader's own error stands.
         if (!config::parsesAsYaml(text) && config::isLegacyShaped(text))
-            return config::readLegacyTree(text);  // step 3
-        throw;  // steps 2 and 4: the YAML reader's own error
+            return config::readLegacyTree(text);
+        throw;
     }
 }
 
