@@ -36,6 +36,19 @@ TEST_F(StateStoreTest, SavedProjectsLoadBackExactly) {
     EXPECT_EQ(loaded[1], b);
 }
 
+// Files etmemd writes are read by a short path of its own; any other YAML still loads.
+TEST_F(StateStoreTest, OtherYamlFormsOfAFileStillLoad) {
+    StateStore store(dir_, logger_);
+    std::ofstream(store.fileFor("reordered"))
+        << "running: yes\nconfig: 'a: \"1\"'\nname: reordered\n";
+    std::ofstream(store.fileFor("escaped"))
+        << "name: \"escaped\"\nrunning: false\nconfig: \"\\x41\\u00e4\"\n";
+    auto loaded = store.load().projects;
+    ASSERT_EQ(loaded.size(), 2u);
+    EXPECT_EQ(loaded[0], (SavedProject{"escaped", "A\u00e4", false}));
+    EXPECT_EQ(loaded[1], (SavedProject{"reordered", "a: \"1\"", true}));
+}
+
 TEST_F(StateStoreTest, LongestNamesGetValidFileNames) {
     StateStore store(dir_, logger_);
     std::vector<SavedProject> projects{{std::string(255, 'L'), "a", false},
