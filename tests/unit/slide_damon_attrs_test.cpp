@@ -19,8 +19,8 @@ TEST(SlideDamonAttrs, DerivedFromIntervalAndResidentSize) {
     DamonTuning tuning;
     tuning.intervalUs = 2'000'000;
     DamonAttrs attrs = deriveDamonAttrs(tuning, candidates(std::uint64_t{150} << 20));
-    EXPECT_EQ(attrs.aggrUs, 1'000'000u);   // interval / 2, at most 1 s
-    EXPECT_EQ(attrs.sampleUs, 50'000u);    // 20 samples a window
+    EXPECT_EQ(attrs.aggrUs, 400'000u);     // interval / 2, at most 400 ms
+    EXPECT_EQ(attrs.sampleUs, 20'000u);    // 20 samples a window
     EXPECT_EQ(attrs.minNrRegions, 2400u);  // one per 64 KiB
     EXPECT_EQ(attrs.maxNrRegions, 4800u);  // one per 32 KiB
     EXPECT_EQ(attrs.updateUs, kMaxUpdateIntervalUs);
@@ -30,14 +30,16 @@ TEST(SlideDamonAttrs, BoundsHoldForTinyAndHugeTargets) {
     DamonTuning tuning;
     tuning.intervalUs = 1'000'000;
     DamonAttrs tiny = deriveDamonAttrs(tuning, candidates(64 * 1024));
-    EXPECT_EQ(tiny.aggrUs, 500'000u);
+    EXPECT_EQ(tiny.aggrUs, 400'000u);
     EXPECT_EQ(tiny.minNrRegions, 10u);
     EXPECT_EQ(tiny.maxNrRegions, 1000u);
     DamonAttrs huge = deriveDamonAttrs(tuning, candidates(std::uint64_t{64} << 30));
     EXPECT_EQ(huge.minNrRegions, 10000u);
     EXPECT_EQ(huge.maxNrRegions, 20000u);
     tuning.intervalUs = 1'200'000'000;
-    EXPECT_EQ(deriveDamonAttrs(tuning, candidates(4096)).aggrUs, 1'000'000u);
+    EXPECT_EQ(deriveDamonAttrs(tuning, candidates(4096)).aggrUs, 400'000u);
+    tuning.intervalUs = 150'000;
+    EXPECT_EQ(deriveDamonAttrs(tuning, candidates(4096)).aggrUs, 100'000u);
 }
 
 TEST(SlideDamonAttrs, GivenKeysWin) {

@@ -588,12 +588,14 @@ DamonTuning damonTuningOf(const ProjectConfig& project) {
 DamonAttrs deriveDamonAttrs(const DamonTuning& tuning, std::span<const Vma> vmas) {
     const RegionScanConfig& given = tuning.region;
     DamonAttrs attrs;
-    // A window is a quarter of the interval (every window is read, so the interval is seen
-    // whole), at least 100 ms and at most 1 s, so a round waits at most that long for the
-    // window in flight and a stop is never held up for long.
+    // A window is half the interval (every window is read, so the interval is seen whole),
+    // at least 100 ms and at most 400 ms. A stop waits for the tried-regions request in
+    // flight, which holds DAMON's sysfs lock (and so every kdamond's "off") until its window
+    // closes: with windows of 1 s etmemd took 2.2 s to stop mid-interval; 400 ms keeps it
+    // under half a second, for more window reads on long intervals.
     attrs.aggrUs = given.aggrIntervalUs != 0
                        ? given.aggrIntervalUs
-                       : std::clamp<std::uint64_t>(tuning.intervalUs / 2, 100'000, 1'000'000);
+                       : std::clamp<std::uint64_t>(tuning.intervalUs / 2, 100'000, 400'000);
     attrs.aggrUs = std::min(attrs.aggrUs, std::max<std::uint64_t>(tuning.intervalUs, 1000));
     // 20 samples a window: DAMON merges neighbours whose counts differ by less than a tenth
     // of the samples, so fewer would blur hot and cold.
