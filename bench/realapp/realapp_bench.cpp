@@ -11,15 +11,23 @@
 //   etmem/<s>/cold_cycles=N  N such cycles with cold_cycles N (--cold-cycles N);
 //   reclaim      cgroup v2 memory.reclaim, after the traffic, of the bytes etmem's first run
 //                swapped;
+//   all_out      every anonymous page paged out, then the unswapped run's traffic key for
+//                key: what the next seconds touch, so the fewest faults any choice of the
+//                same bytes could cost (see FaultFloor);
+//   damos_paddr  a DAMOS pageout scheme on physical memory with memcg and young filters,
+//                built through DAMON's sysfs, until it has swapped as much, or 40 s;
 //   damon_reclaim DAMON_RECLAIM (min_age 4 s, regions down to ~200 KiB) until it has
 //                swapped as much, or 40 s.
 // Then --seconds of the same traffic: major faults of memcached, throughput, p99 latency;
 // finally every value is read back and compared. Ratios are against the baseline runs of
 // this same invocation. Figures go to stdout and $ETMEM_VM_OUT/realapp-bench.txt.
+#include <fcntl.h>
 #include <libmemcached/memcached.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,12 +40,16 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <limits>
 #include <numeric>
 #include <random>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "etmem/slide/slide_engine.hpp"
 #include "proc_stats.hpp"
@@ -49,7 +61,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-using bench::majorFaults;
 using bench::readLine;
 using bench::statusKb;
 using bench::writeText;
@@ -65,6 +76,7 @@ struct Settings {
     std::size_t items = 28000;  // ~110 MiB of values
     int seconds = 20;
     bool scatter = false;
+    double readShare = 1.0;  // --read-share: the share of keys the clients read
     unsigned loop = 3, interval = 2, threshold = 2;  // the cycle
     unsigned coldCycles = 0;  // > 1: also a run per scanner with cold_cycles N (N cycles)
 };
@@ -89,12 +101,16 @@ void valueOf(std::size_t i, std::string& value) {
     }
 }
 
-// Zipf(0.99) over the keys; rank 0 is the most popular.
+// Zipf(0.99) over the keys the clients read, the first `readShare` of them by rank; rank 0
+// is the most popular. The rest are stored and never read until the final check.
 class Popularity {
   public:
-    Popularity(std::size_t items, bool scatter) : cdf_(items), keyOfRank_(items) {
+    Popularity(std::size_t items, bool scatter, double readShare)
+        : cdf_(std::max<std::size_t>(1, static_cast<std::size_t>(items * readShare))),
+          keyOfRank_(items) {
         double sum = 0;
-        for (std::size_t r = 0; r < items; ++r) cdf_[r] = sum += 1.0 / std::pow(r + 1.0, 0.99);
+        for (std::size_t r = 0; r < cdf_.size(); ++r)
+            cdf_[r] = sum += 1.0 / std::pow(r + 1.0, 0.99);
         for (auto& c : cdf_) c /= sum;
         // Recency: the last key stored is the most popular.
         for (std::size_t r = 0; r < items; ++r) keyOfRank_[r] = items - 1 - r;
@@ -104,7 +120,7 @@ class Popularity {
         double u = std::uniform_real_distribution<double>(0, 1)(random);
         auto r =
             static_cast<std::size_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
-        return keyOfRank_[std::min(r, keyOfRank_.size() - 1)];
+        return keyOfRank_[std::min(r, cdf_.size() - 1)];
     }
 
   private:
@@ -186,6 +202,7 @@ class Memcached {
     }
 
     struct Traffic {
+        std::size_t keys = 0;
         double keysPerSecond = 0;
         double p99Ms = 0;  // of a request (one multi-get)
         std::size_t bad = 0;
@@ -193,9 +210,13 @@ class Memcached {
     // The client, for `seconds` or until stop; one caller at a time (one connection). Each
     // request is a multi-get of kKeysPerRequest keys drawn by popularity, as a cache's
     // clients batch their reads; under TCG one key a round trip gives a few hundred reads a
-    // second, too few for the popular set to show in a cycle.
+    // second, too few for the popular set to show in a cycle. A seed draws the same keys in
+    // the same order every time; `maxKeys` ends it early, and `afterRequest` is told the keys
+    // fetched so far after each request.
     Traffic traffic(const Popularity& popularity, double seconds, std::uint64_t seed,
-                    std::stop_token stop = {}) {
+                    std::stop_token stop = {},
+                    std::size_t maxKeys = std::numeric_limits<std::size_t>::max(),
+                    const std::function<void(std::size_t)>& afterRequest = {}) {
         constexpr std::size_t kKeysPerRequest = 16;
         std::mt19937_64 random(seed);
         std::vector<double> latencies;
@@ -204,7 +225,7 @@ class Memcached {
         auto start = Clock::now();
         auto end = start + std::chrono::duration<double>(seconds);
         std::vector<std::size_t> batch;
-        while (Clock::now() < end && !stop.stop_requested()) {
+        while (Clock::now() < end && !stop.stop_requested() && keys < maxKeys) {
             batch.clear();
             for (std::size_t k = 0; k < kKeysPerRequest; ++k)
                 batch.push_back(popularity.draw(random));
@@ -215,7 +236,9 @@ class Memcached {
             latencies.push_back(
                 std::chrono::duration<double, std::milli>(Clock::now() - before).count());
             keys += batch.size();
+            if (afterRequest) afterRequest(keys);
         }
+        result.keys = keys;
         double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
         result.keysPerSecond = keys / elapsed;
         std::sort(latencies.begin(), latencies.end());
@@ -248,11 +271,50 @@ class QuietLogger final : public Logger {
     }
 };
 
+// A process's major faults, read cheaply enough to note after every request: one open
+// /proc/PID/stat read again in place.
+class FaultReader {
+  public:
+    explicit FaultReader(pid_t pid)
+        : fd_(::open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC)) {}
+    unsigned long long read() const {
+        char buffer[1024];
+        ssize_t got = ::pread(fd_.get(), buffer, sizeof buffer - 1, 0);
+        if (got <= 0) return 0;
+        buffer[got] = 0;
+        const char* at = std::strrchr(buffer, ')');
+        // After the command come state (field 3) .. majflt (field 12).
+        for (int field = 2; at != nullptr && field < 12; ++field) at = std::strchr(at + 1, ' ');
+        return at != nullptr ? std::strtoull(at + 1, nullptr, 10) : 0;
+    }
+
+  private:
+    UniqueFd fd_;
+};
+
+// Major faults against keys fetched, noted after each request of a measured traffic. The
+// keys come in the same order in every run (one seed), so two runs compared at the same
+// number of keys saw the same requests, however fast each went.
+class FaultCurve {
+  public:
+    void note(std::size_t keys, unsigned long long faults) { points_.emplace_back(keys, faults); }
+    bool empty() const { return points_.empty(); }
+    unsigned long long faultsAfter(std::size_t keys) const {
+        for (const auto& [k, faults] : points_)
+            if (k >= keys) return faults;
+        return points_.empty() ? 0 : points_.back().second;
+    }
+
+  private:
+    std::vector<std::pair<std::size_t, unsigned long long>> points_;
+};
+
 struct Run {
     std::string name;
     long rssKb = 0;
     long swappedKb = 0;
-    unsigned long long faults = 0;
+    unsigned long long faults = 0;  // in the measured seconds
+    FaultCurve curve;
     Memcached::Traffic traffic;
     double cpuPerCycle = -1;  // etmem only: CPU seconds watching and scanning in the cycle
     std::size_t corrupt = 0;
@@ -341,6 +403,227 @@ void damonReclaim(pid_t pid, long targetKb) {
     writeText(kDamonReclaim / "enabled", "N");
 }
 
+// The largest "System RAM" range of /proc/iomem, [start, end): DAMON's paddr operations
+// watch only the regions they are given, and this is what DAMON_RECLAIM picks.
+std::pair<unsigned long long, unsigned long long> largestSystemRam() {
+    std::ifstream iomem("/proc/iomem");
+    std::string line;
+    std::pair<unsigned long long, unsigned long long> best{0, 0};
+    while (std::getline(iomem, line)) {
+        if (line.empty() || line[0] == ' ' || line.find(": System RAM") == std::string::npos)
+            continue;
+        const auto dash = line.find('-');
+        const auto start = std::stoull(line.substr(0, dash), nullptr, 16);
+        const auto end = std::stoull(line.substr(dash + 1), nullptr, 16) + 1;
+        if (end - start > best.second - best.first) best = {start, end};
+    }
+    return best;
+}
+
+// A DAMOS pageout scheme built through DAMON's sysfs on the physical address space, what an
+// operator can run where DAMON_RECLAIM does nothing: regions idle for >= 4 s (as
+// damon_reclaim's min_age above) are paged out, page by page only those of memcached's
+// cgroup (a memcg filter) and not accessed since the last check (a young filter: the
+// page-granular help Debian's 6.12 offers). Until memcached's swap reaches targetKb, or 40 s.
+void damosPaddrPageout(pid_t pid, long targetKb) {
+    const fs::path kdamonds = "/sys/kernel/mm/damon/admin/kdamonds";
+    writeText(kdamonds / "nr_kdamonds", "1");
+    const fs::path context = kdamonds / "0/contexts/0";
+    writeText(kdamonds / "0/contexts/nr_contexts", "1");
+    writeText(context / "operations", "paddr");
+    writeText(context / "monitoring_attrs/intervals/sample_us", "5000");
+    writeText(context / "monitoring_attrs/intervals/aggr_us", "100000");
+    writeText(context / "monitoring_attrs/intervals/update_us", "1000000");
+    writeText(context / "monitoring_attrs/nr_regions/min", "1000");
+    writeText(context / "monitoring_attrs/nr_regions/max", "10000");
+    writeText(context / "targets/nr_targets", "1");
+    const auto [ramStart, ramEnd] = largestSystemRam();
+    writeText(context / "targets/0/regions/nr_regions", "1");
+    writeText(context / "targets/0/regions/0/start", std::to_string(ramStart));
+    writeText(context / "targets/0/regions/0/end", std::to_string(ramEnd));
+    writeText(context / "schemes/nr_schemes", "1");
+    const fs::path scheme = context / "schemes/0";
+    writeText(scheme / "action", "pageout");
+    writeText(scheme / "access_pattern/nr_accesses/min", "0");
+    writeText(scheme / "access_pattern/nr_accesses/max", "0");
+    // Every bound has to be written: sysfs starts them at 0, which matches no region.
+    writeText(scheme / "access_pattern/age/min", "40");  // aggregation intervals: 4 s
+    writeText(scheme / "access_pattern/age/max", std::to_string(~0u));
+    writeText(scheme / "access_pattern/sz/min", "0");
+    writeText(scheme / "access_pattern/sz/max", std::to_string(~0ul));
+    writeText(scheme / "quotas/ms", "1000");
+    writeText(scheme / "quotas/bytes", std::to_string(512L << 20));
+    writeText(scheme / "quotas/reset_interval_ms", "1000");
+    writeText(scheme / "filters/nr_filters", "2");
+    // A filter excludes what matches when `matching` is Y: so pages outside the cgroup go,
+    // and young pages go.
+    writeText(scheme / "filters/0/type", "memcg");
+    writeText(scheme / "filters/0/memcg_path", "/" + kCgroup.filename().string());
+    writeText(scheme / "filters/0/matching", "N");
+    writeText(scheme / "filters/1/type", "young");
+    writeText(scheme / "filters/1/matching", "Y");
+    writeText(kdamonds / "0/state", "on");
+    auto started = Clock::now();
+    auto deadline = started + std::chrono::seconds(40);
+    while (Clock::now() < deadline && statusKb(pid, "VmSwap") < targetKb)
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    writeText(kdamonds / "0/state", "update_schemes_stats");
+    std::printf("  damos_paddr: %.1f s; %s regions / %s bytes tried, %s bytes applied\n",
+                std::chrono::duration<double>(Clock::now() - started).count(),
+                readLine(scheme / "stats/nr_tried").c_str(),
+                readLine(scheme / "stats/sz_tried").c_str(),
+                readLine(scheme / "stats/sz_applied").c_str());
+    writeText(kdamonds / "0/state", "off");
+    writeText(kdamonds / "nr_kdamonds", "0");
+}
+
+// Pages out every anonymous page of `pid` (MADV_PAGEOUT through its pidfd, mapping by
+// mapping); file pages stay, as they do for etmem. Returns false if the kernel refused.
+bool pageOutAllAnonymous(pid_t pid) {
+    UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+    std::string line;
+    bool refused = false;
+    while (std::getline(maps, line)) {
+        std::istringstream fields(line);
+        std::string range, perms, offset, device, inode, path;
+        fields >> range >> perms >> offset >> device >> inode;
+        std::getline(fields >> std::ws, path);
+        bool anonymous = inode == "0" && (path.empty() || path == "[heap]" ||
+                                          path.rfind("[stack", 0) == 0 ||
+                                          path.rfind("[anon", 0) == 0);
+        if (!anonymous) continue;
+        const auto dash = range.find('-');
+        const auto start = std::stoull(range.substr(0, dash), nullptr, 16);
+        const auto end = std::stoull(range.substr(dash + 1), nullptr, 16);
+        iovec span{reinterpret_cast<void*>(start), end - start};
+        if (::syscall(SYS_process_madvise, pidfd.get(), &span, 1, MADV_PAGEOUT, 0) < 0)
+            refused = true;
+    }
+    return !refused;
+}
+
+// The fewest major faults any choice of the same pages could have cost (Belady's bound).
+// The all_out run pages out every anonymous page of memcached, then replays the unswapped
+// run's measured traffic key for key (the same seed draws the same keys), noting the faults
+// as the keys go. A swapped page the traffic touches faults once; the pages it never touches
+// are the only ones a chooser can swap for free. So a run that swapped S pages and fetched K
+// keys faulted at least S - (all_out's pages - all_out's faults after K keys), or 0.
+class FaultFloor {
+  public:
+    FaultFloor(long swappedKb, FaultCurve replay)
+        : swappedPages_(swappedKb / 4), replay_(std::move(replay)) {}
+    FaultFloor() = default;
+    bool known() const { return swappedPages_ > 0 && !replay_.empty(); }
+    long swappedPages() const { return swappedPages_; }
+    // The pages of all_out's the first `keys` keys touch, and those they leave untouched.
+    unsigned long long touchedPages(std::size_t keys) const { return replay_.faultsAfter(keys); }
+    long untouchedPages(std::size_t keys) const {
+        return std::max(0L, swappedPages_ - static_cast<long>(touchedPages(keys)));
+    }
+    unsigned long long floorFor(long swappedKb, std::size_t keys) const {
+        return static_cast<unsigned long long>(
+            std::max(0L, std::min(swappedKb / 4, swappedPages_) - untouchedPages(keys)));
+    }
+
+  private:
+    long swappedPages_ = 0;
+    FaultCurve replay_;
+};
+
+const Run* findRun(const std::vector<Run>& runs, std::string_view name) {
+    for (const auto& run : runs)
+        if (run.name == name) return &run;
+    return nullptr;
+}
+
+FaultFloor floorOf(const std::vector<Run>& runs) {
+    const Run* allOut = findRun(runs, "all_out");
+    return allOut ? FaultFloor(allOut->swappedKb, allOut->curve) : FaultFloor();
+}
+
+// The keys every run's measured traffic got through: faults compared over these saw the
+// same requests (a run that faults more is slower, and would be flattered by a time window).
+std::size_t commonKeys(const std::vector<Run>& runs) {
+    std::size_t keys = std::numeric_limits<std::size_t>::max();
+    for (const auto& run : runs) keys = std::min(keys, run.traffic.keys);
+    return keys;
+}
+
+std::string resultTable(const std::vector<Run>& runs, int seconds) {
+    const FaultFloor floor = floorOf(runs);
+    const std::size_t keys = commonKeys(runs);
+    const Run* none = findRun(runs, "none");
+    const Run* reclaim = findRun(runs, "reclaim");
+    const double baseKeys = none ? none->traffic.keysPerSecond : 0;
+    const auto perMiB = [keys](const Run& run) {
+        return run.swappedKb > 0 ? run.curve.faultsAfter(keys) / (run.swappedKb / 1024.0) : 0.0;
+    };
+    const double reclaimFaults = reclaim ? double(reclaim->curve.faultsAfter(keys)) : 0;
+    const double reclaimPerMiB = reclaim ? perMiB(*reclaim) : 0;
+    const auto ratio = [](double value, double base) { return base > 0 ? value / base : 0.0; };
+    std::string table = fmt::format(
+        "\n| run | swapped (% of RSS) | major faults in {} s | keys/s (x unswapped) | p99 ms a "
+        "request | faults in the first {} keys (x reclaim) | per MiB swapped (x reclaim) | "
+        "fewest possible (x) | scan CPU s/cycle | values |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n",
+        seconds, keys);
+    for (const auto& run : runs) {
+        const unsigned long long faults = run.curve.faultsAfter(keys);
+        const unsigned long long fewest = floor.floorFor(run.swappedKb, keys);
+        table += fmt::format(
+            "| {} | {:.1f} MiB ({:.0f}%) | {} | {:.0f} ({:.3f}x) | {:.2f} | {} ({:.2f}x) | "
+            "{:.1f} ({:.2f}x) | {} | {} | {} |\n",
+            run.name, run.swappedKb / 1024.0, ratio(100.0 * run.swappedKb, run.rssKb), run.faults,
+            run.traffic.keysPerSecond, ratio(run.traffic.keysPerSecond, baseKeys),
+            run.traffic.p99Ms, faults, ratio(double(faults), reclaimFaults), perMiB(run),
+            ratio(perMiB(run), reclaimPerMiB),
+            floor.known() ? fmt::format("{} ({:.2f}x)", fewest, ratio(double(faults), fewest))
+                          : "-",
+            run.cpuPerCycle >= 0 ? fmt::format("{:.2f}", run.cpuPerCycle) : "-",
+            run.corrupt == 0 ? "all intact" : "CORRUPT");
+    }
+    return table;
+}
+
+// What the goal (>= 70% of RSS out at <= 0.1x the reclaim's faults) asks, against
+// the fewest faults any choice could cost on this workload (the all_out run's replay).
+std::string goalAgainstFloor(const std::vector<Run>& runs) {
+    const FaultFloor floor = floorOf(runs);
+    const Run* none = findRun(runs, "none");
+    if (!floor.known() || none == nullptr) return "\nno fault floor: all_out swapped nothing\n";
+    const std::size_t keys = none->traffic.keys;
+    const long pages = floor.swappedPages();
+    std::string text = fmt::format(
+        "\nall_out: every anonymous page out ({} pages); the unswapped run's {} keys touched "
+        "{} of them ({:.0f}%): {} pages could go out and never fault\n",
+        pages, keys, floor.touchedPages(keys), 100.0 * double(floor.touchedPages(keys)) / pages,
+        floor.untouchedPages(keys));
+    const long goalKb = none->rssKb * 7 / 10;
+    text += fmt::format(
+        "70% of RSS out ({:.1f} MiB), chosen at best, faults at least {} times in those keys "
+        "({:.3f} a page swapped)\n",
+        goalKb / 1024.0, floor.floorFor(goalKb, keys),
+        double(floor.floorFor(goalKb, keys)) / double(goalKb / 4));
+    // The goal in the terms it is set: against the reclaim of the same bytes, over the keys
+    // every run got through.
+    const Run* reclaim = findRun(runs, "reclaim");
+    const std::size_t common = commonKeys(runs);
+    if (reclaim != nullptr && reclaim->curve.faultsAfter(common) > 0) {
+        const auto reclaimFaults = reclaim->curve.faultsAfter(common);
+        const auto best = floor.floorFor(reclaim->swappedKb, common);
+        const double bound = double(best) / double(reclaimFaults);
+        text += fmt::format(
+            "the reclaim's {:.1f} MiB ({:.0f}% of RSS) faulted {} times in the first {} keys; "
+            "the best choice of as many bytes at least {}: no chooser gets below {:.2f}x the "
+            "reclaim's faults; the goal asks 0.10x: {}\n",
+            reclaim->swappedKb / 1024.0, 100.0 * reclaim->swappedKb / reclaim->rssKb,
+            reclaimFaults, common, best, bound,
+            bound <= 0.1 ? "within reach on this workload" : "out of reach on this workload");
+    }
+    return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -355,6 +638,8 @@ int main(int argc, char** argv) {
             settings.seconds = std::stoi(argv[++i]);
         else if (arg == "--scatter")
             settings.scatter = true;
+        else if (arg == "--read-share" && i + 1 < argc)
+            settings.readShare = std::stod(argv[++i]);
         else if (arg == "--loop" && i + 1 < argc)
             settings.loop = static_cast<unsigned>(std::stoul(argv[++i]));
         else if (arg == "--interval" && i + 1 < argc)
@@ -366,26 +651,35 @@ int main(int argc, char** argv) {
         else {
             std::fprintf(
                 stderr,
-                "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] [--loop N] "
+                "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] [--read-share F] "
+                "[--loop N] "
                 "[--interval S] [-T N] [--cold-cycles N]\n",
                 argv[0]);
             return 2;
         }
     }
+    if (!(settings.readShare > 0 && settings.readShare <= 1)) {
+        std::fprintf(stderr, "realapp-bench: --read-share must be in (0, 1]\n");
+        return 2;
+    }
+    std::printf("memcached: %zu values of %zu bytes; clients read %.0f%% of the keys, Zipf(0.99)%s\n",
+                settings.items, kValueBytes, 100 * settings.readShare,
+                settings.scatter ? ", popularity scattered" : ", the most recent the most popular");
     if (readLine("/proc/swaps").empty() || std::ifstream("/proc/swaps").peek() == EOF) {
         std::fprintf(stderr, "realapp-bench: no swap device\n");
         return 2;
     }
     writeText("/sys/fs/cgroup/cgroup.subtree_control", "+memory");
-    Popularity popularity(settings.items, settings.scatter);
+    Popularity popularity(settings.items, settings.scatter, settings.readShare);
     const double warmSeconds = 6;
 
-    std::vector<std::string> plan{"none"};
+    std::vector<std::string> plan{"none", "all_out"};
     for (const auto& s : settings.scanners) plan.push_back("etmem/" + s);
     if (settings.coldCycles > 1)
         for (const auto& s : settings.scanners)
             plan.push_back("etmem/" + s + "/cold_cycles=" + std::to_string(settings.coldCycles));
     plan.push_back("reclaim");
+    if (fs::exists("/sys/kernel/mm/damon/admin/kdamonds")) plan.push_back("damos_paddr");
     if (fs::exists(kDamonReclaim / "enabled")) plan.push_back("damon_reclaim");
 
     std::vector<Run> runs;
@@ -403,17 +697,23 @@ int main(int argc, char** argv) {
         // long as etmem's cycle watches, before the reclaim): each chooses from the same
         // accesses.
         const double watchSeconds = double(settings.loop) * settings.interval;
+        // etmem's and DAMON's runs have the traffic for as long as they watch (several cycles
+        // with cold_cycles); the others for one cycle's watch, before they act.
+        const bool watchesItself = name.rfind("etmem/", 0) == 0 || name.rfind("damo", 0) == 0;
         std::jthread client([&](std::stop_token stop) {
-            server.traffic(popularity, name == "damon_reclaim" ? 3600 : watchSeconds, 3, stop);
+            server.traffic(popularity, watchesItself ? 3600 : watchSeconds, 3, stop);
         });
+        if (!watchesItself) client.join();
         if (name.rfind("etmem/", 0) == 0) {
             std::string scanner = name.substr(6, name.find('/', 6) - 6);
             unsigned cycles =
                 name.find("/cold_cycles=") == std::string::npos ? 1 : settings.coldCycles;
             run.cpuPerCycle =
                 etmemCycles(server.pid(), parseScannerKind(scanner), settings, cycles);
+        } else if (name == "all_out") {
+            if (!pageOutAllAnonymous(server.pid()))
+                std::printf("  all_out: the kernel refused MADV_PAGEOUT of a mapping\n");
         } else if (name == "reclaim") {
-            client.join();
             if (targetKb > 0) {
                 try {
                     writeText(kCgroup / "memory.reclaim", std::to_string(targetKb * 1024));
@@ -421,6 +721,8 @@ int main(int argc, char** argv) {
                     // EAGAIN when it could not reclaim it all: the swapped figure says how much.
                 }
             }
+        } else if (name == "damos_paddr") {
+            damosPaddrPageout(server.pid(), targetKb);
         } else if (name == "damon_reclaim") {
             damonReclaim(server.pid(), targetKb);
         }
@@ -429,9 +731,18 @@ int main(int argc, char** argv) {
         run.swappedKb = statusKb(server.pid(), "VmSwap") - swapBefore;
         if (name.rfind("etmem/", 0) == 0 && targetKb == 0) targetKb = run.swappedKb;
         run.swappedKb = std::max(run.swappedKb, 0L);
-        unsigned long long faults = majorFaults(server.pid());
-        run.traffic = server.traffic(popularity, settings.seconds, 2);
-        run.faults = majorFaults(server.pid()) - faults;
+        const FaultReader faultReader(server.pid());
+        const unsigned long long faults = faultReader.read();
+        const auto noteFaults = [&](std::size_t keys) {
+            run.curve.note(keys, faultReader.read() - faults);
+        };
+        if (name == "all_out")  // the unswapped run's traffic, key for key, however long
+            run.traffic = server.traffic(popularity, 20.0 * settings.seconds, 2, {},
+                                         runs.front().traffic.keys, noteFaults);
+        else
+            run.traffic = server.traffic(popularity, settings.seconds, 2, {},
+                                         std::numeric_limits<std::size_t>::max(), noteFaults);
+        run.faults = faultReader.read() - faults;
         run.corrupt = server.verifyAll(settings.items) + run.traffic.bad;
         failures += run.corrupt != 0;
         std::printf(
@@ -443,38 +754,8 @@ int main(int argc, char** argv) {
         runs.push_back(run);
     }
 
-    // Baselines: the unswapped run for throughput, kernel reclaim for faults.
-    double baseKeys = 0;
-    int baseRuns = 0;
-    unsigned long long reclaimFaults = 0;
-    double reclaimFaultsPerMiB = 0;
-    for (const auto& run : runs) {
-        if (run.name == "none") baseKeys += run.traffic.keysPerSecond, ++baseRuns;
-        if (run.name == "reclaim") reclaimFaults = run.faults;
-        if (run.name == "reclaim" && run.swappedKb > 0)
-            reclaimFaultsPerMiB = run.faults / (run.swappedKb / 1024.0);
-    }
-    baseKeys /= std::max(baseRuns, 1);
-    std::string table =
-        "\n| run | swapped (% of RSS) | major faults (x reclaim) | faults per MiB swapped (x "
-        "reclaim) | keys/s (x unswapped) | p99 ms a request | scan CPU s/cycle | values "
-        "|\n|---|---|---|---|---|---|---|---|\n";
-    for (const auto& run : runs) {
-        char line[512];
-        const double perMiB = run.swappedKb > 0 ? run.faults / (run.swappedKb / 1024.0) : 0.0;
-        std::snprintf(
-            line, sizeof line,
-            "| %s | %.1f MiB (%.0f%%) | %llu (%.2fx) | %.1f (%.2fx) | %.0f (%.3fx) | %.2f | %s | "
-            "%s |\n",
-            run.name.c_str(), run.swappedKb / 1024.0,
-            run.rssKb > 0 ? 100.0 * run.swappedKb / run.rssKb : 0.0, run.faults,
-            reclaimFaults ? double(run.faults) / reclaimFaults : 0.0, perMiB,
-            reclaimFaultsPerMiB > 0 ? perMiB / reclaimFaultsPerMiB : 0.0, run.traffic.keysPerSecond,
-            baseKeys > 0 ? run.traffic.keysPerSecond / baseKeys : 0, run.traffic.p99Ms,
-            run.cpuPerCycle >= 0 ? std::to_string(run.cpuPerCycle).substr(0, 5).c_str() : "-",
-            run.corrupt == 0 ? "all intact" : "CORRUPT");
-        table += line;
-    }
+    std::string table = resultTable(runs, settings.seconds);
+    table += goalAgainstFloor(runs);
     std::fputs(table.c_str(), stdout);
     if (const char* out = std::getenv("ETMEM_VM_OUT")) {
         std::ofstream file(fs::path(out) / "realapp-bench.txt");
