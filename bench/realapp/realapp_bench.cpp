@@ -24,8 +24,8 @@
 #include <fcntl.h>
 #include <libmemcached/memcached.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -489,9 +489,9 @@ bool pageOutAllAnonymous(pid_t pid) {
         std::string range, perms, offset, device, inode, path;
         fields >> range >> perms >> offset >> device >> inode;
         std::getline(fields >> std::ws, path);
-        bool anonymous = inode == "0" && (path.empty() || path == "[heap]" ||
-                                          path.rfind("[stack", 0) == 0 ||
-                                          path.rfind("[anon", 0) == 0);
+        bool anonymous =
+            inode == "0" && (path.empty() || path == "[heap]" || path.rfind("[stack", 0) == 0 ||
+                             path.rfind("[anon", 0) == 0);
         if (!anonymous) continue;
         const auto dash = range.find('-');
         const auto start = std::stoull(range.substr(0, dash), nullptr, 16);
@@ -617,8 +617,8 @@ std::string goalAgainstFloor(const std::vector<Run>& runs) {
             "the reclaim's {:.1f} MiB ({:.0f}% of RSS) faulted {} times in the first {} keys; "
             "the best choice of as many bytes at least {}: no chooser gets below {:.2f}x the "
             "reclaim's faults; the goal asks 0.10x: {}\n",
-            reclaim->swappedKb / 1024.0, 100.0 * reclaim->swappedKb / reclaim->rssKb,
-            reclaimFaults, common, best, bound,
+            reclaim->swappedKb / 1024.0, 100.0 * reclaim->swappedKb / reclaim->rssKb, reclaimFaults,
+            common, best, bound,
             bound <= 0.1 ? "within reach on this workload" : "out of reach on this workload");
     }
     return text;
@@ -649,12 +649,12 @@ int main(int argc, char** argv) {
         else if (arg == "--cold-cycles" && i + 1 < argc)
             settings.coldCycles = static_cast<unsigned>(std::stoul(argv[++i]));
         else {
-            std::fprintf(
-                stderr,
-                "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] [--read-share F] "
-                "[--loop N] "
-                "[--interval S] [-T N] [--cold-cycles N]\n",
-                argv[0]);
+            std::fprintf(stderr,
+                         "usage: %s --scanner NAME... [--items N] [--seconds S] [--scatter] "
+                         "[--read-share F] "
+                         "[--loop N] "
+                         "[--interval S] [-T N] [--cold-cycles N]\n",
+                         argv[0]);
             return 2;
         }
     }
@@ -662,9 +662,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "realapp-bench: --read-share must be in (0, 1]\n");
         return 2;
     }
-    std::printf("memcached: %zu values of %zu bytes; clients read %.0f%% of the keys, Zipf(0.99)%s\n",
-                settings.items, kValueBytes, 100 * settings.readShare,
-                settings.scatter ? ", popularity scattered" : ", the most recent the most popular");
+    std::printf(
+        "memcached: %zu values of %zu bytes; clients read %.0f%% of the keys, Zipf(0.99)%s\n",
+        settings.items, kValueBytes, 100 * settings.readShare,
+        settings.scatter ? ", popularity scattered" : ", the most recent the most popular");
     if (readLine("/proc/swaps").empty() || std::ifstream("/proc/swaps").peek() == EOF) {
         std::fprintf(stderr, "realapp-bench: no swap device\n");
         return 2;
