@@ -170,6 +170,19 @@ void expectColdSwappedHotKept(const Workload& workload) {
     EXPECT_LE(fractions.hot, 0.02);
 }
 
+// One cycle of `scanner` over the workload, 3 rounds 1 s apart with threshold T: that scanner
+// ran, without an error, and the cold set left while the hot set stayed.
+void expectOneCycleSwapsColdKeepsHot(const Workload& workload, ScannerKind scanner,
+                                     const std::string& scannerName, unsigned threshold) {
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = scanner;
+    auto report = runEngineCycle(workload, 3, threshold, options, std::chrono::seconds(1), logger);
+    EXPECT_EQ(report.scanner, scannerName);
+    EXPECT_EQ(report.error, "");
+    expectColdSwappedHotKept(workload);
+}
+
 }  // namespace
 
 TEST(SlideNoSwap, ACycleWithoutSwapReportsItAndSwapsNothing) {
@@ -208,13 +221,7 @@ TEST(SlideIdlePage, OneCycleSwapsTheColdSetAndKeepsTheHotSet) {
     REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     Workload workload(512, 8192);
-    PrintLogger logger;
-    SlideOptions options;
-    options.scanner = ScannerKind::IdlePage;
-    auto report = runEngineCycle(workload, 3, 2, options, std::chrono::seconds(1), logger);
-    EXPECT_EQ(report.scanner, "idle_page");
-    EXPECT_EQ(report.error, "");
-    expectColdSwappedHotKept(workload);
+    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::IdlePage, "idle_page", 2);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
@@ -243,13 +250,7 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     // soft-dirty sees the hot pages themselves written (3 per round). T = 4 over 3 rounds
     // keeps what was written and lets the read-only neighbours go.
     Workload workload(512, 8192);
-    PrintLogger logger;
-    SlideOptions options;
-    options.scanner = ScannerKind::Damon;
-    auto report = runEngineCycle(workload, 3, 4, options, std::chrono::seconds(1), logger);
-    EXPECT_EQ(report.scanner, "damon");
-    EXPECT_EQ(report.error, "");
-    expectColdSwappedHotKept(workload);
+    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::Damon, "damon", 4);
     // The cycle is over: etmem's kdamond is off again, the others were never touched.
     std::ifstream state("/sys/kernel/mm/damon/admin/kdamonds/0/state");
     std::string word;
