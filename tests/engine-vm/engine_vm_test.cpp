@@ -170,6 +170,24 @@ void expectColdSwappedHotKept(const Workload& workload) {
     EXPECT_LE(fractions.hot, 0.02);
 }
 
+std::string readWord(const std::string& path) {
+    std::ifstream in(path);
+    std::string word;
+    in >> word;
+    return word;
+}
+
+// A kdamond's state: reading it fails (EBUSY) while a tried-regions request holds DAMON's
+// sysfs lock, for up to a window; ask again for a while.
+std::string kdamondState(const std::string& kdamond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    std::string word;
+    while ((word = readWord(kdamond + "/state")).empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return word;
+}
+
 // One cycle of `scanner` over the workload, 3 rounds 1 s apart with threshold T: that scanner
 // ran, without an error, and the cold set left while the hot set stayed.
 void expectOneCycleSwapsColdKeepsHot(const Workload& workload, ScannerKind scanner,
@@ -252,29 +270,8 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     Workload workload(512, 8192);
     expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::Damon, "damon", 4);
     // The cycle is over: etmem's kdamond is off again, the others were never touched.
-    std::ifstream state("/sys/kernel/mm/damon/admin/kdamonds/0/state");
-    std::string word;
-    state >> word;
-    EXPECT_EQ(word, "off");
+    EXPECT_EQ(kdamondState("/sys/kernel/mm/damon/admin/kdamonds/0"), "off");
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
-}
-
-std::string readWord(const std::string& path) {
-    std::ifstream in(path);
-    std::string word;
-    in >> word;
-    return word;
-}
-
-// A kdamond's state: reading it fails (EBUSY) while a tried-regions request holds DAMON's
-// sysfs lock, for up to a window; ask again for a while.
-std::string kdamondState(const std::string& kdamond) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    std::string word;
-    while ((word = readWord(kdamond + "/state")).empty() &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    return word;
 }
 
 // A cycle's targets share one kdamond (a scheme per target, filtered to it): every target sees
