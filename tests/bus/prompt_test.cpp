@@ -2,10 +2,7 @@
 // terminal, polkitd (real, on the private bus) wants that user's password, pkttyagent
 // (started by etmem) asks for it, polkit's setuid helper checks it with PAM, and etmemd acts
 // on polkit's answer.
-#include <sys/stat.h>
-
-#include "bus_fixture.hpp"
-#include "polkit_rig.hpp"
+#include "polkit_fixture.hpp"
 
 namespace etmem::test {
 namespace {
@@ -28,18 +25,13 @@ polkit.addRule(function(action, subject) {
 )js";
 }
 
-class PasswordPrompt : public BusTest {
+class PasswordPrompt : public WithPolkit {
   protected:
-    std::string busExtraConfig() const override { return polkitBusConfig(); }
     void SetUp() override {
-        BusTest::SetUp();
+        WithPolkit::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        // The test user, polkitd's user and the helper must reach the bus socket.
-        chmod(dir_->path().c_str(), 0755);
         account_ = std::make_unique<TestAccount>(kUser, kGroup, password_);
-        polkitd_ = std::make_unique<PolkitDaemon>(*bus_, dir_->path(), authSelfRules());
-        ASSERT_TRUE(polkitd_->waitReady(*connection_, 20s))
-            << readFile(dir_->path() / "polkitd.log");
+        ASSERT_NO_FATAL_FAILURE(startPolkitd(authSelfRules()));
         addProject("p", validConfig(1200));
     }
     // `etmem migrate start -n p` as the test user on a terminal of its own, up to polkit's
@@ -59,7 +51,6 @@ class PasswordPrompt : public BusTest {
     }
     std::string password_ = randomPassword();
     std::unique_ptr<TestAccount> account_;
-    std::unique_ptr<PolkitDaemon> polkitd_;
 };
 
 TEST_F(PasswordPrompt, TheRightPasswordStartsTheProject) {

@@ -2,13 +2,11 @@
 // can stall (polkit slow or silent), stray signals and a lost bus that never kill it.
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <atomic>
 #include <thread>
 
-#include "bus_fixture.hpp"
-#include "polkit_rig.hpp"
+#include "polkit_fixture.hpp"
 
 namespace etmem::test {
 namespace {
@@ -40,15 +38,10 @@ polkit.addRule(function(action, subject) {
 });
 )js";
 
-class WithPolkit : public BusTest {
+// Calls by other users, through busctl, and root's read latency meanwhile: what the tests of
+// a slow or a silent polkit measure.
+class PolkitCallers : public WithPolkit {
   protected:
-    std::string busExtraConfig() const override { return polkitBusConfig(); }
-    void SetUp() override {
-        BusTest::SetUp();
-        if (IsSkipped() || HasFatalFailure()) return;
-        // Other users (nobody, polkitd) must reach the bus socket and polkit's files.
-        chmod(dir_->path().c_str(), 0755);
-    }
     // busctl on the private bus as `user`, non-interactive, with a generous client timeout.
     CommandResult busctlAs(const std::string& user, const std::vector<std::string>& args) {
         // busctl allows interactive authorization by default; etmemd then gives polkit
@@ -77,17 +70,13 @@ class WithPolkit : public BusTest {
     }
 };
 
-class RealPolkit : public WithPolkit {
+class RealPolkit : public PolkitCallers {
   protected:
     void SetUp() override {
-        WithPolkit::SetUp();
+        PolkitCallers::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        polkitd_ = std::make_unique<PolkitDaemon>(*bus_, dir_->path(), kSlowGrantRules);
-        ASSERT_TRUE(polkitd_->waitReady(*connection_, 20s))
-            << "polkitd did not take its name; its log:\n"
-            << readFile(dir_->path() / "polkitd.log");
+        startPolkitd(kSlowGrantRules);
     }
-    std::unique_ptr<PolkitDaemon> polkitd_;
 };
 
 TEST_F(RealPolkit, CallerIsTheUserItConnectedAsNotWhatProcSaysNow) {
@@ -151,9 +140,7 @@ class CliAuthorization : public WithPolkit {
     void SetUp() override {
         WithPolkit::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
-        polkitd_ = std::make_unique<PolkitDaemon>(*bus_, dir_->path(), "// no rules\n");
-        ASSERT_TRUE(polkitd_->waitReady(*connection_, 20s))
-            << readFile(dir_->path() / "polkitd.log");
+        ASSERT_NO_FATAL_FAILURE(startPolkitd("// no rules\n"));
         addProject("p", validConfig(1200));
     }
     // etmem as nobody with stdin a pipe (no terminal).
@@ -168,7 +155,6 @@ class CliAuthorization : public WithPolkit {
                                             quoteCommand(args), "/dev/null"}),
                           bus_->environment(), 15s);
     }
-    std::unique_ptr<PolkitDaemon> polkitd_;
 };
 
 constexpr const char* kNotInteractiveHint = "retry allowing interactive authorization";
@@ -200,12 +186,12 @@ TEST_F(CliAuthorization, OnATerminalPolkitAsksForAnAdministratorsPassword) {
     EXPECT_EQ(projectState("p"), "stopped");
 }
 
-class SilentPolkitTest : public WithPolkit {
+class SilentPolkitTest : public PolkitCallers {
   protected:
     // A watchdog of 0.4 s: etmemd pings every 0.2 s while the loop turns.
     Environment daemonExtraEnv() const override { return {{"WATCHDOG_USEC", "400000"}}; }
     void SetUp() override {
-        WithPolkit::SetUp();
+        PolkitCallers::SetUp();
         if (IsSkipped() || HasFatalFailure()) return;
         silent_ = std::make_unique<SilentPolkit>(bus_->address());
     }

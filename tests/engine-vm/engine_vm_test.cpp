@@ -170,6 +170,37 @@ void expectColdSwappedHotKept(const Workload& workload) {
     EXPECT_LE(fractions.hot, 0.02);
 }
 
+std::string readWord(const std::string& path) {
+    std::ifstream in(path);
+    std::string word;
+    in >> word;
+    return word;
+}
+
+// A kdamond's state: reading it fails (EBUSY) while a tried-regions request holds DAMON's
+// sysfs lock, for up to a window; ask again for a while.
+std::string kdamondState(const std::string& kdamond) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    std::string word;
+    while ((word = readWord(kdamond + "/state")).empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return word;
+}
+
+// One cycle of `scanner` over the workload, 3 rounds 1 s apart with threshold T: that scanner
+// ran, without an error, and the cold set left while the hot set stayed.
+void expectOneCycleSwapsColdKeepsHot(const Workload& workload, ScannerKind scanner,
+                                     const std::string& scannerName, unsigned threshold) {
+    PrintLogger logger;
+    SlideOptions options;
+    options.scanner = scanner;
+    auto report = runEngineCycle(workload, 3, threshold, options, std::chrono::seconds(1), logger);
+    EXPECT_EQ(report.scanner, scannerName);
+    EXPECT_EQ(report.error, "");
+    expectColdSwappedHotKept(workload);
+}
+
 }  // namespace
 
 TEST(SlideNoSwap, ACycleWithoutSwapReportsItAndSwapsNothing) {
@@ -208,13 +239,7 @@ TEST(SlideIdlePage, OneCycleSwapsTheColdSetAndKeepsTheHotSet) {
     REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     Workload workload(512, 8192);
-    PrintLogger logger;
-    SlideOptions options;
-    options.scanner = ScannerKind::IdlePage;
-    auto report = runEngineCycle(workload, 3, 2, options, std::chrono::seconds(1), logger);
-    EXPECT_EQ(report.scanner, "idle_page");
-    EXPECT_EQ(report.error, "");
-    expectColdSwappedHotKept(workload);
+    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::IdlePage, "idle_page", 2);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
@@ -243,37 +268,10 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
     // soft-dirty sees the hot pages themselves written (3 per round). T = 4 over 3 rounds
     // keeps what was written and lets the read-only neighbours go.
     Workload workload(512, 8192);
-    PrintLogger logger;
-    SlideOptions options;
-    options.scanner = ScannerKind::Damon;
-    auto report = runEngineCycle(workload, 3, 4, options, std::chrono::seconds(1), logger);
-    EXPECT_EQ(report.scanner, "damon");
-    EXPECT_EQ(report.error, "");
-    expectColdSwappedHotKept(workload);
+    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::Damon, "damon", 4);
     // The cycle is over: etmem's kdamond is off again, the others were never touched.
-    std::ifstream state("/sys/kernel/mm/damon/admin/kdamonds/0/state");
-    std::string word;
-    state >> word;
-    EXPECT_EQ(word, "off");
+    EXPECT_EQ(kdamondState("/sys/kernel/mm/damon/admin/kdamonds/0"), "off");
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
-}
-
-std::string readWord(const std::string& path) {
-    std::ifstream in(path);
-    std::string word;
-    in >> word;
-    return word;
-}
-
-// A kdamond's state: reading it fails (EBUSY) while a tried-regions request holds DAMON's
-// sysfs lock, for up to a window; ask again for a while.
-std::string kdamondState(const std::string& kdamond) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-    std::string word;
-    while ((word = readWord(kdamond + "/state")).empty() &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    return word;
 }
 
 // A cycle's targets share one kdamond (a scheme per target, filtered to it): every target sees

@@ -178,6 +178,13 @@ bool softDirtyWorks() {
     return works;
 }
 
+// The idle_page scanner with `sys` standing in for /sys.
+std::unique_ptr<AccessScanner> scannerOn(const FakeSys& sys) {
+    KernelPaths paths;
+    paths.sys = sys.root();
+    return makeIdlePageScanner(paths, pagemapScanAvailable());
+}
+
 class SlideIdlePageScanner : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -190,9 +197,7 @@ class SlideIdlePageScanner : public ::testing::Test {
 TEST_F(SlideIdlePageScanner, ReportsWrittenAndReadPagesOfEveryMappingAndMarksThemIdleAgain) {
     Child child;
     FakeSys sys;
-    KernelPaths paths;
-    paths.sys = sys.root();
-    auto scanner = makeIdlePageScanner(paths, pagemapScanAvailable());
+    auto scanner = scannerOn(sys);
     auto target = child.target();
     auto vmas = parseCandidateVmas(child.smaps());
     auto session = scanner->watch(target, vmas, std::stop_token{});
@@ -238,9 +243,7 @@ TEST_F(SlideIdlePageScanner, ReportsWrittenAndReadPagesOfEveryMappingAndMarksThe
 TEST_F(SlideIdlePageScanner, AStoppedRoundReportsNothing) {
     Child child;
     FakeSys sys;
-    KernelPaths paths;
-    paths.sys = sys.root();
-    auto scanner = makeIdlePageScanner(paths, pagemapScanAvailable());
+    auto scanner = scannerOn(sys);
     auto target = child.target();
     auto session = scanner->watch(target, parseCandidateVmas(child.smaps()), std::stop_token{});
     sys.access(child.entry(child.a(0)).pfn());
