@@ -38,14 +38,37 @@ void writeAll(int fd, const std::string& data, const std::filesystem::path& path
     }
 }
 
+// A state file is a YAML mapping of three keys in a fixed order, its strings double-quoted:
+// written and read here by hand (yaml-cpp's scanner was a tenth of etmemd's start with
+// 10,000 saved projects), and still YAML, so any YAML reader reads it the same. Inside the
+// quotes: printable ASCII as it is; " \ newline and tab as \" \\ \n \t; other ASCII
+// controls as \xNN (a code point below 0x80 is that byte); bytes from 0x80 as they are
+// (D-Bus strings are UTF-8, and YAML reads UTF-8 unescaped).
+void writeQuoted(std::string& out, std::string_view value) {
+    out += '"';
+    for (const char c : value) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\')
+            out += '\\', out += c;
+        else if (c == '\n')
+            out += "\\n";
+        else if (c == '\t')
+            out += "\\t";
+        else if (byte < 0x20 || byte == 0x7F)
+            out += fmt::format("\\x{:02x}", byte);
+        else
+            out += c;
+    }
+    out += '"';
+}
+
 std::string serialize(const SavedProject& project) {
-    YAML::Emitter out;
-    out << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << project.name;
-    out << YAML::Key << "running" << YAML::Value << project.running;
-    out << YAML::Key << "config" << YAML::Value << YAML::DoubleQuoted << project.configText;
-    out << YAML::EndMap;
-    return std::string(out.c_str()) + "\n";
+    std::string out = "name: ";
+    writeQuoted(out, project.name);
+    out += project.running ? "\nrunning: true\nconfig: " : "\nrunning: false\nconfig: ";
+    writeQuoted(out, project.configText);
+    out += "\n";
+    return out;
 }
 
 bool consume(std::string_view& text, std::string_view prefix) {
@@ -54,13 +77,29 @@ bool consume(std::string_view& text, std::string_view prefix) {
     return true;
 }
 
-// A double-quoted scalar holding only printable ASCII and the escapes \" \\ \n \t; nullopt
-// for anything else (other escapes, control or non-ASCII bytes), which yaml-cpp then reads.
+std::optional<char> readHexByte(std::string_view digits) {
+    unsigned value = 0;
+    for (const char d : digits) {
+        const int nibble = d >= '0' && d <= '9'   ? d - '0'
+                           : d >= 'a' && d <= 'f' ? d - 'a' + 10
+                           : d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                  : -1;
+        if (nibble < 0) return std::nullopt;
+        value = value * 16 + static_cast<unsigned>(nibble);
+    }
+    // \x80 and above is a code point, two bytes in UTF-8: yaml-cpp's to read.
+    if (value >= 0x80) return std::nullopt;
+    return static_cast<char>(value);
+}
+
+// A double-quoted scalar as writeQuoted writes it; nullopt for anything else (another
+// escape, a raw control byte), which yaml-cpp then reads.
 std::optional<std::string> readQuoted(std::string_view& text) {
     if (!consume(text, "\"")) return std::nullopt;
     std::string value;
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
+        const auto byte = static_cast<unsigned char>(c);
         if (c == '"') {
             text.remove_prefix(i + 1);
             return value;
@@ -73,9 +112,14 @@ std::optional<std::string> readQuoted(std::string_view& text) {
                 value += '\n';
             else if (escaped == 't')
                 value += '\t';
-            else
+            else if (auto hex = escaped == 'x' && i + 2 < text.size()
+                                    ? readHexByte(text.substr(i + 1, 2))
+                                    : std::nullopt) {
+                value += *hex;
+                i += 2;
+            } else
                 return std::nullopt;
-        } else if (c >= 0x20 && c < 0x7F) {
+        } else if ((byte >= 0x20 && byte != 0x7F) || byte >= 0x80) {
             value += c;
         } else {
             return std::nullopt;
@@ -84,9 +128,8 @@ std::optional<std::string> readQuoted(std::string_view& text) {
     return std::nullopt;
 }
 
-// Exactly what serialize writes for an ASCII name and config, read without yaml-cpp: its
-// scanner was a tenth of etmemd's start with 10,000 saved projects. nullopt for any other
-// text, which YAML::Load reads as before.
+// Exactly what serialize writes; nullopt for any other text (a file written by hand, or by
+// an etmemd that used yaml-cpp's emitter), which YAML::Load reads.
 std::optional<SavedProject> readOwnFormat(std::string_view text) {
     SavedProject project;
     if (!consume(text, "name: ")) return std::nullopt;

@@ -2,11 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace etmem::service {
 namespace {
@@ -47,6 +49,27 @@ TEST_F(StateStoreTest, OtherYamlFormsOfAFileStillLoad) {
     ASSERT_EQ(loaded.size(), 2u);
     EXPECT_EQ(loaded[0], (SavedProject{"escaped", "A\u00e4", false}));
     EXPECT_EQ(loaded[1], (SavedProject{"reordered", "a: \"1\"", true}));
+}
+
+// etmemd writes its files by hand; they are YAML all the same, and a YAML reader gets back
+// what etmemd's own reader does, for every ASCII byte and for UTF-8.
+TEST_F(StateStoreTest, FilesItWritesReadTheSameAsYaml) {
+    std::string config;
+    for (int c = 1; c < 0x80; ++c) config += static_cast<char>(c);
+    config += " \u00e4 \u20ac \U0001F600 ";
+    const SavedProject project{"odd \x01\x7f\t\"name\" \\ \u00e4", config, true};
+    StateStore store(dir_, logger_);
+    store.save(project);
+    std::ifstream file(store.fileFor(project.name));
+    std::stringstream text;
+    text << file.rdbuf();
+    YAML::Node root = YAML::Load(text.str());
+    EXPECT_EQ(root["name"].as<std::string>(), project.name);
+    EXPECT_EQ(root["config"].as<std::string>(), project.configText);
+    EXPECT_TRUE(root["running"].as<bool>());
+    auto loaded = store.load().projects;
+    ASSERT_EQ(loaded.size(), 1u);
+    EXPECT_EQ(loaded[0], project);
 }
 
 TEST_F(StateStoreTest, LongestNamesGetValidFileNames) {
