@@ -11,9 +11,9 @@
 //   etmem/<s>/cold_cycles=N  N such cycles with cold_cycles N (--cold-cycles N);
 //   reclaim      cgroup v2 memory.reclaim, after the traffic, of the bytes etmem's first run
 //                swapped;
-//   all_out      every anonymous page paged out, then the unswapped run's traffic key for
-//                key: what the next seconds touch, so the fewest faults any choice of the
-//                same bytes could cost (see FaultFloor);
+//   all_out      every anonymous page paged out, then the same traffic: what the next
+//                seconds touch, so the fewest faults any choice of the same bytes could
+//                cost (see FaultFloor);
 //   damos_paddr  a DAMOS pageout scheme on physical memory with memcg and young filters,
 //                built through DAMON's sysfs, until it has swapped as much, or 40 s;
 //   damon_reclaim DAMON_RECLAIM (min_age 4 s, regions down to ~200 KiB) until it has
@@ -297,16 +297,30 @@ class FaultReader {
 // number of keys saw the same requests, however fast each went.
 class FaultCurve {
   public:
-    void note(std::size_t keys, unsigned long long faults) { points_.emplace_back(keys, faults); }
+    void note(std::size_t keys, double seconds, unsigned long long faults) {
+        points_.push_back({keys, seconds, faults});
+    }
     bool empty() const { return points_.empty(); }
-    unsigned long long faultsAfter(std::size_t keys) const {
-        for (const auto& [k, faults] : points_)
-            if (k >= keys) return faults;
-        return points_.empty() ? 0 : points_.back().second;
+    // The faults once `keys` keys were fetched, or `seconds` had passed, whichever came first.
+    unsigned long long faultsBy(std::size_t keys,
+                                double seconds = std::numeric_limits<double>::infinity()) const {
+        for (const auto& point : points_)
+            if (point.keys >= keys || point.seconds >= seconds) return point.faults;
+        return points_.empty() ? 0 : points_.back().faults;
+    }
+    double secondsTo(std::size_t keys) const {
+        for (const auto& point : points_)
+            if (point.keys >= keys) return point.seconds;
+        return points_.empty() ? 0 : points_.back().seconds;
     }
 
   private:
-    std::vector<std::pair<std::size_t, unsigned long long>> points_;
+    struct Point {
+        std::size_t keys;
+        double seconds;
+        unsigned long long faults;
+    };
+    std::vector<Point> points_;
 };
 
 struct Run {
@@ -504,11 +518,14 @@ bool pageOutAllAnonymous(pid_t pid) {
 }
 
 // The fewest major faults any choice of the same pages could have cost (Belady's bound).
-// The all_out run pages out every anonymous page of memcached, then replays the unswapped
-// run's measured traffic key for key (the same seed draws the same keys), noting the faults
-// as the keys go. A swapped page the traffic touches faults once; the pages it never touches
-// are the only ones a chooser can swap for free. So a run that swapped S pages and fetched K
-// keys faulted at least S - (all_out's pages - all_out's faults after K keys), or 0.
+// The all_out run pages out every anonymous page of memcached, then has the same measured
+// traffic as every run (the same seed draws the same keys in the same order, for the same
+// seconds), noting the faults as the keys go. A swapped page that is touched faults once;
+// the pages never touched are the only ones a chooser can swap for free. So a run that
+// swapped S pages faulted in its first K keys at least S - (all_out's pages - all_out's
+// faults after K keys), or 0. Memcached's own threads (its LRU maintainer and crawler) touch
+// items too, by time rather than by request: all_out is the slowest run, so every run gets
+// through its K keys in no more seconds than it, and the floor counts no fewer of those.
 class FaultFloor {
   public:
     FaultFloor(long swappedKb, FaultCurve replay)
@@ -517,16 +534,20 @@ class FaultFloor {
     bool known() const { return swappedPages_ > 0 && !replay_.empty(); }
     long swappedPages() const { return swappedPages_; }
     // The pages of all_out's the first `keys` keys touch, and those they leave untouched.
-    unsigned long long touchedPages(std::size_t keys) const { return replay_.faultsAfter(keys); }
-    long untouchedPages(std::size_t keys) const {
-        return std::max(0L, swappedPages_ - static_cast<long>(touchedPages(keys)));
+    // (By `seconds` too: a run that got there sooner had fewer of memcached's own touches.)
+    unsigned long long touchedPages(std::size_t keys, double seconds = kNoLimit) const {
+        return replay_.faultsBy(keys, seconds);
     }
-    unsigned long long floorFor(long swappedKb, std::size_t keys) const {
+    long untouchedPages(std::size_t keys, double seconds = kNoLimit) const {
+        return std::max(0L, swappedPages_ - static_cast<long>(touchedPages(keys, seconds)));
+    }
+    unsigned long long floorFor(long swappedKb, std::size_t keys, double seconds = kNoLimit) const {
         return static_cast<unsigned long long>(
-            std::max(0L, std::min(swappedKb / 4, swappedPages_) - untouchedPages(keys)));
+            std::max(0L, std::min(swappedKb / 4, swappedPages_) - untouchedPages(keys, seconds)));
     }
 
   private:
+    static constexpr double kNoLimit = std::numeric_limits<double>::infinity();
     long swappedPages_ = 0;
     FaultCurve replay_;
 };
@@ -557,9 +578,9 @@ std::string resultTable(const std::vector<Run>& runs, int seconds) {
     const Run* reclaim = findRun(runs, "reclaim");
     const double baseKeys = none ? none->traffic.keysPerSecond : 0;
     const auto perMiB = [keys](const Run& run) {
-        return run.swappedKb > 0 ? run.curve.faultsAfter(keys) / (run.swappedKb / 1024.0) : 0.0;
+        return run.swappedKb > 0 ? run.curve.faultsBy(keys) / (run.swappedKb / 1024.0) : 0.0;
     };
-    const double reclaimFaults = reclaim ? double(reclaim->curve.faultsAfter(keys)) : 0;
+    const double reclaimFaults = reclaim ? double(reclaim->curve.faultsBy(keys)) : 0;
     const double reclaimPerMiB = reclaim ? perMiB(*reclaim) : 0;
     const auto ratio = [](double value, double base) { return base > 0 ? value / base : 0.0; };
     std::string table = fmt::format(
@@ -569,8 +590,9 @@ std::string resultTable(const std::vector<Run>& runs, int seconds) {
         "|---|---|---|---|---|---|---|---|---|---|\n",
         seconds, keys);
     for (const auto& run : runs) {
-        const unsigned long long faults = run.curve.faultsAfter(keys);
-        const unsigned long long fewest = floor.floorFor(run.swappedKb, keys);
+        const unsigned long long faults = run.curve.faultsBy(keys);
+        const unsigned long long fewest =
+            floor.floorFor(run.swappedKb, keys, run.curve.secondsTo(keys));
         table += fmt::format(
             "| {} | {:.1f} MiB ({:.0f}%) | {} | {:.0f} ({:.3f}x) | {:.2f} | {} ({:.2f}x) | "
             "{:.1f} ({:.2f}x) | {} | {} | {} |\n",
@@ -592,11 +614,12 @@ std::string goalAgainstFloor(const std::vector<Run>& runs) {
     const FaultFloor floor = floorOf(runs);
     const Run* none = findRun(runs, "none");
     if (!floor.known() || none == nullptr) return "\nno fault floor: all_out swapped nothing\n";
-    const std::size_t keys = none->traffic.keys;
+    // Over the keys every run got through (all_out's, the slowest, in the same seconds).
+    const std::size_t keys = commonKeys(runs);
     const long pages = floor.swappedPages();
     std::string text = fmt::format(
-        "\nall_out: every anonymous page out ({} pages); the unswapped run's {} keys touched "
-        "{} of them ({:.0f}%): {} pages could go out and never fault\n",
+        "\nall_out: every anonymous page out ({} pages); the first {} keys touched {} of them "
+        "({:.0f}%): {} pages could go out and never fault\n",
         pages, keys, floor.touchedPages(keys), 100.0 * double(floor.touchedPages(keys)) / pages,
         floor.untouchedPages(keys));
     const long goalKb = none->rssKb * 7 / 10;
@@ -605,13 +628,13 @@ std::string goalAgainstFloor(const std::vector<Run>& runs) {
         "({:.3f} a page swapped)\n",
         goalKb / 1024.0, floor.floorFor(goalKb, keys),
         double(floor.floorFor(goalKb, keys)) / double(goalKb / 4));
-    // The goal in the terms it is set: against the reclaim of the same bytes, over the keys
-    // every run got through.
+    // The goal in the terms it is set: against the reclaim of the same bytes.
     const Run* reclaim = findRun(runs, "reclaim");
-    const std::size_t common = commonKeys(runs);
-    if (reclaim != nullptr && reclaim->curve.faultsAfter(common) > 0) {
-        const auto reclaimFaults = reclaim->curve.faultsAfter(common);
-        const auto best = floor.floorFor(reclaim->swappedKb, common);
+    const std::size_t common = keys;
+    if (reclaim != nullptr && reclaim->curve.faultsBy(common) > 0) {
+        const auto reclaimFaults = reclaim->curve.faultsBy(common);
+        const auto best =
+            floor.floorFor(reclaim->swappedKb, common, reclaim->curve.secondsTo(common));
         const double bound = double(best) / double(reclaimFaults);
         text += fmt::format(
             "the reclaim's {:.1f} MiB ({:.0f}% of RSS) faulted {} times in the first {} keys; "
@@ -734,15 +757,13 @@ int main(int argc, char** argv) {
         run.swappedKb = std::max(run.swappedKb, 0L);
         const FaultReader faultReader(server.pid());
         const unsigned long long faults = faultReader.read();
+        const auto started = Clock::now();
         const auto noteFaults = [&](std::size_t keys) {
-            run.curve.note(keys, faultReader.read() - faults);
+            run.curve.note(keys, std::chrono::duration<double>(Clock::now() - started).count(),
+                           faultReader.read() - faults);
         };
-        if (name == "all_out")  // the unswapped run's traffic, key for key, however long
-            run.traffic = server.traffic(popularity, 20.0 * settings.seconds, 2, {},
-                                         runs.front().traffic.keys, noteFaults);
-        else
-            run.traffic = server.traffic(popularity, settings.seconds, 2, {},
-                                         std::numeric_limits<std::size_t>::max(), noteFaults);
+        run.traffic = server.traffic(popularity, settings.seconds, 2, {},
+                                     std::numeric_limits<std::size_t>::max(), noteFaults);
         run.faults = faultReader.read() - faults;
         run.corrupt = server.verifyAll(settings.items) + run.traffic.bad;
         failures += run.corrupt != 0;
