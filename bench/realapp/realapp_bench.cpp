@@ -23,6 +23,7 @@
 // this same invocation. Figures go to stdout and $ETMEM_VM_OUT/realapp-bench.txt.
 #include <fcntl.h>
 #include <libmemcached/memcached.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -81,9 +82,9 @@ struct Settings {
     unsigned coldCycles = 0;  // > 1: also a run per scanner with cold_cycles N (N cycles)
 };
 
-double processCpuSeconds() {
+double cpuSeconds(clockid_t clock) {
     timespec now{};
-    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    ::clock_gettime(clock, &now);
     return double(now.tv_sec) + double(now.tv_nsec) / 1e9;
 }
 
@@ -329,14 +330,19 @@ struct Run {
     unsigned long long faults = 0;  // in the measured seconds
     FaultCurve curve;
     Memcached::Traffic traffic;
-    double cpuPerCycle = -1;  // etmem only: CPU seconds watching and scanning in the cycle
+    double cpuPerCycle = -1;  // etmem only: its CPU seconds watching and scanning in a cycle
     std::size_t corrupt = 0;
 };
 
 // etmem's slide cycles on memcached: loop 3, interval 2 s, T 2 by default (the issue's);
 // `cycles` cycles back to back with cold_cycles = cycles (1: the default semantics). Returns
-// the CPU seconds watching and scanning per cycle.
-double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, unsigned cycles) {
+// the CPU seconds watching and scanning per cycle: this process's (the engine and its
+// threads), less the client's thread (`clientClock`), which runs the traffic meanwhile.
+double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, unsigned cycles,
+                   clockid_t clientClock) {
+    const auto etmemCpu = [clientClock] {
+        return cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpuSeconds(clientClock);
+    };
     ProjectConfig project;
     project.loop = settings.loop;
     project.interval = settings.interval;
@@ -352,17 +358,17 @@ double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, uns
     targets[0].pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
     double scanCpu = 0;
     for (unsigned cycle = 1; cycle <= cycles; ++cycle) {
-        double cpu = processCpuSeconds();
+        double cpu = etmemCpu();
         engine->beginCycle(targets, std::stop_token{});
         for (unsigned i = 0; i < project.loop; ++i) {
             std::this_thread::sleep_for(std::chrono::seconds(project.interval));
             engine->scan(std::stop_token{});
         }
-        const double watchCpu = processCpuSeconds() - cpu;
+        const double watchCpu = etmemCpu() - cpu;
         scanCpu += watchCpu;
-        const double actStart = processCpuSeconds();
+        const double actStart = etmemCpu();
         CycleReport report = engine->act(std::stop_token{});
-        const double actCpu = processCpuSeconds() - actStart;
+        const double actCpu = etmemCpu() - actStart;
         if (!report.error.empty()) std::fprintf(stderr, "etmem: %s\n", report.error.c_str());
         std::printf(
             "  etmem (%s, cycle %u of %u): %llu hot, %llu cold, %llu swapped; CPU %.2f s "
@@ -736,8 +742,11 @@ int main(int argc, char** argv) {
             std::string scanner = name.substr(6, name.find('/', 6) - 6);
             unsigned cycles =
                 name.find("/cold_cycles=") == std::string::npos ? 1 : settings.coldCycles;
+            clockid_t clientClock{};
+            if (::pthread_getcpuclockid(client.native_handle(), &clientClock) != 0)
+                throw std::runtime_error("no CPU clock for the client thread");
             run.cpuPerCycle =
-                etmemCycles(server.pid(), parseScannerKind(scanner), settings, cycles);
+                etmemCycles(server.pid(), parseScannerKind(scanner), settings, cycles, clientClock);
         } else if (name == "all_out") {
             if (!pageOutAllAnonymous(server.pid()))
                 std::printf("  all_out: the kernel refused MADV_PAGEOUT of a mapping\n");
