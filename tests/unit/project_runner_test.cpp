@@ -144,7 +144,8 @@ TEST(ProjectRunner, EachTaskRunsOnItsOwnWorker) {
     ProjectConfig config = configFor(::getpid(), 1, 1, 1);
     config.tasks.push_back(config.tasks[0]);
     std::atomic<int> done = 0;
-    int created = 0;
+    // Each worker calls the factory from its own thread, at the same time.
+    std::atomic<int> created = 0;
     {
         ProjectRunner runner(
             "p", config,
