@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <optional>
@@ -79,14 +80,9 @@ bool consume(std::string_view& text, std::string_view prefix) {
 
 std::optional<char> readHexByte(std::string_view digits) {
     unsigned value = 0;
-    for (const char d : digits) {
-        const int nibble = d >= '0' && d <= '9'   ? d - '0'
-                           : d >= 'a' && d <= 'f' ? d - 'a' + 10
-                           : d >= 'A' && d <= 'F' ? d - 'A' + 10
-                                                  : -1;
-        if (nibble < 0) return std::nullopt;
-        value = value * 16 + static_cast<unsigned>(nibble);
-    }
+    const char* end = digits.data() + digits.size();
+    const auto [stop, error] = std::from_chars(digits.data(), end, value, 16);
+    if (error != std::errc{} || stop != end) return std::nullopt;
     // \x80 and above is a code point, two bytes in UTF-8: yaml-cpp's to read.
     if (value >= 0x80) return std::nullopt;
     return static_cast<char>(value);
@@ -119,7 +115,7 @@ std::optional<std::string> readQuoted(std::string_view& text) {
                 i += 2;
             } else
                 return std::nullopt;
-        } else if ((byte >= 0x20 && byte != 0x7F) || byte >= 0x80) {
+        } else if (byte >= 0x20 && byte != 0x7F) {
             value += c;
         } else {
             return std::nullopt;
