@@ -649,17 +649,25 @@ std::string goalAgainstFloor(const std::vector<Run>& runs) {
         const double bound = double(best) / double(reclaimFaults);
         const bool strict = reclaim->curve.secondsTo(keys) >= allOut->curve.secondsTo(keys);
         text += fmt::format(
-            "the reclaim's {:.1f} MiB ({:.0f}% of RSS) faulted {} times in those keys; the best "
-            "choice of as many bytes at least {}{}: no chooser gets below {:.2f}x the reclaim's "
-            "faults; the goal asks 0.10x: {}\n",
-            reclaim->swappedKb / 1024.0, 100.0 * reclaim->swappedKb / reclaim->rssKb, reclaimFaults,
-            best,
-            strict ? ""
-                   : fmt::format(" (less if memcached's own threads touched some in the "
-                                 "{:.1f} s all_out took longer)",
-                                 allOut->curve.secondsTo(keys) - reclaim->curve.secondsTo(keys)),
-            bound,
-            bound <= 0.1 ? "within reach on this workload" : "out of reach on this workload");
+            "the reclaim's {:.1f} MiB ({:.0f}% of RSS) faulted {} times in those keys; ",
+            reclaim->swappedKb / 1024.0, 100.0 * reclaim->swappedKb / reclaim->rssKb,
+            reclaimFaults);
+        if (best == 0)
+            text +=
+                "as many bytes fit among the untouched pages: the goal's 0.10x is within "
+                "reach on this workload\n";
+        else
+            text += fmt::format(
+                "the best choice of as many bytes at least {}{}: no chooser gets below {:.2f}x "
+                "the reclaim's faults; the goal asks 0.10x: {}\n",
+                best,
+                strict
+                    ? ""
+                    : fmt::format(" (less if memcached's own threads touched some in the "
+                                  "{:.1f} s all_out took longer)",
+                                  allOut->curve.secondsTo(keys) - reclaim->curve.secondsTo(keys)),
+                bound,
+                bound <= 0.1 ? "within reach on this workload" : "out of reach on this workload");
     }
     return text;
 }
