@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   # build
   build-essential cmake pkg-config clang clang-format
+  # ccache: the sanitizer builds (scripts/sanitize.sh) and repeated runs reuse objects
+  ccache
   libsdbus-c++-dev libsdbus-c++-bin libsystemd-dev libyaml-cpp-dev libfmt-dev
   googletest libgtest-dev libgmock-dev
   # run and bus/system tests
