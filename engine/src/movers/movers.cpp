@@ -9,13 +9,12 @@ namespace {
 
 struct MoverRow {
     Destination::Kind kind;
-    std::string_view name;
     std::unique_ptr<Mover> (*make)(const MoverConfig&, const slide::BackendProbe&, std::string&);
 };
 
 // A new mover: its file and one row here (its make function declared in movers.hpp).
 constexpr MoverRow kMovers[] = {
-    {Destination::Kind::Swap, "swap", makeSwapMover},
+    {Destination::Kind::Swap, makeSwapMover},
 };
 
 }  // namespace

@@ -5,12 +5,16 @@
 // Chains (a fast node, then a slow node, then swap, by how many cycles a page has stayed
 // cold) are a policy over several movers, not a mover of their own.
 //
-// Adding a mover is one file plus one row: the file defines a Mover and a make function
-// (engine/src/movers/<name>_mover.cpp), the row goes in kMovers (engine/src/movers/movers.cpp)
-// and ties a destination kind to that make function. A node mover, for instance:
-//     {Destination::Kind::Node, "node", makeNodeMover},
-// with makeNodeMover calling move_pages(2) for the ranges and confirming from the status
-// array move_pages fills in (a page is moved when its status is the destination node).
+// Adding a mover is one file plus one row: the file (engine/src/movers/<name>_mover.cpp)
+// defines the Mover and its make function, declared in engine/src/movers/movers.hpp; the
+// row in kMovers (engine/src/movers/movers.cpp) ties a destination kind to that function.
+// A node mover, for instance, is node_mover.cpp and the row
+//     {Destination::Kind::Node, makeNodeMover},
+// its move() calling move_pages(2) with the destination's node for each page of the ranges,
+// its confirm() counting the pages whose status move_pages reports as that node (the
+// pagemap fd of MoveTarget is not needed), its unavailable() saying when the node has no
+// memory online. The engines need no change: they hand ranges to whichever mover the
+// destination names.
 #pragma once
 
 #include <cstdint>
