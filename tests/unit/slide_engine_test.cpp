@@ -246,6 +246,24 @@ TEST(SlideEngine, ColdCyclesKeepsAPageUntilItWasColdInThatManyCyclesInARow) {
         EXPECT_TRUE(fixture.swapper->pages.contains(child.page(i))) << "page " << i;
 }
 
+// max_swap_rate: the paced path hands the cold pages to the mover in paced batches, the
+// coldest first; with a rate far above what the target holds, all of them go in one cycle.
+TEST(SlideEngine, APacedCycleHandsEveryColdPageToTheMoverWithinTheRate) {
+    Child child;
+    Fixture fixture(3, 3, {child.page(0)});
+    fixture.task.maxSwapRate = std::uint64_t{1} << 30;
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto report = fixture.cycle(*engine, targets);
+    EXPECT_EQ(report.error, "");
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_EQ(fixture.swapper->pages.contains(child.page(i)), i % 4 >= 2) << "page " << i;
+    EXPECT_EQ(report.pagesSwapped, 0u);  // the recording swapper swaps nothing
+    EXPECT_FALSE(report.pacing.paced);
+    EXPECT_EQ(report.pacing.rate, std::uint64_t{1} << 30);
+}
+
 TEST(SlideEngine, AHigherThresholdMakesReadOnlyPagesCold) {
     Child child;
     Fixture fixture(3, 4, {child.page(0)});

@@ -6,7 +6,7 @@
 // Memory: kChunkPages bytes plus about 32 bytes of bookkeeping per chunk, i.e. 1.06 bytes
 // per page where chunks are full (dense memory), at worst ~544 bytes per page for a single
 // page per 2 MiB. A count byte is 0..kMaxCount; kNotCandidate marks a page the act stage
-// found not to be a resident candidate, kChosenForSwap one it handed to the swapper.
+// found not to be a resident candidate, kChosenForSwap one it handed to the mover.
 #pragma once
 
 #include <algorithm>

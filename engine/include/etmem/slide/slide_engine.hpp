@@ -1,7 +1,7 @@
 // The slide engine: per cycle, `loop` scan rounds count how often each candidate page was
 // accessed (weight 1 for a read, 3 for a write where the scanner tells them apart); act()
-// classifies every resident candidate page (count >= T: hot, else cold) and swaps the cold
-// ones out.
+// classifies every resident candidate page (count >= T: hot, else cold) and moves the cold
+// ones to swap through a mover (etmem/movers/mover.hpp).
 //
 // Cost follows what is resident, not the address space. State: one count byte per page in
 // 2 MiB chunks that exist only where pages were seen (page_counts.hpp), freed at the end of
@@ -10,11 +10,13 @@
 // is skipped with a message. Per-round buffers are bounded (idle_page: batches of 64 Ki
 // pages). Counts saturate at 254, so for loop > 84 a T above 254 is treated as 254.
 //
-// Stages and how they stop: beginCycle (candidate discovery, baseline), every scan round,
-// act (classification, the swap-out in calls of at most kMaxBytesPerCall and
-// kMaxIovecsPerCall ranges, the confirmation) check the stop token between chunks of at
-// most 16 MiB of address space or 4 KiB of bitmap, and return early when it is set.
-// Targets are handled by a pool of max_threads workers made once per cycle.
+// The stages, a file each under engine/src/slide/: backend_choice (the scanner and the
+// mover, once per task), counting (discovery, baseline, scan rounds), cold_streaks
+// (cold_cycles), eviction (classify, select through the gates and the selector, batch into
+// calls of at most kMaxBytesPerCall and kMaxIovecsPerCall ranges, pace through
+// cycle_pacing, confirm through the mover), on a worker_pool of max_threads workers made
+// once per cycle. Each checks the stop token between chunks of at most 16 MiB of address
+// space or 4 KiB of bitmap, and returns early when it is set.
 //
 // Swapped pages are counted from what the kernel confirms: after the swap-out, the cold
 // pages whose pagemap entry reads "swapped" (bit 62). The swapper's own return value is

@@ -1,0 +1,15 @@
+// The make functions of the movers kMovers (movers.cpp) lists, one per mover file.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "etmem/movers/mover.hpp"
+
+namespace etmem::movers {
+
+// swap_mover.cpp: pages to swap through the configured swap backend.
+std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const slide::BackendProbe& probe,
+                                     std::string& why);
+
+}  // namespace etmem::movers

@@ -1,0 +1,80 @@
+// The swap mover: takes pages out to the active swap devices through a swap backend
+// (process_madvise(MADV_PAGEOUT) or openEuler's /proc/PID/swap_pages, swappers.cpp) and
+// confirms from pagemap: a page moved when its entry reads "swapped" (bit 62). What the
+// backend says it accepted is only logged.
+//
+// How it stops: the backend checks the stop token between its calls; confirmation reads
+// pagemap in chunks of kPagemapChunkEntries entries and stops between them.
+#include <fstream>
+#include <utility>
+
+#include "etmem/slide/pagemap.hpp"
+#include "movers/movers.hpp"
+
+namespace etmem::movers {
+namespace {
+
+bool swapIsActive(const slide::KernelPaths& paths) {
+    std::ifstream swaps(paths.proc / "swaps");
+    std::string line;
+    std::getline(swaps, line);
+    while (std::getline(swaps, line))
+        if (!line.empty()) return true;
+    return false;
+}
+
+class SwapMover final : public Mover {
+  public:
+    SwapMover(std::shared_ptr<slide::Swapper> swapper, const MoverConfig& config)
+        : swapper_(std::move(swapper)),
+          paths_(config.paths),
+          swapActiveOverride_(config.swapActiveOverride) {}
+
+    std::string_view name() const override { return swapper_->name(); }
+    const Destination& destination() const override { return destination_; }
+
+    std::string unavailable() const override {
+        if (swapActiveOverride_.value_or(swapIsActive(paths_))) return "";
+        return "no swap device is active: cold pages cannot be swapped out; turn on a swap "
+               "device (zram or a swap partition/file, see swapon(8))";
+    }
+
+    std::uint64_t move(const MoveTarget& target, std::span<const PageRange> ranges,
+                       std::stop_token stop) override {
+        return swapper_->swapOut(target.target, ranges, stop);
+    }
+
+    std::uint64_t confirm(const MoveTarget& target, std::span<const PageRange> ranges,
+                          std::stop_token stop) override {
+        std::uint64_t swapped = 0;
+        std::vector<slide::PagemapEntry> buffer;
+        for (const auto& range : ranges) {
+            bool complete = slide::readPagemap(
+                target.pagemapFd, range, stop,
+                [&](std::uint64_t, std::span<const slide::PagemapEntry> entries) {
+                    for (const auto& entry : entries) swapped += entry.swapped() ? 1 : 0;
+                },
+                buffer);
+            if (!complete) break;
+        }
+        return swapped;
+    }
+
+  private:
+    std::shared_ptr<slide::Swapper> swapper_;
+    slide::KernelPaths paths_;
+    std::optional<bool> swapActiveOverride_;
+    Destination destination_ = Destination::swap();
+};
+
+}  // namespace
+
+std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const slide::BackendProbe& probe,
+                                     std::string& why) {
+    std::shared_ptr<slide::Swapper> swapper = config.swapperOverride;
+    if (!swapper) swapper = slide::makeSwapper(config.swapper, probe, config.paths, why);
+    if (!swapper) return nullptr;
+    return std::make_unique<SwapMover>(std::move(swapper), config);
+}
+
+}  // namespace etmem::movers

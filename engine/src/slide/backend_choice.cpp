@@ -1,0 +1,40 @@
+#include "slide/backend_choice.hpp"
+
+#include <fmt/format.h>
+
+#include "etmem/slide/pagemap.hpp"
+
+namespace etmem::slide {
+
+SlideBackends chooseBackends(const SlideOptions& options, const DamonTuning& damon) {
+    SlideBackends backends;
+    BackendProbe probe;
+    if (!options.scannerOverride || !options.swapperOverride) probe = probeBackends(options.paths);
+    backends.pagemapScan = !options.withoutPagemapScan && pagemapScanAvailable();
+    probe.pagemapScan = backends.pagemapScan;
+    backends.scanner = options.scannerOverride;
+    if (!backends.scanner)
+        backends.scanner =
+            makeScanner(options.scanner, probe, options.paths, backends.scannerWhy, damon);
+    movers::MoverConfig mover;
+    mover.destination = movers::Destination::swap();
+    mover.swapper = options.swapper;
+    mover.paths = options.paths;
+    mover.swapperOverride = options.swapperOverride;
+    mover.swapActiveOverride = options.swapActiveOverride;
+    backends.mover = movers::makeMover(mover, probe, backends.moverWhy);
+    return backends;
+}
+
+void logBackends(const SlideBackends& backends, Logger& logger, const LogContext& log) {
+    logger.log(
+        LogLevel::Info, log,
+        fmt::format("slide engine: scanner {}, swapper {}{}",
+                    backends.scanner ? backends.scanner->name() : "none",
+                    backends.mover ? backends.mover->name() : "none",
+                    backends.pagemapScan ? "" : ", no PAGEMAP_SCAN (chunked pagemap walks)"));
+    if (!backends.scanner) logger.log(LogLevel::Warning, log, backends.scannerWhy);
+    if (!backends.mover) logger.log(LogLevel::Warning, log, backends.moverWhy);
+}
+
+}  // namespace etmem::slide
