@@ -14,10 +14,12 @@
 
 #include <fmt/format.h>
 
+#include "etmem/kernel/files.hpp"
+#include "etmem/kernel/pagemap.hpp"
+#include "etmem/kernel/swap.hpp"
 #include "etmem/slide/gates.hpp"
 #include "etmem/slide/pacing.hpp"
 #include "etmem/slide/page_counts.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
@@ -187,27 +189,6 @@ class StateSink final : public AccessSink {
     TargetState& state_;
 };
 
-std::string readWholeFile(int fd) {
-    std::string text;
-    char buffer[65536];
-    for (;;) {
-        ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return text;
-}
-
-bool swapIsActive(const KernelPaths& paths) {
-    std::ifstream swaps(paths.proc / "swaps");
-    std::string line;
-    std::getline(swaps, line);
-    while (std::getline(swaps, line))
-        if (!line.empty()) return true;
-    return false;
-}
-
 // Visits the resident candidate pages (present, anonymous, mapped once) of the target's
 // candidate mappings in address order, skipping the mappings that hold none (as the
 // idle_page scanner does). Returns false if stopped.
@@ -276,11 +257,10 @@ class SlideEngine final : public TaskEngine {
         pagemapScan_ = !options_.withoutPagemapScan && pagemapScanAvailable();
         probe.pagemapScan = pagemapScan_;
         scanner_ = options_.scannerOverride;
-        if (!scanner_)
-            scanner_ = makeScanner(options_.scanner, probe, options_.paths, scannerWhy_,
-                                   damonTuningOf(context.project));
+        const BackendSettings settings{options_.paths, pagemapScan_, context.project};
+        if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, settings, scannerWhy_);
         swapper_ = options_.swapperOverride;
-        if (!swapper_) swapper_ = makeSwapper(options_.swapper, probe, options_.paths, swapperWhy_);
+        if (!swapper_) swapper_ = makeSwapper(options_.swapper, probe, settings, swapperWhy_);
         logger_.log(
             LogLevel::Info, log_,
             fmt::format("slide engine: scanner {}, swapper {}{}",
@@ -334,11 +314,9 @@ class SlideEngine final : public TaskEngine {
         report.histogram.assign(std::size_t{3} * loop_ + 1, 0);
         bool canSwap = swapper_ != nullptr;
         if (!swapper_) addError(swapperWhy_);
-        bool swapActive = options_.swapActiveOverride.value_or(swapIsActive(options_.paths));
+        bool swapActive = options_.swapActiveOverride.value_or(swapIsActive(options_.paths.proc));
         if (canSwap && !swapActive) {
-            addError(
-                "no swap device is active: cold pages cannot be swapped out; turn on a swap "
-                "device (zram or a swap partition/file, see swapon(8))");
+            addError(std::string(kNoActiveSwap));
             canSwap = false;
         }
         canSwap = canSwap && noteGate(gates_.forCycle(), LogLevel::Info).swap;  // etmem 1.1

@@ -1,21 +1,22 @@
-// DAMON with the vaddr operations, through /sys/kernel/mm/damon/admin.
+// The damon scanner: DAMON with the vaddr operations, through /sys/kernel/mm/damon/admin.
 //
-// Each watched target gets a kdamond of its own (a context has several targets, but the
-// regions a scheme reports do not say which target they belong to). etmem never disturbs
-// another user's kdamonds: writing nr_kdamonds recreates all of them, so etmem writes it only
-// when it is 0 (nobody has any), creating a pool of kDamonPoolSize for itself, and records each as
-// its own with a lock file <run>/damon/kdamond-<i>.lock. A kdamond is in use while its lock
-// file is flock()ed; the lock ends with the process, so after a crash the kdamond is free
-// again and the next claim turns it off and reuses it.
+// A cycle's targets are watched together by one kdamond (up to kMaxTargetsPerKdamond; more
+// take another): one context with a target per process, and a `stat` scheme per target
+// whose target filter passes only that target's regions, so each scheme's tried regions are
+// one process's. etmem never disturbs another user's kdamonds: writing nr_kdamonds recreates
+// all of them, so etmem writes it only when it is 0 (nobody has any), creating a pool of
+// kDamonPoolSize for itself, and records each as its own with a lock file
+// <run>/damon/kdamond-<i>.lock. A kdamond is in use while its lock file is flock()ed; the
+// lock ends with the process, so after a crash the kdamond is free again and the next claim
+// turns it off and reuses it.
 //
 // Every aggregation window is read: a collector thread asks `update_schemes_tried_regions`
-// of a `stat` scheme that matches every region (the write returns when the window in flight
-// closes) and adds each region with nr_accesses > 0 to the union of accessed ranges. A round
-// waits for the window in flight, then reports that union as read, so an access anywhere in
-// the interval counts (region granularity; the regions split down towards where hot and
-// cold meet, bounded by max_nr_regions, one per 64 KiB resident by default). Pagemap's
-// soft-dirty bit supplies the written signal per page, and clear_refs 4 re-arms it (and
-// flushes the target's TLB).
+// (the write returns when the window in flight closes) and adds each scheme's regions with
+// nr_accesses > 0 to its process's union of accessed ranges. A round waits for the window in
+// flight, then reports that union as read, so an access anywhere in the interval counts
+// (region granularity; the regions split down towards where hot and cold meet, bounded by
+// max_nr_regions, one per 64 KiB resident by default). Pagemap's soft-dirty bit supplies the
+// written signal per page, and clear_refs 4 re-arms it (and flushes the target's TLB).
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -37,35 +38,19 @@
 
 #include <fmt/format.h>
 
+#include "etmem/kernel/files.hpp"
+#include "etmem/kernel/pagemap.hpp"
+#include "etmem/scanners/damon.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
-namespace etmem::slide {
+namespace etmem::scanners::damon {
+
+using namespace etmem::slide;
+
 namespace {
 
 namespace fs = std::filesystem;
-
-void writeText(const fs::path& path, std::string_view text) {
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-        throw std::system_error(errno, std::generic_category(),
-                                fmt::format("writing '{}' to {}", text, path.string()));
-}
-
-std::string readText(const fs::path& path) {
-    std::ifstream in(path);
-    std::string text;
-    std::getline(in, text);
-    return text;
-}
-
-std::uint64_t readNumber(const fs::path& path) {
-    std::string text = readText(path);
-    std::uint64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    return value;
-}
 
 UniqueFd lockFile(const fs::path& path, bool create, bool wait) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600));
@@ -166,18 +151,6 @@ int releaseStaleKdamonds(const KernelPaths& paths) {
 }
 
 namespace {
-
-// Reads a small sysfs number with one read(2) (an ifstream per file is costly at thousands of
-// regions per window). 0 when unreadable.
-std::uint64_t readSysfsNumber(const fs::path& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return 0;
-    char text[32];
-    ssize_t got = ::read(fd.get(), text, sizeof text);
-    std::uint64_t value = 0;
-    if (got > 0) std::from_chars(text, text + got, value);
-    return value;
-}
 
 // Address ranges [start, end) accessed in any window since the last take(): the union of
 // the accessed regions of every aggregation window, whatever their bounds were then.
@@ -384,9 +357,9 @@ class DamonMonitor {
         std::error_code ec;
         for (const auto& entry : fs::directory_iterator(triedRegions, ec)) {
             if (!entry.is_directory(ec)) continue;
-            if (readSysfsNumber(entry.path() / "nr_accesses") == 0) continue;
-            std::uint64_t start = readSysfsNumber(entry.path() / "start");
-            std::uint64_t end = readSysfsNumber(entry.path() / "end");
+            if (readNumber(entry.path() / "nr_accesses") == 0) continue;
+            std::uint64_t start = readNumber(entry.path() / "start");
+            std::uint64_t end = readNumber(entry.path() / "end");
             if (end > start) regions.emplace_back(start, end);
         }
         return regions;
@@ -622,9 +595,32 @@ DamonAttrs deriveDamonAttrs(const DamonTuning& tuning, std::span<const Vma> vmas
     return attrs;
 }
 
-std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths,
-                                                const DamonTuning& tuning) {
-    return std::make_unique<DamonScanner>(paths, tuning);
+}  // namespace etmem::scanners::damon
+
+namespace etmem::slide {
+
+namespace fs = std::filesystem;
+
+// access() and reads only: probing must not touch DAMON.
+std::string probeDamonScanner(const KernelPaths& paths) {
+    auto nrKdamonds = paths.sys / "kernel/mm/damon/admin/kdamonds/nr_kdamonds";
+    if (::access(nrKdamonds.c_str(), W_OK) != 0)
+        return fs::exists(nrKdamonds)
+                   ? "no permission on the DAMON sysfs interface: run etmemd as root to use the "
+                     "damon scanner"
+                   : "the kernel has no DAMON sysfs interface (CONFIG_DAMON_SYSFS, "
+                     "CONFIG_DAMON_VADDR): the damon scanner is not available";
+    // Usable only where etmem may claim a kdamond: nobody has any (etmem may create its
+    // pool), or etmem created some earlier. Another tool's kdamonds are never taken over.
+    if (readFirstLine(nrKdamonds) == "0" || fs::exists(paths.run / "damon/kdamond-0.lock"))
+        return "";
+    return "DAMON is in use by another tool (its kdamonds exist and none is etmem's): the damon "
+           "scanner is not available until they are removed";
+}
+
+std::unique_ptr<AccessScanner> makeDamonScanner(const BackendSettings& settings) {
+    return std::make_unique<scanners::damon::DamonScanner>(
+        settings.paths, scanners::damon::damonTuningOf(settings.project));
 }
 
 }  // namespace etmem::slide
