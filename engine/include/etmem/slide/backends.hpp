@@ -100,6 +100,8 @@ struct BackendRow {
     BackendProbeFn probe;
     // Makes the backend; making one changes nothing (a scanner acts only from watch()).
     std::unique_ptr<Backend> (*make)(const BackendSettings& settings);
+    // The config keys `make` reads from the project, besides the interval (none: {}).
+    std::span<const std::string_view> settings = {};
 };
 using ScannerRow = BackendRow<AccessScanner>;
 using SwapperRow = BackendRow<Swapper>;
@@ -112,6 +114,8 @@ std::string probePageIdleBitmapScanner(const KernelPaths& paths);
 std::unique_ptr<AccessScanner> makePageIdleBitmapScanner(const BackendSettings& settings);
 std::string probeDamonScanner(const KernelPaths& paths);
 std::unique_ptr<AccessScanner> makeDamonScanner(const BackendSettings& settings);
+inline constexpr std::string_view kDamonSettings[] = {
+    "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
 inline constexpr ScannerRow kScannerRows[] = {
     {"idle_pages",
      "openEuler's etmem_scan module (/proc/PID/idle_pages): cheapest, tells writes from reads",
@@ -123,7 +127,7 @@ inline constexpr ScannerRow kScannerRows[] = {
     {"damon",
      "DAMON's sysfs interface (/sys/kernel/mm/damon/admin, CONFIG_DAMON_SYSFS and "
      "CONFIG_DAMON_VADDR), not in use by another tool, and root: region granularity",
-     probeDamonScanner, makeDamonScanner},
+     probeDamonScanner, makeDamonScanner, kDamonSettings},
 };
 
 std::string probeMadviseSwapper(const KernelPaths& paths);
