@@ -255,7 +255,6 @@ class SlideEngine final : public TaskEngine {
         if (!options_.scannerOverride || !options_.swapperOverride)
             probe = probeBackends(options_.paths);
         pagemapScan_ = !options_.withoutPagemapScan && pagemapScanAvailable();
-        probe.pagemapScan = pagemapScan_;
         scanner_ = options_.scannerOverride;
         const BackendSettings settings{options_.paths, pagemapScan_, context.project};
         if (!scanner_) scanner_ = makeScanner(options_.scanner, probe, settings, scannerWhy_);

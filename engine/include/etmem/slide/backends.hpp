@@ -5,6 +5,11 @@
 // what it needs, how to probe for it and how to make it. The config schema's accepted names,
 // the probe, the sentence for a missing backend and the factory all read the rows
 // (engine/src/backends/registry.cpp); `auto` picks the first available in row order.
+//
+// Adding a scanner: a file engine/src/scanners/<what>_scanner.cpp that defines
+// probe<What>Scanner and make<What>Scanner (in etmem::slide), and here their two declarations
+// and its row in kScannerRows, where its place ranks it for auto. A swapper likewise, under
+// engine/src/swappers/ and in kSwapperRows.
 #pragma once
 
 #include <array>
@@ -175,7 +180,7 @@ template <typename Backend>
 std::string_view toString(BackendChoice<Backend> choice) {
     return choice.name();
 }
-// One of scannerNames() / swapperNames(); throws std::invalid_argument naming the accepted
+// One of kScannerNames / kSwapperNames; throws std::invalid_argument naming the accepted
 // values.
 ScannerChoice parseScannerChoice(std::string_view text);
 SwapperChoice parseSwapperChoice(std::string_view text);
