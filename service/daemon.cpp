@@ -31,41 +31,41 @@ unsigned onlineCores() {
 }
 
 // What this kernel offers the slide engine, for the manager's properties and the log.
-BackendInfo describeBackends(slide::ScannerKind scannerKind) {
+BackendInfo describeBackends(slide::ScannerChoice scannerKind) {
     slide::BackendProbe probe = slide::probeBackends();
     BackendInfo info;
     std::string why;
     // Naming only: choose*() makes no backend, so nothing starts or stops here.
     if (auto scanner = slide::chooseScanner(scannerKind, probe, why))
         info.scanner = std::string(slide::toString(*scanner));
-    if (auto swapper = slide::chooseSwapper(slide::SwapperKind::Auto, probe, why))
+    if (auto swapper = slide::chooseSwapper(slide::SwapperChoice::automatic(), probe, why))
         info.swapper = std::string(slide::toString(*swapper));
-    info.missing = probe.missing;
+    info.missing = probe.sentences();
     return info;
 }
 
 // The scanner a task with `scanner: auto` gets. $ETMEM_DEFAULT_SCANNER pins one for the
 // whole daemon: test rigs on shared hosts use it so that etmemd never claims the host's
 // DAMON; an operator may use it to keep every project on one backend.
-slide::ScannerKind defaultScanner() {
+slide::ScannerChoice defaultScanner() {
     const char* env = std::getenv("ETMEM_DEFAULT_SCANNER");
-    if (env == nullptr || *env == '\0') return slide::ScannerKind::Auto;
+    if (env == nullptr || *env == '\0') return slide::ScannerChoice::automatic();
     try {
-        return slide::parseScannerKind(env);
+        return slide::parseScannerChoice(env);
     } catch (const std::invalid_argument& e) {
         throw std::runtime_error(fmt::format("ETMEM_DEFAULT_SCANNER: {}", e.what()));
     }
 }
 
-TaskEngineFactory engineFactory(slide::ScannerKind fallbackScanner) {
+TaskEngineFactory engineFactory(slide::ScannerChoice fallbackScanner) {
     return [fallbackScanner](const EngineContext& context) {
         // "slide" is the only engine the config accepts. The engine probes its backends
         // itself, so a kernel that gains a feature (swap turned on) is used at once.
         slide::SlideOptions options;
         options.scanner = context.task.scanner == "auto"
                               ? fallbackScanner
-                              : slide::parseScannerKind(context.task.scanner);
-        options.swapper = slide::parseSwapperKind(context.task.swapper);
+                              : slide::parseScannerChoice(context.task.scanner);
+        options.swapper = slide::parseSwapperChoice(context.task.swapper);
         return slide::makeSlideEngine(context, std::move(options));
     };
 }
@@ -108,7 +108,7 @@ int runDaemon(const DaemonOptions& options) {
     Notifier notifier;
     const std::string busName = bus::busNameForInstance(options.instance);
 
-    const slide::ScannerKind scannerKind = defaultScanner();
+    const slide::ScannerChoice scannerKind = defaultScanner();
     auto bus = sdbus::createSystemBusConnection();
     EventLoop loop(*bus);  // blocks the signals before any worker thread exists
 

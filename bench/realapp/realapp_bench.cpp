@@ -339,7 +339,7 @@ struct Run {
 // `cycles` cycles back to back with cold_cycles = cycles (1: the default semantics). Returns
 // the CPU seconds watching and scanning per cycle: this process's (the engine and its
 // threads), less the client's thread (`clientClock`), which runs the traffic meanwhile.
-double etmemCycles(pid_t pid, ScannerKind scanner, const Settings& settings, unsigned cycles,
+double etmemCycles(pid_t pid, ScannerChoice scanner, const Settings& settings, unsigned cycles,
                    clockid_t clientClock) {
     const auto etmemCpu = [clientClock] {
         return cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - cpuSeconds(clientClock);
@@ -792,8 +792,8 @@ int main(int argc, char** argv) {
             clockid_t clientClock{};
             if (::pthread_getcpuclockid(client.native_handle(), &clientClock) != 0)
                 throw std::runtime_error("no CPU clock for the client thread");
-            run.cpuPerCycle =
-                etmemCycles(server.pid(), parseScannerKind(scanner), settings, cycles, clientClock);
+            run.cpuPerCycle = etmemCycles(server.pid(), parseScannerChoice(scanner), settings,
+                                          cycles, clientClock);
         } else if (name == "all_out") {
             if (!pageOutAllAnonymous(server.pid()))
                 std::printf("  all_out: the kernel refused MADV_PAGEOUT of a mapping\n");

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "etmem/slide/idle_bitmap.hpp"
-#include "etmem/slide/pagemap.hpp"
+#include "etmem/kernel/idle_bitmap.hpp"
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "proc_stats.hpp"
 #include "workload_client.hpp"
@@ -47,7 +47,7 @@ using bench::writeText;
 
 struct Settings {
     std::string workload = "etmem-workload";
-    ScannerKind scanner = ScannerKind::Auto;
+    ScannerChoice scanner = ScannerChoice::automatic();
     std::size_t hotPages = 2048;    // 8 MiB
     std::size_t coldPages = 30720;  // 120 MiB
     std::size_t scanPages = 65536;  // 256 MiB for the scan-cost part
@@ -366,7 +366,7 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
     task.maxThreads = threads;
     QuietLogger logger;
     SlideOptions options;
-    options.scanner = ScannerKind::IdlePage;
+    options.scanner = parseScannerChoice("idle_page");
     auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
     auto targets = holders.targets();
     RoundCosts costs;
@@ -425,7 +425,7 @@ long smapsRollupKb(pid_t pid, const std::string& field) {
 int residentScaling(const Settings& settings) {
     Figures say;
     auto probe = probeBackends();
-    if (!probe.idlePageTracking) {
+    if (!probe.has("idle_page")) {
         std::fprintf(stderr, "slide-bench: the resident part needs idle page tracking\n");
         return 2;
     }
@@ -516,7 +516,7 @@ int residentScaling(const Settings& settings) {
         task.T = 1;
         QuietLogger logger;
         SlideOptions options;
-        options.scanner = ScannerKind::IdlePage;
+        options.scanner = parseScannerChoice("idle_page");
         auto targets = holders.targets();
         auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, options);
         double begin = stopLatencyMs(std::chrono::milliseconds(50), [&](std::stop_token stop) {
@@ -569,7 +569,7 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string key = argv[i], value = argv[i + 1];
         if (key == "--scanner")
-            settings.scanner = parseScannerKind(value);
+            settings.scanner = parseScannerChoice(value);
         else if (key == "--hot")
             settings.hotPages = std::stoul(value);
         else if (key == "--cold")
@@ -644,7 +644,7 @@ int main(int argc, char** argv) {
         double perRound = figures.scanCpuSeconds / settings.loop / gib;
         say("scan cost (%s): %.3f s CPU per round per GiB resident\n",
             figures.report.scanner.c_str(), perRound);
-        if (probe.idlePageTracking) {
+        if (probe.has("idle_page")) {
             // Swapped pages are not in the bitmap loop's way: fault them back first.
             workload.stop();
             Workload fresh(settings, 0, settings.scanPages);

@@ -22,8 +22,8 @@
 #include <sstream>
 #include <thread>
 
-#include "etmem/slide/idle_bitmap.hpp"
-#include "etmem/slide/pagemap.hpp"
+#include "etmem/kernel/idle_bitmap.hpp"
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "workload_client.hpp"
 
@@ -190,7 +190,7 @@ std::string kdamondState(const std::string& kdamond) {
 
 // One cycle of `scanner` over the workload, 3 rounds 1 s apart with threshold T: that scanner
 // ran, without an error, and the cold set left while the hot set stayed.
-void expectOneCycleSwapsColdKeepsHot(const Workload& workload, ScannerKind scanner,
+void expectOneCycleSwapsColdKeepsHot(const Workload& workload, ScannerChoice scanner,
                                      const std::string& scannerName, unsigned threshold) {
     PrintLogger logger;
     SlideOptions options;
@@ -220,12 +220,12 @@ TEST(SlideNoSwap, ACycleWithoutSwapReportsItAndSwapsNothing) {
 TEST(SlideSwap, MadviseSwapsTheColdPagesAndPagemapConfirmsThem) {
     auto probe = probeBackends();
     REQUIRE_FEATURE(probe.swapActive, "swap");
-    REQUIRE_FEATURE(probe.processMadvise, "process_madvise");
+    REQUIRE_FEATURE(probe.has("madvise"), "process_madvise");
     Workload workload(256, 4096);
     PrintLogger logger;
     SlideOptions options;
     options.scannerOverride = std::make_shared<LayoutScanner>(workload);
-    options.swapper = SwapperKind::Madvise;
+    options.swapper = parseSwapperChoice("madvise");
     auto report = runEngineCycle(workload, 2, 3, options, std::chrono::milliseconds(200), logger);
     EXPECT_EQ(report.error, "");
     expectColdSwappedHotKept(workload);
@@ -236,20 +236,20 @@ TEST(SlideSwap, MadviseSwapsTheColdPagesAndPagemapConfirmsThem) {
 
 TEST(SlideIdlePage, OneCycleSwapsTheColdSetAndKeepsTheHotSet) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
+    REQUIRE_FEATURE(probe.has("idle_page"), "idle_page_tracking");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     Workload workload(512, 8192);
-    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::IdlePage, "idle_page", 2);
+    expectOneCycleSwapsColdKeepsHot(workload, parseScannerChoice("idle_page"), "idle_page", 2);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
 TEST(SlideIdlePage, ATargetThatExitsMidCycleIsDroppedNotAnError) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.idlePageTracking, "idle_page_tracking");
+    REQUIRE_FEATURE(probe.has("idle_page"), "idle_page_tracking");
     Workload workload(64, 1024, {"--exit-after-ms", "1500"});
     PrintLogger logger;
     SlideOptions options;
-    options.scanner = ScannerKind::IdlePage;
+    options.scanner = parseScannerChoice("idle_page");
     auto report = runEngineCycle(workload, 3, 2, options, std::chrono::seconds(1), logger);
     EXPECT_EQ(report.error.find("exited"), std::string::npos) << report.error;
     EXPECT_EQ(report.pagesScanned, 0u);
@@ -262,13 +262,13 @@ TEST(SlideIdlePage, ATargetThatExitsMidCycleIsDroppedNotAnError) {
 
 TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.damon, "damon_sysfs");
+    REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     // Region granularity: DAMON sees the scattered hot pages' regions as read (1 per round);
     // soft-dirty sees the hot pages themselves written (3 per round). T = 4 over 3 rounds
     // keeps what was written and lets the read-only neighbours go.
     Workload workload(512, 8192);
-    expectOneCycleSwapsColdKeepsHot(workload, ScannerKind::Damon, "damon", 4);
+    expectOneCycleSwapsColdKeepsHot(workload, parseScannerChoice("damon"), "damon", 4);
     // The cycle is over: etmem's kdamond is off again, the others were never touched.
     EXPECT_EQ(kdamondState("/sys/kernel/mm/damon/admin/kdamonds/0"), "off");
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
@@ -280,13 +280,13 @@ TEST(SlideDamon, OneCycleSwapsTheColdSetAndKeepsTheHotSetAndReleasesTheKdamond) 
 // the per-target filter is what keeps their regions apart).
 TEST(SlideDamon, SeveralTargetsShareOneKdamondAndEachKeepsItsHotSet) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.damon, "damon_sysfs");
+    REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
     REQUIRE_FEATURE(probe.swapActive, "swap");
     std::vector<std::unique_ptr<Workload>> workloads;
     for (int i = 0; i < 3; ++i) workloads.push_back(std::make_unique<Workload>(512, 4096));
     PrintLogger logger;
     SlideOptions options;
-    options.scanner = ScannerKind::Damon;
+    options.scanner = parseScannerChoice("damon");
     auto projectConfig = project(3);
     auto taskConfig = task(4);
     auto engine =
@@ -313,7 +313,7 @@ TEST(SlideDamon, SeveralTargetsShareOneKdamondAndEachKeepsItsHotSet) {
 
 TEST(SlideStop, AScanReturnsPromptlyOnceStopIsRequested) {
     auto probe = probeBackends();
-    REQUIRE_FEATURE(probe.idlePageTracking || probe.damon, "an access scanner");
+    REQUIRE_FEATURE(probe.has("idle_page") || probe.has("damon"), "an access scanner");
     Workload workload(0, 65536);  // 256 MiB resident
     auto projectConfig = project(1);
     auto taskConfig = task(1);
@@ -409,7 +409,7 @@ std::size_t pagesSeenWritten(bool flushTlb) {
 }  // namespace
 
 TEST(SlideTlb, ClearRefsFlushMakesWritesThroughCachedTranslationsVisible) {
-    REQUIRE_FEATURE(probeBackends().idlePageTracking, "idle_page_tracking");
+    REQUIRE_FEATURE(probeBackends().has("idle_page"), "idle_page_tracking");
     if (std::thread::hardware_concurrency() < 2) GTEST_SKIP() << "needs two CPUs";
     std::size_t without = pagesSeenWritten(false);
     std::size_t with = pagesSeenWritten(true);
@@ -529,7 +529,7 @@ class HotPrefixScanner final : public AccessScanner {
 TEST(SlideSparse, ATebibyteReservationCostsWhatIsResidentAndItsColdPagesGo) {
     auto probe = probeBackends();
     REQUIRE_FEATURE(probe.swapActive, "swap");
-    REQUIRE_FEATURE(probe.processMadvise, "process_madvise");
+    REQUIRE_FEATURE(probe.has("madvise"), "process_madvise");
     ASSERT_TRUE(probe.pagemapScan) << "the test kernels have PAGEMAP_SCAN (Linux 6.7+)";
     constexpr std::size_t kResident = 4096, kHot = 256;  // 16 MiB, 1 MiB of it hot
     SparseTarget sparse(kResident, kHot);
@@ -538,11 +538,11 @@ TEST(SlideSparse, ATebibyteReservationCostsWhatIsResidentAndItsColdPagesGo) {
     // The real scanner where the kernel has one that sees pages; elsewhere (backports) the
     // target's hot pages are reported as written, and the rest (state, walks, swap-out,
     // confirmation) is the engine's real path on a real kernel.
-    if (probe.idlePageTracking)
-        options.scanner = ScannerKind::IdlePage;
+    if (probe.has("idle_page"))
+        options.scanner = parseScannerChoice("idle_page");
     else
         options.scannerOverride = std::make_shared<HotPrefixScanner>(sparse.base(), kHot);
-    options.swapper = SwapperKind::Madvise;
+    options.swapper = parseSwapperChoice("madvise");
     auto projectConfig = project(3);
     auto taskConfig = task(2);
     auto engine =

@@ -23,8 +23,8 @@
 #include <sstream>
 #include <thread>
 
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/gates.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "workload_client.hpp"
 
@@ -101,7 +101,7 @@ CycleReport runCycle(const test::WorkloadProcess& workload, ProjectConfig projec
     task.T = 3;
     SlideOptions options;
     options.scannerOverride = std::make_shared<TieredScanner>(workload);
-    options.swapper = SwapperKind::Madvise;
+    options.swapper = parseSwapperChoice("madvise");
     auto engine = makeSlideEngine(EngineContext{project, task, {}, logger}, std::move(options));
     std::vector<Target> targets;
     targets.push_back(workload.target());
@@ -131,7 +131,7 @@ ProcessMemory processMemory(pid_t pid) {
 
 void requireSwap() {
     const BackendProbe probe = probeBackends();
-    if (!probe.swapActive || !probe.processMadvise)
+    if (!probe.swapActive || !probe.has("madvise"))
         FAIL() << "this test needs an active swap and process_madvise (the guest promises both)";
 }
 

@@ -50,7 +50,7 @@ TEST(Movers, ANodeHasNoMoverYet) {
 
 TEST(Movers, SwapWithoutABackendSaysWhy) {
     MoverConfig config;
-    config.swapper = slide::SwapperKind::SwapPages;
+    config.swapper = slide::parseSwapperChoice("swap_pages");
     std::string why;
     EXPECT_EQ(makeMover(config, {}, why), nullptr);
     EXPECT_FALSE(why.empty());

@@ -4,9 +4,11 @@
 
 #include <vector>
 
+#include "etmem/scanners/damon.hpp"
 #include "etmem/slide/backends.hpp"
 
 namespace etmem::slide {
+using namespace etmem::scanners::damon;
 namespace {
 
 std::vector<Vma> candidates(std::uint64_t bytes) {

@@ -7,9 +7,11 @@
 
 #include <fstream>
 
+#include "etmem/scanners/damon.hpp"
 #include "etmem/slide/backends.hpp"
 
 using namespace etmem::slide;
+using namespace etmem::scanners::damon;
 namespace fs = std::filesystem;
 
 namespace {
@@ -116,16 +118,16 @@ TEST(SlideDamonProbe, AnotherToolsKdamondsMakeDamonUnavailableOursOrNoneDoNot) {
     if (::geteuid() != 0) GTEST_SKIP() << "the probe checks write access, which needs root here";
     FakeDamon foreign(1);
     auto probe = probeBackends(foreign.paths);
-    EXPECT_FALSE(probe.damon);
+    EXPECT_FALSE(probe.has("damon"));
     bool said = false;
-    for (const auto& sentence : probe.missing)
+    for (const auto& sentence : probe.sentences())
         said |= sentence.find("DAMON is in use") != std::string::npos;
     EXPECT_TRUE(said);
 
     FakeDamon none(0);
-    EXPECT_TRUE(probeBackends(none.paths).damon);
+    EXPECT_TRUE(probeBackends(none.paths).has("damon"));
 
     FakeDamon ours(0);
     auto claim = claimKdamond(ours.paths);  // creates etmem's pool: 32 kdamonds, ours
-    EXPECT_TRUE(probeBackends(ours.paths).damon);
+    EXPECT_TRUE(probeBackends(ours.paths).has("damon"));
 }

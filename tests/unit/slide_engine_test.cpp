@@ -325,12 +325,12 @@ TEST(SlideEngine, NoSwapDeviceIsReportedAndNothingIsSwapped) {
 }
 
 TEST(SlideEngine, AMissingScannerIsReportedWithWhatToDo) {
-    if (probeBackends().idlePagesModule) GTEST_SKIP() << "this kernel has etmem_scan";
+    if (probeBackends().has("idle_pages")) GTEST_SKIP() << "this kernel has etmem_scan";
     ProjectConfig project;
     TaskConfig task;
     RecordingLogger logger;
     SlideOptions options;
-    options.scanner = ScannerKind::IdlePages;
+    options.scanner = parseScannerChoice("idle_pages");
     auto engine = makeSlideEngine(EngineContext{project, task, LogContext{}, logger}, options);
     Child child;
     std::vector<Target> targets;
@@ -367,10 +367,11 @@ TEST(SlideMadviseSwapper, AnExitedTargetIsGone) {
 }
 
 TEST(SlideBackendKinds, ParseAndPrintRoundTrip) {
-    for (auto kind :
-         {ScannerKind::Auto, ScannerKind::IdlePage, ScannerKind::Damon, ScannerKind::IdlePages})
-        EXPECT_EQ(parseScannerKind(toString(kind)), kind);
-    for (auto kind : {SwapperKind::Auto, SwapperKind::Madvise, SwapperKind::SwapPages})
-        EXPECT_EQ(parseSwapperKind(toString(kind)), kind);
-    EXPECT_THROW(parseScannerKind("damon2"), std::invalid_argument);
+    for (auto kind : {ScannerChoice::automatic(), parseScannerChoice("idle_page"),
+                      parseScannerChoice("damon"), parseScannerChoice("idle_pages")})
+        EXPECT_EQ(parseScannerChoice(toString(kind)), kind);
+    for (auto kind : {SwapperChoice::automatic(), parseSwapperChoice("madvise"),
+                      parseSwapperChoice("swap_pages")})
+        EXPECT_EQ(parseSwapperChoice(toString(kind)), kind);
+    EXPECT_THROW(parseScannerChoice("damon2"), std::invalid_argument);
 }

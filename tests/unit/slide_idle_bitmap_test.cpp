@@ -9,10 +9,10 @@
 #include <set>
 #include <vector>
 
-#include "etmem/slide/idle_bitmap.hpp"
+#include "etmem/kernel/idle_bitmap.hpp"
 #include "etmem/unique_fd.hpp"
 
-using namespace etmem::slide;
+using namespace etmem::kernel;
 
 namespace {
 

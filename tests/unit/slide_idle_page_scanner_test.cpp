@@ -18,8 +18,8 @@
 #include <map>
 #include <sstream>
 
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 using namespace etmem;

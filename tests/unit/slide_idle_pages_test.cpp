@@ -11,11 +11,11 @@
 #include <system_error>
 #include <vector>
 
-#include "etmem/slide/idle_pages_format.hpp"
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/idle_pages_format.hpp"
+#include "etmem/kernel/memory_map.hpp"
 #include "etmem/unique_fd.hpp"
 
-using namespace etmem::slide;
+using namespace etmem::kernel;
 
 namespace {
 

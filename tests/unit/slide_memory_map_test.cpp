@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
-using namespace etmem::slide;
+using namespace etmem::kernel;
 
 namespace {
 

@@ -14,8 +14,8 @@
 #include <mutex>
 #include <set>
 
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/page_counts.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "etmem/unique_fd.hpp"
 
@@ -349,32 +349,34 @@ namespace {
 TEST(SlideBackendRegistry, APinnedButMissingScannerIsNamedWithWhatItNeeds) {
     BackendProbe nothing;  // a machine with no backend at all
     nothing.missing.push_back(
-        "the kernel has no DAMON sysfs interface (CONFIG_DAMON_SYSFS): the damon scanner is "
-        "not available");
+        {"damon",
+         "the kernel has no DAMON sysfs interface (CONFIG_DAMON_SYSFS): the damon scanner is "
+         "not available"});
     std::string why;
-    EXPECT_EQ(chooseScanner(ScannerKind::Damon, nothing, why), std::nullopt);
+    EXPECT_EQ(chooseScanner(parseScannerChoice("damon"), nothing, why), std::nullopt);
     EXPECT_NE(why.find("the damon scanner is not available"), std::string::npos) << why;
     EXPECT_NE(why.find("DAMON's sysfs interface"), std::string::npos) << why;
     EXPECT_NE(why.find("CONFIG_DAMON_SYSFS)"), std::string::npos) << why;  // the probe's word
     EXPECT_NE(why.find("set scanner to auto"), std::string::npos) << why;
     why.clear();
-    EXPECT_EQ(chooseScanner(ScannerKind::Auto, nothing, why), std::nullopt);
-    for (const auto& info : kScannerInfo) EXPECT_NE(why.find(info.name), std::string::npos) << why;
+    EXPECT_EQ(chooseScanner(ScannerChoice::automatic(), nothing, why), std::nullopt);
+    for (const auto& row : kScannerRows) EXPECT_NE(why.find(row.name), std::string::npos) << why;
 }
 
 TEST(SlideBackendRegistry, AutoTakesTheFirstAvailableInTableOrderAndNamesRoundTrip) {
     BackendProbe probe;
-    probe.idlePageTracking = true;
-    probe.damon = true;
+    probe.available = {"idle_page", "damon"};
     std::string why;
-    EXPECT_EQ(chooseScanner(ScannerKind::Auto, probe, why), ScannerKind::IdlePage);
-    EXPECT_EQ(chooseScanner(ScannerKind::Damon, probe, why), ScannerKind::Damon);
-    probe.swapPagesModule = true;
-    EXPECT_EQ(chooseSwapper(SwapperKind::Auto, probe, why), SwapperKind::SwapPages);
-    for (auto name : kScannerNames) EXPECT_EQ(toString(parseScannerKind(name)), name);
-    for (auto name : kSwapperNames) EXPECT_EQ(toString(parseSwapperKind(name)), name);
+    EXPECT_EQ(chooseScanner(ScannerChoice::automatic(), probe, why),
+              parseScannerChoice("idle_page"));
+    EXPECT_EQ(chooseScanner(parseScannerChoice("damon"), probe, why), parseScannerChoice("damon"));
+    probe.available.push_back("swap_pages");
+    EXPECT_EQ(chooseSwapper(SwapperChoice::automatic(), probe, why),
+              parseSwapperChoice("swap_pages"));
+    for (auto name : kScannerNames) EXPECT_EQ(toString(parseScannerChoice(name)), name);
+    for (auto name : kSwapperNames) EXPECT_EQ(toString(parseSwapperChoice(name)), name);
     try {
-        parseScannerKind("bogus");
+        parseScannerChoice("bogus");
         ADD_FAILURE() << "bogus accepted";
     } catch (const std::invalid_argument& e) {
         EXPECT_NE(std::string(e.what()).find("auto, idle_pages, idle_page or damon"),

@@ -20,8 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/process.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::test {
@@ -104,14 +104,14 @@ class WorkloadProcess {
         return target;
     }
     // pagemap entries of the workload's pages, read now.
-    std::vector<slide::PagemapEntry> entries() const {
+    std::vector<kernel::PagemapEntry> entries() const {
         UniqueFd pagemap(::open(("/proc/" + std::to_string(pid_) + "/pagemap").c_str(), O_RDONLY));
-        std::vector<slide::PagemapEntry> result;
-        slide::readPagemap(pagemap.get(), slide::PageRange{base, base + pages * slide::kPageSize},
-                           std::stop_token{},
-                           [&](std::uint64_t, std::span<const slide::PagemapEntry> chunk) {
-                               result.insert(result.end(), chunk.begin(), chunk.end());
-                           });
+        std::vector<kernel::PagemapEntry> result;
+        kernel::readPagemap(
+            pagemap.get(), kernel::PageRange{base, base + pages * kernel::kPageSize},
+            std::stop_token{}, [&](std::uint64_t, std::span<const kernel::PagemapEntry> chunk) {
+                result.insert(result.end(), chunk.begin(), chunk.end());
+            });
         return result;
     }
     SwappedFractions swappedFractions() const {

@@ -5,23 +5,14 @@
 //
 // How it stops: the backend checks the stop token between its calls; confirmation reads
 // pagemap in chunks of kPagemapChunkEntries entries and stops between them.
-#include <fstream>
 #include <utility>
 
-#include "etmem/slide/pagemap.hpp"
+#include "etmem/kernel/pagemap.hpp"
+#include "etmem/kernel/swap.hpp"
 #include "movers/movers.hpp"
 
 namespace etmem::movers {
 namespace {
-
-bool swapIsActive(const slide::KernelPaths& paths) {
-    std::ifstream swaps(paths.proc / "swaps");
-    std::string line;
-    std::getline(swaps, line);
-    while (std::getline(swaps, line))
-        if (!line.empty()) return true;
-    return false;
-}
 
 class SwapMover final : public Mover {
   public:
@@ -34,9 +25,8 @@ class SwapMover final : public Mover {
     const Destination& destination() const override { return destination_; }
 
     std::string unavailable() const override {
-        if (swapActiveOverride_.value_or(swapIsActive(paths_))) return "";
-        return "no swap device is active: cold pages cannot be swapped out; turn on a swap "
-               "device (zram or a swap partition/file, see swapon(8))";
+        if (swapActiveOverride_.value_or(kernel::swapIsActive(paths_.proc))) return "";
+        return std::string(kernel::kNoActiveSwap);
     }
 
     std::uint64_t move(const MoveTarget& target, std::span<const PageRange> ranges,
@@ -72,7 +62,10 @@ class SwapMover final : public Mover {
 std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const slide::BackendProbe& probe,
                                      std::string& why) {
     std::shared_ptr<slide::Swapper> swapper = config.swapperOverride;
-    if (!swapper) swapper = slide::makeSwapper(config.swapper, probe, config.paths, why);
+    // A swap backend reads only where the kernel's files are; it has no project keys.
+    static const ProjectConfig kNoProjectKeys{};
+    const slide::BackendSettings settings{config.paths, false, kNoProjectKeys};
+    if (!swapper) swapper = slide::makeSwapper(config.swapper, probe, settings, why);
     if (!swapper) return nullptr;
     return std::make_unique<SwapMover>(std::move(swapper), config);
 }

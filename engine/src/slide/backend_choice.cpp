@@ -2,20 +2,19 @@
 
 #include <fmt/format.h>
 
-#include "etmem/slide/pagemap.hpp"
+#include "etmem/kernel/pagemap.hpp"
 
 namespace etmem::slide {
 
-SlideBackends chooseBackends(const SlideOptions& options, const DamonTuning& damon) {
+SlideBackends chooseBackends(const SlideOptions& options, const ProjectConfig& project) {
     SlideBackends backends;
     BackendProbe probe;
     if (!options.scannerOverride || !options.swapperOverride) probe = probeBackends(options.paths);
     backends.pagemapScan = !options.withoutPagemapScan && pagemapScanAvailable();
-    probe.pagemapScan = backends.pagemapScan;
     backends.scanner = options.scannerOverride;
+    const BackendSettings settings{options.paths, backends.pagemapScan, project};
     if (!backends.scanner)
-        backends.scanner =
-            makeScanner(options.scanner, probe, options.paths, backends.scannerWhy, damon);
+        backends.scanner = makeScanner(options.scanner, probe, settings, backends.scannerWhy);
     movers::MoverConfig mover;
     mover.destination = movers::Destination::swap();
     mover.swapper = options.swapper;

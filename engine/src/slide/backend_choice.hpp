@@ -21,7 +21,7 @@ struct SlideBackends {
     bool pagemapScan = false;  // the PAGEMAP_SCAN ioctl is there (and not turned off)
 };
 
-SlideBackends chooseBackends(const SlideOptions& options, const DamonTuning& damon);
+SlideBackends chooseBackends(const SlideOptions& options, const ProjectConfig& project);
 
 // The journal's line about the backends in use, and a warning for each one missing.
 void logBackends(const SlideBackends& backends, Logger& logger, const LogContext& log);

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "etmem/kernel/files.hpp"
 #include "etmem/slide/slide_engine.hpp"
 
 namespace etmem::slide {
@@ -67,24 +68,12 @@ class CountingSink final : public AccessSink {
     TargetState& state_;
 };
 
-std::string readWholeFile(int fd) {
-    std::string text;
-    char buffer[65536];
-    for (;;) {
-        ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return text;
-}
-
 }  // namespace
 
 void startCounting(TargetState& state, const KernelPaths& paths, bool pagemapScan,
                    AccessScanner& scanner, std::stop_token stop) {
     UniqueFd smaps(openTargetFile(state.target, paths.proc, "smaps", O_RDONLY));
-    state.vmas = parseCandidateVmas(readWholeFile(smaps.get()));
+    state.vmas = parseCandidateVmas(kernel::readWholeFile(smaps.get()));
     if (stop.stop_requested()) return;
     if (!pagemapScan) {
         std::uint64_t pages = 0;

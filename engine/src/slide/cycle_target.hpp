@@ -7,12 +7,12 @@
 #include <stop_token>
 #include <vector>
 
+#include "etmem/kernel/memory_map.hpp"
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/log.hpp"
 #include "etmem/process.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/memory_map.hpp"
 #include "etmem/slide/page_counts.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {

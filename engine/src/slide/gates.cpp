@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "etmem/kernel/files.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
@@ -39,18 +40,6 @@ std::optional<std::uint64_t> fieldOf(std::string_view text, std::string_view key
         return value;
     }
     return std::nullopt;
-}
-
-std::string readAll(int fd) {
-    std::string text;
-    char buffer[8192];
-    for (;;) {
-        const ssize_t got = ::read(fd, buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) break;
-        text.append(buffer, static_cast<std::size_t>(got));
-    }
-    return text;
 }
 
 std::string formatKb(std::uint64_t kb) {
@@ -129,7 +118,7 @@ Gates::Gates(GateSettings settings, KernelPaths paths)
 std::optional<MemInfo> Gates::readMemInfo() const {
     UniqueFd file(::open((paths_.proc / "meminfo").c_str(), O_RDONLY | O_CLOEXEC));
     if (!file) return std::nullopt;
-    return parseMemInfo(readAll(file.get()));
+    return parseMemInfo(readWholeFile(file.get()));
 }
 
 GateDecision Gates::forCycle() const {
@@ -171,7 +160,7 @@ GateDecision Gates::forTarget(const Target& target) const {
     GateDecision decision;
     if (settings_.swapThresholdBytes == 0 && settings_.dramPercent == 0) return decision;
     UniqueFd file(openTargetFile(target, paths_.proc, "status", O_RDONLY));
-    const std::optional<ProcessMemory> process = parseProcessStatus(readAll(file.get()));
+    const std::optional<ProcessMemory> process = parseProcessStatus(readWholeFile(file.get()));
     if (!process) {
         decision.swap = false;
         return decision;

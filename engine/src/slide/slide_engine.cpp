@@ -30,7 +30,7 @@ class SlideEngine final : public TaskEngine {
           log_(context.log),
           logger_(context.logger),
           paths_(options.paths),
-          backends_(chooseBackends(options, damonTuningOf(context.project))),
+          backends_(chooseBackends(options, context.project)),
           streaks_(context.task.coldCycles),
           pacing_(context.project, context.task, options.paths),
           eviction_({loop_, context.task.T, backends_.pagemapScan, std::move(options.selectCold)},

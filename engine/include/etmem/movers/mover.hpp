@@ -25,9 +25,9 @@
 #include <string>
 #include <string_view>
 
+#include "etmem/kernel/memory_map.hpp"
 #include "etmem/process.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/memory_map.hpp"
 
 namespace etmem::movers {
 
@@ -54,7 +54,7 @@ struct MoverConfig {
     Destination destination;
     // Kind::Swap: the swap backend (madvise: process_madvise(MADV_PAGEOUT); swap_pages:
     // openEuler's etmem_swap module); auto picks the first this machine offers.
-    slide::SwapperKind swapper = slide::SwapperKind::Auto;
+    slide::SwapperChoice swapper{};
     // Where the kernel interfaces live (tests point them elsewhere).
     slide::KernelPaths paths;
     // Tests: this backend instead of one chosen by probing, and whether swap is active

@@ -1,37 +1,41 @@
-// The slide engine's backends: access scanners (which pages were used) and swappers (push
-// pages out), chosen by probing the running kernel, overridable by configuration.
+// The engines' backends: access scanners (which pages were used) and swappers (push pages
+// out), chosen by probing the running kernel, overridable by configuration.
+//
+// Each backend is one row of kScannerRows or kSwapperRows below: the name a config pins,
+// what it needs, how to probe for it and how to make it. The config schema's accepted names,
+// the probe, the sentence for a missing backend and the factory all read the rows
+// (engine/src/backends/registry.cpp); `auto` picks the first available in row order.
+//
+// Adding a scanner: a file engine/src/scanners/<what>_scanner.cpp that defines
+// probe<What>Scanner and make<What>Scanner (in etmem::slide), and here their two declarations
+// and its row in kScannerRows, where its place ranks it for auto. A swapper likewise, under
+// engine/src/swappers/ and in kSwapperRows.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "etmem/config.hpp"
+#include "etmem/kernel/errors.hpp"
+#include "etmem/kernel/idle_pages_format.hpp"
+#include "etmem/kernel/memory_map.hpp"
+#include "etmem/kernel/paths.hpp"
+#include "etmem/kernel/target_files.hpp"
 #include "etmem/process.hpp"
-#include "etmem/slide/idle_pages_format.hpp"
-#include "etmem/slide/memory_map.hpp"
 
 namespace etmem::slide {
 
-// The target exited (or its address space is gone): drop it from this cycle.
-class TargetGone : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
-// A backend cannot work here (missing feature, permission, no swap). what() is a sentence
-// that says what to do.
-class BackendUnavailable : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
+// The engines and their backends speak the kernel's vocabulary (pages, ranges, mappings,
+// its paths and its errors).
+using namespace etmem::kernel;
 
 // Receives a round's observations: `pages` pages from `address` were accessed as `access`.
 // Pages not reported were idle.
@@ -80,140 +84,141 @@ class Swapper {
                                   std::stop_token stop) = 0;
 };
 
-enum class ScannerKind { Auto, IdlePage, Damon, IdlePages };
-enum class SwapperKind { Auto, Madvise, SwapPages };
+// What a backend is made from: where the kernel's files are, what the probe found, and the
+// project whose keys a backend may read (DAMON: the interval and the region keys).
+struct BackendSettings {
+    const KernelPaths& paths;
+    bool pagemapScan = false;  // the PAGEMAP_SCAN ioctl may be used
+    const ProjectConfig& project;
+};
 
-// The backends, one entry each: the name a config pins, and what it needs (said when it is
-// pinned but missing). The config schema, toString/parse, the probe's messages and the
-// factories (backends.cpp, in the same order) all read these tables; `auto` picks the
-// first available in this order.
-struct BackendInfo {
+// Whether this machine offers a backend: "" when it does, else a sentence that says what is
+// missing here and what to do. Probing only opens, reads and access()es files and makes
+// get-only calls: it starts, stops and claims nothing.
+using BackendProbeFn = std::string (*)(const KernelPaths& paths);
+
+// One row of the registry. `needs` is said when the backend is pinned but missing.
+template <typename Backend>
+struct BackendRow {
     std::string_view name;
     std::string_view needs;
+    BackendProbeFn probe;
+    // Makes the backend; making one changes nothing (a scanner acts only from watch()).
+    std::unique_ptr<Backend> (*make)(const BackendSettings& settings);
+    // The config keys `make` reads from the project, besides the interval (none: {}).
+    std::span<const std::string_view> settings = {};
 };
-inline constexpr BackendInfo kScannerInfo[] = {
+using ScannerRow = BackendRow<AccessScanner>;
+using SwapperRow = BackendRow<Swapper>;
+
+// The backends, one row each, in the order `auto` tries them. A backend's file (under
+// engine/src/scanners/ or engine/src/swappers/) defines the two functions its row names.
+std::string probeEtmemScanModuleScanner(const KernelPaths& paths);
+std::unique_ptr<AccessScanner> makeEtmemScanModuleScanner(const BackendSettings& settings);
+std::string probePageIdleBitmapScanner(const KernelPaths& paths);
+std::unique_ptr<AccessScanner> makePageIdleBitmapScanner(const BackendSettings& settings);
+std::string probeDamonScanner(const KernelPaths& paths);
+std::unique_ptr<AccessScanner> makeDamonScanner(const BackendSettings& settings);
+inline constexpr std::string_view kDamonSettings[] = {
+    "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions"};
+inline constexpr ScannerRow kScannerRows[] = {
     {"idle_pages",
-     "openEuler's etmem_scan module (/proc/PID/idle_pages): cheapest, tells writes from reads"},
+     "openEuler's etmem_scan module (/proc/PID/idle_pages): cheapest, tells writes from reads",
+     probeEtmemScanModuleScanner, makeEtmemScanModuleScanner},
     {"idle_page",
      "idle page tracking (/sys/kernel/mm/page_idle/bitmap, CONFIG_IDLE_PAGE_TRACKING) and "
-     "root: page granularity"},
+     "root: page granularity",
+     probePageIdleBitmapScanner, makePageIdleBitmapScanner},
     {"damon",
      "DAMON's sysfs interface (/sys/kernel/mm/damon/admin, CONFIG_DAMON_SYSFS and "
-     "CONFIG_DAMON_VADDR), not in use by another tool, and root: region granularity"},
+     "CONFIG_DAMON_VADDR), not in use by another tool, and root: region granularity",
+     probeDamonScanner, makeDamonScanner, kDamonSettings},
 };
-inline constexpr ScannerKind kScannerKinds[] = {ScannerKind::IdlePages, ScannerKind::IdlePage,
-                                                ScannerKind::Damon};
-inline constexpr BackendInfo kSwapperInfo[] = {
-    {"madvise", "process_madvise(MADV_PAGEOUT) (Linux 5.10+), CAP_SYS_NICE and ptrace access"},
-    {"swap_pages", "openEuler's etmem_swap module (/proc/PID/swap_pages)"},
-};
-inline constexpr SwapperKind kSwapperKinds[] = {SwapperKind::Madvise, SwapperKind::SwapPages};
-// What a config may write for scanner / swapper: "auto" then the backends' names.
-inline constexpr std::string_view kScannerNames[] = {"auto", kScannerInfo[0].name,
-                                                     kScannerInfo[1].name, kScannerInfo[2].name};
-inline constexpr std::string_view kSwapperNames[] = {"auto", kSwapperInfo[0].name,
-                                                     kSwapperInfo[1].name};
 
-std::string_view toString(ScannerKind kind);
-std::string_view toString(SwapperKind kind);
+std::string probeMadviseSwapper(const KernelPaths& paths);
+std::unique_ptr<Swapper> makeMadviseSwapper(const BackendSettings& settings);
+std::string probeSwapPagesSwapper(const KernelPaths& paths);
+std::unique_ptr<Swapper> makeSwapPagesSwapper(const BackendSettings& settings);
+inline constexpr SwapperRow kSwapperRows[] = {
+    {"madvise", "process_madvise(MADV_PAGEOUT) (Linux 5.10+), CAP_SYS_NICE and ptrace access",
+     probeMadviseSwapper, makeMadviseSwapper},
+    {"swap_pages", "openEuler's etmem_swap module (/proc/PID/swap_pages)", probeSwapPagesSwapper,
+     makeSwapPagesSwapper},
+};
+
+// What a config may write for scanner / swapper: "auto" then the rows' names. Read at
+// compile time, so the config reader needs none of the backends' code.
+template <typename Backend, std::size_t N>
+constexpr std::array<std::string_view, N + 1> namesOf(const BackendRow<Backend> (&rows)[N]) {
+    std::array<std::string_view, N + 1> names{"auto"};
+    for (std::size_t i = 0; i < N; ++i) names[i + 1] = rows[i].name;
+    return names;
+}
+inline constexpr auto kScannerNames = namesOf(kScannerRows);
+inline constexpr auto kSwapperNames = namesOf(kSwapperRows);
+
+// A backend a configuration names: one row, or auto (the first available in row order).
+template <typename Backend>
+class BackendChoice {
+  public:
+    using Row = BackendRow<Backend>;
+    static constexpr BackendChoice automatic() { return BackendChoice(); }
+    constexpr BackendChoice() = default;
+    explicit constexpr BackendChoice(const Row& row) : row_(&row) {}
+    bool isAuto() const { return row_ == nullptr; }
+    const Row* row() const { return row_; }
+    std::string_view name() const { return row_ ? row_->name : "auto"; }
+    bool operator==(const BackendChoice&) const = default;
+
+  private:
+    const Row* row_ = nullptr;
+};
+using ScannerChoice = BackendChoice<AccessScanner>;
+using SwapperChoice = BackendChoice<Swapper>;
+
+template <typename Backend>
+std::string_view toString(BackendChoice<Backend> choice) {
+    return choice.name();
+}
 // One of kScannerNames / kSwapperNames; throws std::invalid_argument naming the accepted
 // values.
-ScannerKind parseScannerKind(std::string_view text);
-SwapperKind parseSwapperKind(std::string_view text);
+ScannerChoice parseScannerChoice(std::string_view text);
+SwapperChoice parseSwapperChoice(std::string_view text);
 
-// Where the kernel interfaces live; tests point them elsewhere.
-struct KernelPaths {
-    std::filesystem::path proc = "/proc";
-    std::filesystem::path sys = "/sys";
-    // Where etmem keeps its claims on DAMON kdamonds (lock files; flock ends with the
-    // process, so a crashed daemon's kdamond is free again).
-    std::filesystem::path run = "/run/etmem";
-};
-
-// What this machine offers, and a sentence per missing piece. Probing only opens, reads and
-// access()es files and makes get-only calls: it starts, stops and claims nothing.
+// What this machine offers: the backends available, and a sentence per missing piece.
 struct BackendProbe {
-    bool idlePageTracking = false;  // /sys/kernel/mm/page_idle/bitmap, read+write
-    bool idlePagesModule = false;   // openEuler etmem_scan: /proc/PID/idle_pages
-    bool damon = false;             // DAMON sysfs (/sys/kernel/mm/damon/admin), writable
-    bool processMadvise = false;    // the process_madvise syscall
-    bool swapPagesModule = false;   // openEuler etmem_swap: /proc/PID/swap_pages
-    bool swapActive = false;        // an active swap device in /proc/swaps
-    bool pagemapScan = false;       // the PAGEMAP_SCAN ioctl (Linux 6.7+)
-    std::vector<std::string> missing;
+    struct Missing {
+        std::string backend;  // a row's name; "" for the swap device
+        std::string sentence;
+    };
+    std::vector<std::string> available;  // the rows' names
+    std::vector<Missing> missing;
+    bool swapActive = false;   // an active swap device in /proc/swaps
+    bool pagemapScan = false;  // the PAGEMAP_SCAN ioctl (Linux 6.7+)
+
+    bool has(std::string_view backend) const;
+    // Every sentence, in probe order (for the log).
+    std::vector<std::string> sentences() const;
 };
 
 BackendProbe probeBackends(const KernelPaths& paths = {});
 
-// The backend a choice resolves to on this machine (auto: the first available in table
+// The backend a choice resolves to on this machine (auto: the first available in row
 // order), or nullopt with `why` set. Pure: nothing is made, so nothing is started.
-std::optional<ScannerKind> chooseScanner(ScannerKind kind, const BackendProbe& probe,
-                                         std::string& why);
-std::optional<SwapperKind> chooseSwapper(SwapperKind kind, const BackendProbe& probe,
-                                         std::string& why);
-
-// What the DAMON scanner derives its monitoring attributes from: the project's scan interval
-// and its optional region keys (0: derived; see damon_scanner.cpp).
-struct DamonTuning {
-    std::uint64_t intervalUs = 1'000'000;
-    RegionScanConfig region;
-};
-DamonTuning damonTuningOf(const ProjectConfig& project);
-// The monitoring attributes the DAMON scanner writes (microseconds, region counts): the
-// given keys, the rest derived from the interval and the candidates' size.
-struct DamonAttrs {
-    std::uint64_t sampleUs = 0;
-    std::uint64_t aggrUs = 0;
-    std::uint64_t updateUs = 0;
-    std::uint64_t minNrRegions = 0;
-    std::uint64_t maxNrRegions = 0;
-    bool operator==(const DamonAttrs&) const = default;
-};
-DamonAttrs deriveDamonAttrs(const DamonTuning& tuning, std::span<const Vma> vmas);
+std::optional<ScannerChoice> chooseScanner(ScannerChoice choice, const BackendProbe& probe,
+                                           std::string& why);
+std::optional<SwapperChoice> chooseSwapper(SwapperChoice choice, const BackendProbe& probe,
+                                           std::string& why);
 
 // The scanner/swapper for a choice, or nullptr with `why` set when it is not available.
-// Making one changes nothing either; a scanner acts only from watch().
-std::unique_ptr<AccessScanner> makeScanner(ScannerKind kind, const BackendProbe& probe,
-                                           const KernelPaths& paths, std::string& why,
-                                           const DamonTuning& damon = {});
-std::unique_ptr<Swapper> makeSwapper(SwapperKind kind, const BackendProbe& probe,
-                                     const KernelPaths& paths, std::string& why);
+std::unique_ptr<AccessScanner> makeScanner(ScannerChoice choice, const BackendProbe& probe,
+                                           const BackendSettings& settings, std::string& why);
+std::unique_ptr<Swapper> makeSwapper(SwapperChoice choice, const BackendProbe& probe,
+                                     const BackendSettings& settings, std::string& why);
 
+// Direct construction, for tests and benchmarks that want one backend whatever the probe.
 std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {},
                                                    bool pagemapScan = false);
-std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths = {});
-std::unique_ptr<AccessScanner> makeDamonScanner(const KernelPaths& paths = {},
-                                                const DamonTuning& tuning = {});
-std::unique_ptr<Swapper> makeMadviseSwapper();
-std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths = {});
-
-// One of etmem's DAMON kdamonds (<sys>/kernel/mm/damon/admin/kdamonds/<i>), claimed for as
-// long as `lock` (an flock on <run>/damon/kdamond-<i>.lock) is held. Creates etmem's pool
-// only when nr_kdamonds is 0; never rewrites nr_kdamonds otherwise (that would recreate
-// other users' kdamonds). Throws BackendUnavailable when no kdamond of etmem's is free.
-struct KdamondClaim {
-    std::filesystem::path dir;
-    UniqueFd lock;
-};
-inline constexpr int kDamonPoolSize = 32;
-// A cycle's targets share one kdamond, up to this many (each has a scheme whose target filter
-// the kernel checks by walking the targets: a window costs regions x targets^2 / 2).
-inline constexpr std::size_t kMaxTargetsPerKdamond = 64;
-KdamondClaim claimKdamond(const KernelPaths& paths);
-// Crash recovery: turns off every kdamond of etmem's that nobody holds but is still on (its
-// daemon died). Returns how many it turned off. Touches no kdamond that is not etmem's.
-int releaseStaleKdamonds(const KernelPaths& paths);
-
-// Opens /proc/PID/<file> of the target and checks afterwards that the pidfd's process still
-// runs, so the file belongs to it and not to a process that reused the pid.
-// Throws TargetGone, BackendUnavailable (EACCES/EPERM/ENODEV/ENOENT of the file itself).
-int openTargetFile(const Target& target, const std::filesystem::path& procRoot, const char* file,
-                   int flags);
-
-// Writes "4" to the target's clear_refs: clears the soft-dirty bits (so pagemap bit 55
-// marks pages written from now on) and makes the kernel flush the target's TLB
-// (fs/proc/task_mmu.c clear_refs_write: flush_tlb_mm for CLEAR_REFS_SOFT_DIRTY), so
-// accesses through translations cached before the pages were marked idle are seen.
-void clearSoftDirty(int clearRefsFd);
+std::unique_ptr<Swapper> makeMadviseSwapper();  // needs no settings
 
 }  // namespace etmem::slide

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "etmem/config.hpp"
+#include "etmem/kernel/memory_map.hpp"
 #include "etmem/process.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/memory_map.hpp"
 
 namespace etmem::slide {
 

@@ -26,9 +26,11 @@
 #include <string_view>
 #include <vector>
 
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;  // pages, ranges and mappings
 
 struct PacingLimits {
     std::uint64_t maxSwapRate = 0;  // bytes/s; 0: no limit

@@ -15,9 +15,11 @@
 #include <span>
 #include <vector>
 
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;  // pages, ranges and mappings
 
 inline constexpr std::uint64_t kChunkPages = 512;
 inline constexpr std::uint64_t kChunkBytes = kChunkPages * kPageSize;

@@ -66,8 +66,8 @@ struct ColdSelection {
 using ColdSelector = std::function<void(ColdSelection&)>;
 
 struct SlideOptions {
-    ScannerKind scanner = ScannerKind::Auto;
-    SwapperKind swapper = SwapperKind::Auto;
+    ScannerChoice scanner;  // auto
+    SwapperChoice swapper;  // auto
     KernelPaths paths;
     // Set to use these backends instead of probing (tests); ownership moves to the engine.
     std::shared_ptr<AccessScanner> scannerOverride;

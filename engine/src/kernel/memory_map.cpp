@@ -1,11 +1,11 @@
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <set>
 #include <sstream>
 
-namespace etmem::slide {
+namespace etmem::kernel {
 namespace {
 
 struct Header {
@@ -169,4 +169,4 @@ void appendPages(std::vector<PageRange>& ranges, std::uint64_t address, std::uin
         ranges.push_back(PageRange{address, end});
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

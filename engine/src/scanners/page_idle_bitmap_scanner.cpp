@@ -1,6 +1,6 @@
-// Idle page tracking: /proc/PID/pagemap gives the PFN (and the soft-dirty bit) of every
-// present page; /sys/kernel/mm/page_idle/bitmap marks PFNs idle and tells which are still
-// idle. Only the target's own anonymous pages (pagemap "swappable") are tracked. One round,
+// The idle_page scanner, on idle page tracking: /proc/PID/pagemap gives the PFN (and the soft-dirty
+// bit) of every present page; /sys/kernel/mm/page_idle/bitmap marks PFNs idle and tells which are
+// still idle. Only the target's own anonymous pages (pagemap "swappable") are tracked. One round,
 // in batches of at most kBatchPages present pages drawn from all of the target's mappings:
 // read pagemap where pages are present (PAGEMAP_SCAN finds them in sparse mappings), read the
 // idle bits of those PFNs, report, mark them idle again; then clear soft-dirty through
@@ -12,9 +12,10 @@
 #include <mutex>
 #include <vector>
 
+#include "etmem/kernel/files.hpp"
+#include "etmem/kernel/idle_bitmap.hpp"
+#include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/backends.hpp"
-#include "etmem/slide/idle_bitmap.hpp"
-#include "etmem/slide/pagemap.hpp"
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
@@ -301,6 +302,20 @@ class IdlePageScanner final : public AccessScanner {
 };
 
 }  // namespace
+
+std::string probePageIdleBitmapScanner(const KernelPaths& paths) {
+    auto bitmap = paths.sys / "kernel/mm/page_idle/bitmap";
+    if (canOpen(bitmap, O_RDWR)) return "";
+    return std::filesystem::exists(bitmap)
+               ? "no permission on /sys/kernel/mm/page_idle/bitmap: run etmemd as root to use "
+                 "the idle_page scanner"
+               : "the kernel has no idle page tracking (CONFIG_IDLE_PAGE_TRACKING): the "
+                 "idle_page scanner is not available";
+}
+
+std::unique_ptr<AccessScanner> makePageIdleBitmapScanner(const BackendSettings& settings) {
+    return makeIdlePageScanner(settings.paths, settings.pagemapScan);
+}
 
 std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths, bool pagemapScan) {
     return std::make_unique<IdlePageScanner>(paths, pagemapScan);

@@ -24,7 +24,7 @@
 #include <string_view>
 #include <vector>
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 inline constexpr std::uint64_t kPageSize = 4096;
 inline constexpr std::uint64_t kHugePageSize = 2 * 1024 * 1024;
@@ -78,4 +78,4 @@ std::vector<std::vector<iovec>> toIovecBatches(std::span<const PageRange> ranges
 // when the page follows it.
 void appendPages(std::vector<PageRange>& ranges, std::uint64_t address, std::uint64_t pages = 1);
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 enum class IdlePageType : std::uint8_t {
     PteAccessed = 0,
@@ -77,4 +77,4 @@ inline constexpr std::size_t kSwapPagesBatch = 200;
 std::uint64_t writeSwapPages(int fd, std::span<const std::uint64_t> addresses,
                              std::size_t batch = kSwapPagesBatch);
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

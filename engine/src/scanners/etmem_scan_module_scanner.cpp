@@ -1,7 +1,7 @@
-// openEuler's /proc/PID/idle_pages (etmem_scan module): reading walks the page tables from
-// the file position, test-and-clears the accessed bits and returns the byte stream decoded
-// by IdlePagesDecoder. A round reads every candidate mapping once; clear_refs 4 then flushes
-// the target's TLB so the next round sees accesses through cached translations too.
+// The idle_pages scanner: openEuler's /proc/PID/idle_pages (etmem_scan module). Reading walks the
+// page tables from the file position, test-and-clears the accessed bits and returns the byte stream
+// decoded by IdlePagesDecoder. A round reads every candidate mapping once; clear_refs 4 then
+// flushes the target's TLB so the next round sees accesses through cached translations too.
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "etmem/kernel/files.hpp"
 #include "etmem/slide/backends.hpp"
 #include "etmem/unique_fd.hpp"
 
@@ -89,8 +90,14 @@ class IdlePagesScanner final : public AccessScanner {
 
 }  // namespace
 
-std::unique_ptr<AccessScanner> makeIdlePagesScanner(const KernelPaths& paths) {
-    return std::make_unique<IdlePagesScanner>(paths);
+std::string probeEtmemScanModuleScanner(const KernelPaths& paths) {
+    if (canOpen(paths.proc / "self/idle_pages", O_RDONLY)) return "";
+    return "/proc/PID/idle_pages is not available (openEuler etmem_scan module not loaded): "
+           "the idle_pages scanner is not available";
+}
+
+std::unique_ptr<AccessScanner> makeEtmemScanModuleScanner(const BackendSettings& settings) {
+    return std::make_unique<IdlePagesScanner>(settings.paths);
 }
 
 }  // namespace etmem::slide

@@ -11,7 +11,7 @@
 #include <stop_token>
 #include <vector>
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 inline constexpr std::size_t kBitmapChunkBytes = 4096;
 inline constexpr std::size_t kBitmapChunkWords = kBitmapChunkBytes / sizeof(std::uint64_t);
@@ -108,4 +108,4 @@ class PfnWordSet {
     std::vector<std::size_t> slotOfRun_;  // per run of add(): its word's index in wordIndex_
 };
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

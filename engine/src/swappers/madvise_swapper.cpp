@@ -1,4 +1,4 @@
-#include <fcntl.h>
+// The madvise swapper: process_madvise(MADV_PAGEOUT) on the target's pidfd.
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "etmem/slide/backends.hpp"
-#include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
 namespace {
@@ -86,46 +85,22 @@ class MadviseSwapper final : public Swapper {
     }
 };
 
-// openEuler's /proc/PID/swap_pages: one hex address per page, 200 lines per write.
-class SwapPagesSwapper final : public Swapper {
-  public:
-    explicit SwapPagesSwapper(KernelPaths paths) : paths_(std::move(paths)) {}
-    std::string_view name() const override { return "swap_pages"; }
-
-    std::uint64_t swapOut(const Target& target, std::span<const PageRange> ranges,
-                          std::stop_token stop) override {
-        UniqueFd file(openTargetFile(target, paths_.proc, "swap_pages", O_WRONLY));
-        std::vector<std::uint64_t> addresses;
-        std::uint64_t accepted = 0;
-        auto send = [&] {
-            accepted += writeSwapPages(file.get(), addresses) * kPageSize;
-            addresses.clear();
-        };
-        for (const auto& range : ranges) {
-            for (std::uint64_t address = range.start; address < range.end; address += kPageSize) {
-                addresses.push_back(address);
-                if (addresses.size() == 64 * kSwapPagesBatch) {
-                    if (stop.stop_requested()) return accepted;
-                    send();
-                }
-            }
-        }
-        send();
-        return accepted;
-    }
-
-  private:
-    KernelPaths paths_;
-};
-
 }  // namespace
+
+std::string probeMadviseSwapper(const KernelPaths&) {
+    // With an invalid pidfd the syscall answers EBADF if it exists, ENOSYS if not.
+    long result = ::syscall(SYS_process_madvise, -1, nullptr, 0, MADV_PAGEOUT, 0);
+    if (!(result < 0 && errno == ENOSYS)) return "";
+    return "the kernel has no process_madvise (Linux 5.10+): the madvise swapper is not "
+           "available";
+}
+
+std::unique_ptr<Swapper> makeMadviseSwapper(const BackendSettings&) {
+    return makeMadviseSwapper();
+}
 
 std::unique_ptr<Swapper> makeMadviseSwapper() {
     return std::make_unique<MadviseSwapper>();
-}
-
-std::unique_ptr<Swapper> makeSwapPagesSwapper(const KernelPaths& paths) {
-    return std::make_unique<SwapPagesSwapper>(paths);
 }
 
 }  // namespace etmem::slide

@@ -1,4 +1,4 @@
-#include "etmem/slide/idle_bitmap.hpp"
+#include "etmem/kernel/idle_bitmap.hpp"
 
 #include <unistd.h>
 
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <system_error>
 
-namespace etmem::slide {
+namespace etmem::kernel {
 namespace {
 
 // pread/pwrite of exactly `bytes`, looping over short transfers (sysfs moves at most a page
@@ -141,4 +141,4 @@ bool PfnWordSet::isIdle(std::uint64_t pfn) const {
     return (idleBitsOfWord(pfn / 64) >> (pfn % 64)) & 1;
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

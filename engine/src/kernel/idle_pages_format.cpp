@@ -1,4 +1,4 @@
-#include "etmem/slide/idle_pages_format.hpp"
+#include "etmem/kernel/idle_pages_format.hpp"
 
 #include <unistd.h>
 
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 std::uint64_t unitBytes(IdlePageType type) {
     switch (type) {
@@ -105,4 +105,4 @@ std::uint64_t writeSwapPages(int fd, std::span<const std::uint64_t> addresses, s
     return accepted;
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

@@ -1,4 +1,4 @@
-#include "etmem/slide/pagemap.hpp"
+#include "etmem/kernel/pagemap.hpp"
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
@@ -8,10 +8,10 @@
 #include <system_error>
 #include <vector>
 
-#include "etmem/slide/backends.hpp"
+#include "etmem/kernel/errors.hpp"
 #include "etmem/unique_fd.hpp"
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 bool readPagemap(int pagemapFd, PageRange range, std::stop_token stop,
                  const std::function<void(std::uint64_t, std::span<const PagemapEntry>)>& visit) {
@@ -105,4 +105,4 @@ bool PresentPagemap::read(
     return walked && complete;
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel

@@ -7,9 +7,9 @@
 #include <stop_token>
 #include <vector>
 
-#include "etmem/slide/memory_map.hpp"
+#include "etmem/kernel/memory_map.hpp"
 
-namespace etmem::slide {
+namespace etmem::kernel {
 
 struct PagemapEntry {
     std::uint64_t raw = 0;
@@ -123,4 +123,4 @@ class PresentPagemap {
     std::vector<PagemapEntry> buffer_;
 };
 
-}  // namespace etmem::slide
+}  // namespace etmem::kernel
