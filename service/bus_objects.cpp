@@ -286,14 +286,18 @@ class ProjectObject final
     }
     std::vector<uint32_t> Pids() override { return {stats().pids.begin(), stats().pids.end()}; }
     uint64_t Cycles() override { return stats().cycles; }
-    uint64_t PagesScanned() override { return stats().pagesScanned; }
-    uint64_t PagesHot() override { return stats().pagesHot; }
-    uint64_t PagesCold() override { return stats().pagesCold; }
-    uint64_t PagesSwapped() override { return stats().pagesSwapped; }
-    uint64_t BytesSwapped() override { return stats().bytesSwapped; }
+    uint64_t PagesScanned() override { return stats().lastCycle.count(figure::kPagesScanned); }
+    uint64_t PagesHot() override { return stats().lastCycle.count(figure::kPagesHot); }
+    uint64_t PagesCold() override { return stats().lastCycle.count(figure::kPagesCold); }
+    uint64_t PagesSwapped() override { return stats().lastCycle.count(figure::kPagesSwapped); }
+    uint64_t BytesSwapped() override { return stats().lastCycle.count(figure::kBytesSwapped); }
     uint64_t LastCycleUSec() override { return stats().lastCycleUSec; }
-    uint64_t TotalPagesSwapped() override { return stats().totalPagesSwapped; }
-    uint64_t TotalBytesSwapped() override { return stats().totalBytesSwapped; }
+    uint64_t TotalPagesSwapped() override {
+        return stats().totals.count(figure::kTotalPagesSwapped);
+    }
+    uint64_t TotalBytesSwapped() override {
+        return stats().totals.count(figure::kTotalBytesSwapped);
+    }
     std::string LastError() override { return stats().lastError; }
     std::vector<uint64_t> Histogram() override { return stats().histogram; }
     std::string Scanner() override { return stats().scanner; }
@@ -308,7 +312,8 @@ class ProjectObject final
                               task.cycles, last.pagesScanned, last.pagesHot, last.pagesCold,
                               last.pagesSwapped, last.bytesSwapped,
                               static_cast<uint64_t>(task.lastCycleDuration.count()),
-                              task.totalPagesSwapped, task.totalBytesSwapped, last.scanner,
+                              task.totals.count(figure::kTotalPagesSwapped),
+                              task.totals.count(figure::kTotalBytesSwapped), last.scanner,
                               last.swapper, last.error, last.histogram);
         }
         return rows;
