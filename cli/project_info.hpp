@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace etmem::cli {
@@ -14,6 +15,15 @@ struct TaskInfo {
     std::uint32_t maxThreads = 0;
     std::string engine;
     std::uint32_t threshold = 0;  // param T
+};
+
+// A figure the daemon reported that this CLI has no place for (a newer engine's or mover's
+// count): shown as it came, under its own name.
+struct OtherFigure {
+    std::string name;
+    std::variant<std::uint64_t, std::string, bool> value;  // a double comes as its text
+
+    bool operator==(const OtherFigure&) const = default;
 };
 
 // What the daemon reports for a project (summed over its tasks) and for each task: the
@@ -39,6 +49,8 @@ struct Statistics {
     // histogram[k]: pages with weighted access count k (read 1, write 3) in the last cycle,
     // k = 0..3*loop; empty when the daemon reported none.
     std::vector<std::uint64_t> histogram;
+    // From Report and TaskReports: the figures not named above, in the daemon's order.
+    std::vector<OtherFigure> others;
 };
 
 struct TaskStatistics {
@@ -71,7 +83,8 @@ struct ProjectInfo {
     std::uint32_t sleep = 0;
     std::vector<TaskInfo> tasks;
     // etmem 1.1's gate keys that are set, as "key value" ("task 1: key value" for a task's),
-    // read from the normalized config; empty when none is set.
+    // as the daemon reports them (from a daemon older than Gates: read from the normalized
+    // config); empty when none is set.
     std::vector<std::string> gates;
     Statistics stats;
     // In config order, one per task; empty from a daemon older than per-task statistics.

@@ -50,6 +50,22 @@ std::optional<std::uint32_t> commonThreshold(const std::vector<TaskInfo>& tasks)
     return tasks.front().threshold;
 }
 
+std::string valueText(const OtherFigure& figure) {
+    if (const auto* count = std::get_if<std::uint64_t>(&figure.value))
+        return fmt::format("{}", *count);
+    if (const auto* flag = std::get_if<bool>(&figure.value)) return *flag ? "yes" : "no";
+    return printable(std::get<std::string>(figure.value));
+}
+
+// Figures of a newer daemon this CLI has no words for, as "name value, ...".
+std::string othersText(const std::vector<OtherFigure>& others) {
+    std::string text;
+    for (const auto& figure : others)
+        text += fmt::format("{}{} {}", text.empty() ? "" : ", ", printable(figure.name),
+                            valueText(figure));
+    return text;
+}
+
 struct StatisticsBlock {
     std::string indent;
     std::optional<std::uint32_t> hotFrom;
@@ -80,6 +96,7 @@ void appendStatistics(std::vector<std::string>& notes, const Statistics& stats,
                                  stats.scanner.empty() ? "-" : printable(stats.scanner),
                                  stats.swapper.empty() ? "-" : printable(stats.swapper)));
     }
+    if (stats.cycles != 0 && !stats.others.empty()) labelled("also:", othersText(stats.others));
     if (!stats.lastError.empty()) labelled("last error:", printable(stats.lastError));
     if (stats.cycles == 0) return;
     if (stats.histogram.empty()) {
@@ -223,6 +240,16 @@ void writeStatistics(JsonWriter& json, const Statistics& stats) {
     json.beginArray();
     for (auto pages : stats.histogram) json.number(pages);
     json.endArray();
+    // A newer daemon's figures under the names it gives them (its keys are these keys).
+    for (const auto& figure : stats.others) {
+        json.key(figure.name);
+        if (const auto* count = std::get_if<std::uint64_t>(&figure.value))
+            json.number(*count);
+        else if (const auto* flag = std::get_if<bool>(&figure.value))
+            json.boolean(*flag);
+        else
+            json.string(std::get<std::string>(figure.value));
+    }
 }
 
 void writeTaskConfig(JsonWriter& json, const TaskInfo& task) {

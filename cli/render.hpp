@@ -21,7 +21,8 @@ std::string renderTable(const std::vector<ProjectInfo>& projects,
 // its statistics under the same keys as the project's.
 std::string renderJson(const std::vector<ProjectInfo>& projects);
 
-// The gate keys set in a project's normalized YAML (its Config property), in order.
+// The gate keys set in a project's normalized YAML (its Config property), in order: what
+// a daemon older than the Gates and TaskGates properties leaves to read.
 std::vector<std::string> gatesOfConfig(std::string_view normalizedYaml);
 
 }  // namespace etmem::cli

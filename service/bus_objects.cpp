@@ -7,8 +7,10 @@
 #include <utility>
 
 #include "etmem/contract/bus_names.hpp"
+#include "etmem/dbus/logcontrol1_adaptor.h"
 #include "etmem/dbus/manager_adaptor.h"
 #include "etmem/dbus/project_adaptor.h"
+#include "etmem/settings.hpp"
 
 namespace etmem::service {
 namespace {
@@ -78,17 +80,39 @@ class RootObjectManager final : public sdbus::AdaptorInterfaces<sdbus::ObjectMan
     ~RootObjectManager() { unregisterAdaptor(); }
 };
 
+namespace {
+
+// Writing a logging property is root's: sdbus-c++ answers a property write when the setter
+// returns, so it cannot wait for polkit without stalling every client. The uid comes from
+// the bus, which answers at once.
+void requireRoot(Authorizer& authorizer, const sdbus::IObject& object, std::string_view what) {
+    const Caller caller = currentCaller(object);
+    if (authorizer.uidOfNow(caller.sender) != 0)
+        throw sdbus::Error(errorName(ErrorKind::AccessDenied),
+                           fmt::format("writing {} is for root; call SetLogLevel "
+                                       "(polkit action {}) instead",
+                                       what, kManageAction));
+}
+
+// Called after the log threshold changed through any of its three doors, so both objects
+// that show it announce it.
+using LevelChanged = std::function<void()>;
+
+}  // namespace
+
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etmem::Manager_adaptor,
                                                             sdbus::Properties_adaptor> {
   public:
     ManagerObject(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
-                  DaemonLogger& logger, std::string instance, BackendInfo backends)
+                  DaemonLogger& logger, std::string instance, BackendInfo backends,
+                  LevelChanged levelChanged)
         : AdaptorInterfaces(bus, std::string(bus::kManagerPath)),
           registry_(registry),
           authorizer_(authorizer),
           logger_(logger),
           instance_(std::move(instance)),
-          backends_(std::move(backends)) {
+          backends_(std::move(backends)),
+          levelChanged_(std::move(levelChanged)) {
         registerAdaptor();
     }
     ~ManagerObject() { unregisterAdaptor(); }
@@ -96,6 +120,10 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     void projectsChanged() {
         emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
                                     {"Projects"});
+    }
+    void logLevelChanged() {
+        emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
+                                    {"LogLevel"});
     }
 
   private:
@@ -175,16 +203,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     std::string Swapper() override { return backends_.swapper; }
     std::vector<std::string> Missing() override { return backends_.missing; }
     uint32_t LogLevel() override { return static_cast<uint32_t>(logger_.threshold()); }
-    // sdbus-c++ answers a property write when the setter returns, so it cannot wait for
-    // polkit without stalling every client: the write is root's (uid from the bus, which
-    // answers at once), and SetLogLevel is the polkit-authorized way for others.
     void LogLevel(const uint32_t& value) override {
-        const Caller caller = currentCaller(getObject());
-        if (authorizer_.uidOfNow(caller.sender) != 0)
-            throw sdbus::Error(errorName(ErrorKind::AccessDenied),
-                               fmt::format("writing LogLevel is for root; call SetLogLevel "
-                                           "(polkit action {}) instead",
-                                           kManageAction));
+        requireRoot(authorizer_, getObject(), "LogLevel");
         checkLogLevel(value);
         applyLogLevel(value);
     }
@@ -199,9 +219,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         const bool changed = value != static_cast<uint32_t>(logger_.threshold());
         logger_.setThreshold(static_cast<etmem::LogLevel>(value));
         logger_.log(etmem::LogLevel::Info, fmt::format("log level set to {}", value));
-        if (changed)
-            emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
-                                        {"LogLevel"});
+        if (changed) levelChanged_();
     }
 
     ProjectRegistry& registry_;
@@ -209,7 +227,122 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     DaemonLogger& logger_;
     std::string instance_;
     BackendInfo backends_;
+    LevelChanged levelChanged_;
 };
+
+// systemd's org.freedesktop.LogControl1, so `systemctl service-log-level etmemd debug` and
+// `systemctl service-log-target` work as they do for systemd's daemons.
+class LogControlObject final
+    : public sdbus::AdaptorInterfaces<org::freedesktop::LogControl1_adaptor,
+                                      sdbus::Properties_adaptor> {
+  public:
+    LogControlObject(sdbus::IConnection& bus, Authorizer& authorizer, DaemonLogger& logger,
+                     LevelChanged levelChanged)
+        : AdaptorInterfaces(bus, std::string(kLogControlPath)),
+          authorizer_(authorizer),
+          logger_(logger),
+          levelChanged_(std::move(levelChanged)) {
+        registerAdaptor();
+    }
+    ~LogControlObject() { unregisterAdaptor(); }
+
+    static constexpr std::string_view kLogControlPath = "/org/freedesktop/LogControl1";
+
+    void logLevelChanged() {
+        emitPropertiesChangedSignal(org::freedesktop::LogControl1_adaptor::INTERFACE_NAME,
+                                    {"LogLevel"});
+    }
+
+  private:
+    std::string LogLevel() override { return std::string(syslogLevelName(logger_.threshold())); }
+    void LogLevel(const std::string& value) override {
+        requireRoot(authorizer_, getObject(), "LogLevel");
+        const auto level = levelFromSyslogName(value);
+        if (!level)
+            throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                               fmt::format("invalid log level '{}'; allowed emerg, alert, crit, "
+                                           "err, warning, notice, info, debug",
+                                           value));
+        const bool changed = *level != logger_.threshold();
+        logger_.setThreshold(*level);
+        logger_.log(etmem::LogLevel::Info,
+                    fmt::format("log level set to {}", syslogLevelName(*level)));
+        if (changed) levelChanged_();
+    }
+    std::string LogTarget() override {
+        return logger_.sink() == DaemonLogger::Sink::Journal ? "journal" : "console";
+    }
+    void LogTarget(const std::string& value) override {
+        requireRoot(authorizer_, getObject(), "LogTarget");
+        DaemonLogger::Sink sink;
+        if (value == "journal")
+            sink = DaemonLogger::Sink::Journal;
+        else if (value == "console")
+            sink = DaemonLogger::Sink::Stderr;
+        else if (value == "auto" || value.empty())
+            sink = DaemonLogger::probeSink();
+        else
+            throw sdbus::Error("org.freedesktop.DBus.Error.InvalidArgs",
+                               fmt::format("log target '{}' is not supported; allowed journal, "
+                                           "console, auto",
+                                           value));
+        if (sink == logger_.sink()) return;
+        logger_.setSink(sink);
+        emitPropertiesChangedSignal(org::freedesktop::LogControl1_adaptor::INTERFACE_NAME,
+                                    {"LogTarget"});
+    }
+    std::string SyslogIdentifier() override { return std::string(kSyslogIdentifier); }
+
+    Authorizer& authorizer_;
+    DaemonLogger& logger_;
+    LevelChanged levelChanged_;
+};
+
+namespace {
+
+using Dictionary = std::map<std::string, sdbus::Variant>;
+
+void addFigures(Dictionary& dictionary, const FigureList& figures) {
+    for (const Figure& figure : figures)
+        dictionary.insert_or_assign(
+            figure.name,
+            std::visit([](const auto& value) { return sdbus::Variant(value); }, figure.value));
+}
+
+// The keys a project's Report and each of its TaskReports share besides the figures.
+struct ReportCommon {
+    uint64_t cycles;
+    const std::vector<pid_t>& pids;
+    uint64_t lastCycleUSec;
+    const std::string& scanner;
+    const std::string& swapper;
+    const std::string& lastError;
+    const std::vector<uint64_t>& histogram;
+};
+
+Dictionary reportOf(const ReportCommon& common) {
+    Dictionary report;
+    report.emplace("cycles", common.cycles);
+    report.emplace("pids", std::vector<uint32_t>(common.pids.begin(), common.pids.end()));
+    report.emplace("last_cycle_usec", common.lastCycleUSec);
+    report.emplace("scanner", common.scanner);
+    report.emplace("swapper", common.swapper);
+    report.emplace("last_error", common.lastError);
+    report.emplace("histogram", common.histogram);
+    return report;
+}
+
+// Settings valued as the config writes them, in the config's order.
+std::vector<sdbus::Struct<std::string, std::string>> pairsOf(const FigureList& figures) {
+    std::vector<sdbus::Struct<std::string, std::string>> pairs;
+    for (const Figure& figure : figures) {
+        if (const auto* text = std::get_if<std::string>(&figure.value))
+            pairs.emplace_back(figure.name, *text);
+    }
+    return pairs;
+}
+
+}  // namespace
 
 using TaskStatisticsRow =
     sdbus::Struct<std::string, std::vector<uint32_t>, uint64_t, uint64_t, uint64_t, uint64_t,
@@ -286,14 +419,18 @@ class ProjectObject final
     }
     std::vector<uint32_t> Pids() override { return {stats().pids.begin(), stats().pids.end()}; }
     uint64_t Cycles() override { return stats().cycles; }
-    uint64_t PagesScanned() override { return stats().pagesScanned; }
-    uint64_t PagesHot() override { return stats().pagesHot; }
-    uint64_t PagesCold() override { return stats().pagesCold; }
-    uint64_t PagesSwapped() override { return stats().pagesSwapped; }
-    uint64_t BytesSwapped() override { return stats().bytesSwapped; }
+    uint64_t PagesScanned() override { return stats().lastCycle.count(figure::kPagesScanned); }
+    uint64_t PagesHot() override { return stats().lastCycle.count(figure::kPagesHot); }
+    uint64_t PagesCold() override { return stats().lastCycle.count(figure::kPagesCold); }
+    uint64_t PagesSwapped() override { return stats().lastCycle.count(figure::kPagesSwapped); }
+    uint64_t BytesSwapped() override { return stats().lastCycle.count(figure::kBytesSwapped); }
     uint64_t LastCycleUSec() override { return stats().lastCycleUSec; }
-    uint64_t TotalPagesSwapped() override { return stats().totalPagesSwapped; }
-    uint64_t TotalBytesSwapped() override { return stats().totalBytesSwapped; }
+    uint64_t TotalPagesSwapped() override {
+        return stats().totals.count(figure::kTotalPagesSwapped);
+    }
+    uint64_t TotalBytesSwapped() override {
+        return stats().totals.count(figure::kTotalBytesSwapped);
+    }
     std::string LastError() override { return stats().lastError; }
     std::vector<uint64_t> Histogram() override { return stats().histogram; }
     std::string Scanner() override { return stats().scanner; }
@@ -308,8 +445,56 @@ class ProjectObject final
                               task.cycles, last.pagesScanned, last.pagesHot, last.pagesCold,
                               last.pagesSwapped, last.bytesSwapped,
                               static_cast<uint64_t>(task.lastCycleDuration.count()),
-                              task.totalPagesSwapped, task.totalBytesSwapped, last.scanner,
+                              task.totals.count(figure::kTotalPagesSwapped),
+                              task.totals.count(figure::kTotalBytesSwapped), last.scanner,
                               last.swapper, last.error, last.histogram);
+        }
+        return rows;
+    }
+    Dictionary Report() override {
+        const ProjectStats& summed = stats();
+        Dictionary report =
+            reportOf(ReportCommon{summed.cycles, summed.pids, summed.lastCycleUSec, summed.scanner,
+                                  summed.swapper, summed.lastError, summed.histogram});
+        addFigures(report, summed.lastCycle);
+        addFigures(report, summed.totals);
+        return report;
+    }
+    std::vector<Dictionary> TaskReports() override {
+        const Project& current = project();
+        std::vector<Dictionary> reports;
+        for (const TaskStatus& task : current.tasks) {
+            const CycleReport& last = task.lastCycle;
+            Dictionary& report = reports.emplace_back(reportOf(ReportCommon{
+                task.cycles, task.pids, static_cast<uint64_t>(task.lastCycleDuration.count()),
+                last.scanner, last.swapper, last.error, last.histogram}));
+            report.emplace("task", describeTask(current.config.tasks.at(task.taskIndex)));
+            report.emplace("cgroup", task.cgroup);
+            report.emplace("target_note", task.targetNote);
+            addFigures(report, last.figures());
+            addFigures(report, task.totals);
+        }
+        return reports;
+    }
+    std::vector<sdbus::Struct<std::string, std::string>> Gates() override {
+        return pairsOf(projectGates(project().config));
+    }
+    std::vector<sdbus::Struct<std::string, std::vector<sdbus::Struct<std::string, std::string>>>>
+    TaskGates() override {
+        std::vector<
+            sdbus::Struct<std::string, std::vector<sdbus::Struct<std::string, std::string>>>>
+            rows;
+        for (const auto& task : project().config.tasks)
+            rows.emplace_back(describeTask(task), pairsOf(taskGates(task)));
+        return rows;
+    }
+    std::vector<Dictionary> TaskSettings() override {
+        const ProjectConfig& config = project().config;
+        std::vector<Dictionary> rows;
+        for (const auto& task : config.tasks) {
+            Dictionary& settings = rows.emplace_back();
+            settings.emplace("task", describeTask(task));
+            addFigures(settings, taskSettings(config, task));
         }
         return rows;
     }
@@ -353,7 +538,15 @@ BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Autho
       authorizer_(authorizer),
       root_(std::make_unique<RootObjectManager>(bus)),
       manager_(std::make_unique<ManagerObject>(bus, registry, authorizer, logger,
-                                               std::move(instance), std::move(backends))) {}
+                                               std::move(instance), std::move(backends),
+                                               [this] { logLevelChanged(); })),
+      logControl_(std::make_unique<LogControlObject>(bus, authorizer, logger,
+                                                     [this] { logLevelChanged(); })) {}
+
+void BusObjects::logLevelChanged() {
+    manager_->logLevelChanged();
+    logControl_->logLevelChanged();
+}
 
 BusObjects::~BusObjects() {
     for (auto& [name, object] : projects_) object->leaveQuietly();
@@ -391,11 +584,26 @@ namespace {
 
 // Every property a cycle's report changes (the rest are const in the XML, or State).
 std::vector<std::string> statisticsProperties() {
-    return {
-        "Pids",         "Cycles",       "PagesScanned",  "PagesHot",          "PagesCold",
-        "PagesSwapped", "BytesSwapped", "LastCycleUSec", "TotalPagesSwapped", "TotalBytesSwapped",
-        "LastError",    "Histogram",    "Scanner",       "Swapper",           "TaskStatistics",
-        "TaskTargets",  "Paced",        "TaskPacing"};
+    return {"Pids",
+            "Cycles",
+            "PagesScanned",
+            "PagesHot",
+            "PagesCold",
+            "PagesSwapped",
+            "BytesSwapped",
+            "LastCycleUSec",
+            "TotalPagesSwapped",
+            "TotalBytesSwapped",
+            "LastError",
+            "Histogram",
+            "Scanner",
+            "Swapper",
+            "TaskStatistics",
+            "TaskTargets",
+            "Paced",
+            "TaskPacing",
+            "Report",
+            "TaskReports"};
 }
 
 }  // namespace
@@ -404,7 +612,7 @@ std::vector<std::string> statisticsProperties() {
 void BusObjects::stateChanged(const Project& project) {
     if (auto it = projects_.find(project.name); it != projects_.end()) {
         auto properties = statisticsProperties();
-        properties.push_back("State");
+        properties.insert(properties.end(), {"State", "Gates", "TaskGates", "TaskSettings"});
         it->second->changed(properties);
     }
 }

@@ -24,6 +24,7 @@ struct BackendInfo {
 };
 
 class ManagerObject;
+class LogControlObject;
 class ProjectObject;
 class RootObjectManager;
 
@@ -43,12 +44,14 @@ class BusObjects final : public RegistryListener {
 
   private:
     void projectsChanged();
+    void logLevelChanged();
 
     sdbus::IConnection& bus_;
     ProjectRegistry& registry_;
     Authorizer& authorizer_;
     std::unique_ptr<RootObjectManager> root_;
     std::unique_ptr<ManagerObject> manager_;
+    std::unique_ptr<LogControlObject> logControl_;
     std::map<std::string, std::unique_ptr<ProjectObject>> projects_;
     int batchDepth_ = 0;
     bool projectsChangedInBatch_ = false;

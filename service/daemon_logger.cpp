@@ -43,8 +43,24 @@ std::string_view levelName(LogLevel level) {
 
 }  // namespace
 
-DaemonLogger::DaemonLogger(LogLevel threshold)
-    : DaemonLogger(threshold, probeSink("/run/systemd/journal/socket")) {}
+std::string_view syslogLevelName(LogLevel level) {
+    return level == LogLevel::Error ? "err" : levelName(level);
+}
+
+std::optional<LogLevel> levelFromSyslogName(std::string_view name) {
+    if (name == "emerg" || name == "alert" || name == "crit" || name == "err")
+        return LogLevel::Error;
+    if (name == "warning" || name == "notice") return LogLevel::Warning;
+    if (name == "info") return LogLevel::Info;
+    if (name == "debug") return LogLevel::Debug;
+    return std::nullopt;
+}
+
+DaemonLogger::DaemonLogger(LogLevel threshold) : DaemonLogger(threshold, probeSink()) {}
+
+DaemonLogger::Sink DaemonLogger::probeSink() {
+    return probeSink("/run/systemd/journal/socket");
+}
 
 DaemonLogger::DaemonLogger(LogLevel threshold, Sink sink) : threshold_(threshold), sink_(sink) {}
 
@@ -55,7 +71,7 @@ DaemonLogger::Sink DaemonLogger::probeSink(const std::filesystem::path& journalS
 
 void DaemonLogger::log(LogLevel level, const LogContext& context, std::string_view message) {
     if (level < threshold_.load()) return;
-    if (sink_ == Sink::Journal)
+    if (sink_.load() == Sink::Journal)
         toJournal(level, context, message);
     else
         toStderr(level, context, message);
@@ -69,7 +85,7 @@ void DaemonLogger::toJournal(LogLevel level, const LogContext& context, std::str
                          ? fmt::format("MESSAGE={}", message)
                          : fmt::format("MESSAGE=project {}: {}", context.project, message));
     fields.push_back(fmt::format("PRIORITY={}", syslogPriority(level)));
-    fields.push_back("SYSLOG_IDENTIFIER=etmemd");
+    fields.push_back(fmt::format("SYSLOG_IDENTIFIER={}", kSyslogIdentifier));
     if (!context.project.empty()) fields.push_back("ETMEM_PROJECT=" + context.project);
     if (!context.task.empty()) fields.push_back("ETMEM_TASK=" + context.task);
     if (context.pid != 0) fields.push_back(fmt::format("ETMEM_PID={}", context.pid));

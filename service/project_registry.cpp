@@ -35,15 +35,10 @@ ProjectStats sumStats(const std::vector<TaskStatus>& tasks, const ProjectConfig&
     ProjectStats stats;
     for (const auto& task : tasks) {
         stats.cycles += task.cycles;
-        stats.pagesScanned += task.lastCycle.pagesScanned;
-        stats.pagesHot += task.lastCycle.pagesHot;
-        stats.pagesCold += task.lastCycle.pagesCold;
-        stats.pagesSwapped += task.lastCycle.pagesSwapped;
-        stats.bytesSwapped += task.lastCycle.bytesSwapped;
+        stats.lastCycle.combine(task.lastCycle.figures());
+        stats.totals.combine(task.totals);
         stats.lastCycleUSec = std::max<std::uint64_t>(
             stats.lastCycleUSec, static_cast<std::uint64_t>(task.lastCycleDuration.count()));
-        stats.totalPagesSwapped += task.totalPagesSwapped;
-        stats.totalBytesSwapped += task.totalBytesSwapped;
         stats.pids.insert(stats.pids.end(), task.pids.begin(), task.pids.end());
         if (stats.lastError.empty() && !task.lastCycle.error.empty()) {
             // With several tasks, say which one could not do its work.

@@ -36,10 +36,11 @@ std::string_view toString(ProjectState state);
 // Statistics summed over a project's tasks.
 struct ProjectStats {
     std::uint64_t cycles = 0;  // cycles finished by all tasks together
-    std::uint64_t pagesScanned = 0, pagesHot = 0, pagesCold = 0, pagesSwapped = 0;
-    std::uint64_t bytesSwapped = 0;
+    // The tasks' last-cycle figures and totals since start, each combined by its own rule
+    // (counts summed), by name.
+    FigureList lastCycle;
+    FigureList totals;
     std::uint64_t lastCycleUSec = 0;  // the longest of the tasks' last cycles
-    std::uint64_t totalPagesSwapped = 0, totalBytesSwapped = 0;
     std::vector<pid_t> pids;
     std::string lastError;
     std::vector<std::uint64_t> histogram;  // element-wise sum of the tasks' last cycles

@@ -175,6 +175,23 @@ TEST_F(Persistence, LogLevelChangeIsAnnounced) {
     EXPECT_TRUE(eventually([&] { return monitor.saw("LogLevel"); }, 5s));
 }
 
+// The one threshold has three doors; whichever is used, both objects showing it announce it.
+TEST_F(Persistence, LogLevelChangeIsAnnouncedByLogControlToo) {
+    PropertiesMonitor logControl(bus_->address(), "/org/freedesktop/LogControl1");
+    PropertiesMonitor managerMonitor(bus_->address(), managerPath());
+    manager()
+        ->setProperty("LogLevel")
+        .onInterface(etmem::bus::kManagerInterface.data())
+        .toValue(std::uint32_t{0});
+    EXPECT_TRUE(eventually([&] { return logControl.saw("LogLevel"); }, 5s));
+    managerMonitor.clear();
+    sdbus::createProxy(*connection_, defaultBusName(), "/org/freedesktop/LogControl1")
+        ->setProperty("LogLevel")
+        .onInterface("org.freedesktop.LogControl1")
+        .toValue(std::string("warning"));
+    EXPECT_TRUE(eventually([&] { return managerMonitor.saw("LogLevel"); }, 5s));
+}
+
 TEST_F(Persistence, CycleStatisticsAreAnnounced) {
     addProject("p", validConfig());
     PropertiesMonitor monitor(bus_->address(), etmem::bus::projectObjectPath("p"));

@@ -120,5 +120,65 @@ TEST(CliProjectProperties, NoObjectsNoProjects) {
     EXPECT_TRUE(readManagedProjects(message, "org.openeuler.Etmem.Project").empty());
 }
 
+using Dictionary = std::map<std::string, sdbus::Variant>;
+using Pair = sdbus::Struct<std::string, std::string>;
+
+// Report and TaskReports: known keys land in their fields, a key this CLI does not know
+// (a newer mover's) is kept as it came, a key of a type it cannot show is passed over.
+TEST(CliProjectProperties, ReadsReportsByName) {
+    Properties properties = webProperties();
+    properties.emplace("Report", sdbus::Variant(Dictionary{
+                                     {"cycles", sdbus::Variant(std::uint64_t{42})},
+                                     {"pages_scanned", sdbus::Variant(std::uint64_t{900})},
+                                     {"total_bytes_swapped", sdbus::Variant(std::uint64_t{8192})},
+                                     {"scanner", sdbus::Variant(std::string("damon"))},
+                                     {"pages_migrated", sdbus::Variant(std::uint64_t{12})},
+                                     {"odd_shape", sdbus::Variant(std::vector<std::string>{"x"})},
+                                 }));
+    properties.emplace("TaskReports", sdbus::Variant(std::vector<Dictionary>{
+                                          {{"task", sdbus::Variant(std::string("pid:10"))},
+                                           {"pids", sdbus::Variant(std::vector<std::uint32_t>{10})},
+                                           {"pages_hot", sdbus::Variant(std::uint64_t{5})},
+                                           {"cgroup", sdbus::Variant(std::string(""))},
+                                           {"node", sdbus::Variant(std::string("1"))},
+                                           {"pressure", sdbus::Variant(2.5)}},
+                                          {{"task", sdbus::Variant(std::string("name:db"))}},
+                                      }));
+    auto message = messageHolding(properties);
+    ProjectInfo info;
+    readProjectProperties(message, info);
+    EXPECT_EQ(info.stats.cycles, 42u);
+    EXPECT_EQ(info.stats.pagesScanned, 900u);
+    EXPECT_EQ(info.stats.totalBytesSwapped, 8192u);
+    EXPECT_EQ(info.stats.scanner, "damon");
+    EXPECT_EQ(info.stats.others, (std::vector<OtherFigure>{{"pages_migrated", std::uint64_t{12}}}));
+    EXPECT_EQ(info.name, "web");  // what follows the dictionaries is still read
+    ASSERT_EQ(info.taskStatistics.size(), 2u);
+    EXPECT_EQ(info.taskStatistics[0].task, "pid:10");
+    EXPECT_EQ(info.taskStatistics[0].stats.pids, (std::vector<std::uint32_t>{10}));
+    EXPECT_EQ(info.taskStatistics[0].stats.pagesHot, 5u);
+    EXPECT_EQ(
+        info.taskStatistics[0].stats.others,
+        (std::vector<OtherFigure>{{"node", std::string("1")}, {"pressure", std::string("2.5")}}));
+    EXPECT_EQ(info.taskStatistics[1].task, "name:db");
+}
+
+// Gates as the daemon reports them win over what the config text says; without them (an
+// older daemon) the config is read as before.
+TEST(CliProjectProperties, GatesFromTheDaemon) {
+    Properties properties = webProperties();
+    properties.emplace("Gates", sdbus::Variant(std::vector<Pair>{{"sysmem_threshold", "60"}}));
+    using TaskGates = sdbus::Struct<std::string, std::vector<Pair>>;
+    properties.emplace("TaskGates", sdbus::Variant(std::vector<TaskGates>{
+                                        {"pid:10", {{"swap_threshold", "1g"}, {"swap_flag", "no"}}},
+                                        {"pid:11", {{"swap_flag", "yes"}}}}));
+    auto message = messageHolding(properties);
+    ProjectInfo info;
+    readProjectProperties(message, info);
+    EXPECT_EQ(info.gates,
+              (std::vector<std::string>{"sysmem_threshold 60", "task 1: swap_threshold 1g",
+                                        "task 2: swap_flag yes"}));
+}
+
 }  // namespace
 }  // namespace etmem::cli

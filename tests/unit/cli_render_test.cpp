@@ -391,5 +391,19 @@ TEST(CliRenderGates, GatesOfTheNormalizedConfigShowUnderTheProject) {
         << table;
 }
 
+// Figures this CLI has no words for are shown under their names, in the table and the JSON.
+TEST(CliRender, ShowsFiguresItDoesNotKnow) {
+    ProjectInfo p = sampleProject("p");
+    p.stats.others = {
+        {"pages_migrated", std::uint64_t{12}}, {"node", std::string("1")}, {"demoted", true}};
+    const std::string table = renderTable({p});
+    EXPECT_NE(table.find("  also:          pages_migrated 12, node 1, demoted yes\n"),
+              std::string::npos)
+        << table;
+    const std::string json = compact(renderJson({p}));
+    EXPECT_NE(json.find("\"pages_migrated\":12,\"node\":\"1\",\"demoted\":true"), std::string::npos)
+        << json;
+}
+
 }  // namespace
 }  // namespace etmem::cli

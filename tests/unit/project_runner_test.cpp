@@ -95,7 +95,7 @@ TEST(ProjectRunner, CycleIsBeginThenLoopScansThenAct) {
     ASSERT_FALSE(statuses.empty());
     EXPECT_EQ(recording.calls.substr(0, 4), "bssa");
     EXPECT_EQ(statuses[0].cycles, 1u);
-    EXPECT_EQ(statuses[0].totalBytesSwapped, 8192u);
+    EXPECT_EQ(statuses[0].totals.count(figure::kTotalBytesSwapped), 8192u);
     EXPECT_EQ(statuses[0].pids, std::vector<pid_t>{child});
     EXPECT_EQ(recording.lastTargets, std::vector<pid_t>{child});
     EXPECT_GE(statuses[0].lastCycleDuration, 2s);

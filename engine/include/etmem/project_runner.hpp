@@ -37,8 +37,8 @@ struct TaskStatus {
     std::uint64_t cycles = 0;
     CycleReport lastCycle;
     std::chrono::microseconds lastCycleDuration{0};
-    std::uint64_t totalPagesSwapped = 0;
-    std::uint64_t totalBytesSwapped = 0;
+    // Since start, every accumulating figure of the cycles ("total_pages_swapped"...).
+    FigureList totals;
 };
 
 class ProjectRunner {

@@ -16,12 +16,16 @@
 #include <vector>
 
 #include "etmem/config.hpp"
+#include "etmem/figures.hpp"
 #include "etmem/log.hpp"
 #include "etmem/process.hpp"
 
 namespace etmem {
 
 // What one cycle of one task did. Counts are pages of the targets' private memory.
+// Everything past the engine reads the counts by name, through figures(): an outcome the
+// fields below do not name (a mover's pages migrated, say) goes in `extra` and reaches the
+// bus and the CLI as it is.
 struct CycleReport {
     std::uint64_t pagesScanned = 0;
     std::uint64_t pagesHot = 0;
@@ -44,6 +48,11 @@ struct CycleReport {
     // Why this cycle could not do all its work ("" when it could): no swap device, no
     // backend, no permission... Said so the operator knows what to fix.
     std::string error;
+    // The cycle's other figures, after the counts above.
+    FigureList extra;
+
+    // The counts above by name (pages and bytes swapped totalled across cycles), then extra.
+    FigureList figures() const;
 };
 
 class TaskEngine {

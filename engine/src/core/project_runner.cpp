@@ -105,8 +105,7 @@ void ProjectRunner::runCycle(std::stop_token stop, TaskEngine& engine, const Tas
     status.cycles++;
     status.lastCycleDuration = std::chrono::duration_cast<std::chrono::microseconds>(
         std::chrono::steady_clock::now() - start);
-    status.totalPagesSwapped += report.pagesSwapped;
-    status.totalBytesSwapped += report.bytesSwapped;
+    status.totals.accumulate(report.figures());
     status.lastCycle = std::move(report);
     listener_(status);
 }

@@ -1,0 +1,67 @@
+#include "etmem/settings.hpp"
+
+#include <fmt/format.h>
+
+namespace etmem {
+namespace {
+
+void setText(FigureList& figures, std::string_view name, std::string value) {
+    figures.set(Figure{std::string(name), std::move(value), Combine::Join});
+}
+
+// A byte count in the largest unit that writes it exactly ("10g"), as the normalized config
+// writes swap_threshold (to_yaml.cpp), so the gates read the same from either.
+std::string sizeText(std::uint64_t bytes) {
+    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
+    for (unsigned i = 0; i < 4; ++i) {
+        const unsigned shift = 10 * (4 - i);
+        if (bytes % (std::uint64_t{1} << shift) == 0)
+            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
+    }
+    return fmt::format("{}k", bytes >> 10);  // sizes are whole kilobytes by construction
+}
+
+}  // namespace
+
+FigureList projectGates(const ProjectConfig& project) {
+    FigureList gates;
+    if (project.sysmemThreshold)
+        setText(gates, "sysmem_threshold", fmt::format("{}", *project.sysmemThreshold));
+    if (project.swapcacheHighWmark && project.swapcacheLowWmark) {
+        setText(gates, "swapcache_high_wmark", fmt::format("{}", *project.swapcacheHighWmark));
+        setText(gates, "swapcache_low_wmark", fmt::format("{}", *project.swapcacheLowWmark));
+    }
+    return gates;
+}
+
+FigureList taskGates(const TaskConfig& task) {
+    FigureList gates;
+    if (task.swapThresholdBytes != 0)
+        setText(gates, "swap_threshold", sizeText(task.swapThresholdBytes));
+    if (task.dramPercent != 0) setText(gates, "dram_percent", fmt::format("{}", task.dramPercent));
+    setText(gates, "swap_flag", task.swapFlag ? "yes" : "no");
+    return gates;
+}
+
+FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
+    FigureList settings;
+    setText(settings, "engine", task.engine);
+    settings.setCount("T", task.T);
+    setText(settings, "scanner", task.scanner);
+    setText(settings, "swapper", task.swapper);
+    settings.setCount("cold_cycles", task.coldCycles);
+    if (task.maxSwapRate != 0) settings.setCount("max_swap_rate", task.maxSwapRate);
+    if (task.pressureLimit != 0)
+        settings.set(Figure{"pressure_limit", task.pressureLimit, Combine::Max});
+    const auto region = [&](std::string_view key, std::uint64_t value) {
+        if (value != 0) settings.setCount(key, value);
+    };
+    region("sample_interval", project.region.sampleIntervalUs);
+    region("aggr_interval", project.region.aggrIntervalUs);
+    region("update_interval", project.region.updateIntervalUs);
+    region("min_nr_regions", project.region.minNrRegions);
+    region("max_nr_regions", project.region.maxNrRegions);
+    return settings;
+}
+
+}  // namespace etmem
