@@ -26,6 +26,8 @@ using PolkitSubject = sdbus::Struct<std::string, std::map<std::string, sdbus::Va
 using PolkitDetails = std::map<std::string, std::string>;
 using PolkitResult = sdbus::Struct<bool, bool, PolkitDetails>;
 
+constexpr std::size_t kReservedChecks = kMaxPendingChecks / 4;
+
 // What is waiting for an answer, per caller and in all: the checks and the bytes their
 // arguments hold. Shared with the tickets, which may outlive the authorizer in sdbus-c++'s
 // dropped callbacks.
@@ -78,9 +80,13 @@ std::shared_ptr<Ticket> admitCall(const std::shared_ptr<PendingLedger>& ledger,
 }
 
 // A check at polkitd for `uid`, which holds one of etmemd's pending replies at dbus-daemon.
+// The last kReservedChecks places are for users with no check pending: however many users
+// flood, one more can still be asked about.
 std::shared_ptr<Ticket> admitPolkitCheck(const std::shared_ptr<PendingLedger>& ledger, uid_t uid) {
     std::size_t& checks = ledger->polkitChecksByUid[uid];
-    if (checks >= kMaxPendingChecksPerCaller || ledger->polkitChecks >= kMaxPendingChecks) {
+    const std::size_t places =
+        checks == 0 ? kMaxPendingChecks : kMaxPendingChecks - kReservedChecks;
+    if (checks >= kMaxPendingChecksPerCaller || ledger->polkitChecks >= places) {
         if (checks == 0) ledger->polkitChecksByUid.erase(uid);
         return nullptr;
     }

@@ -23,7 +23,8 @@ inline constexpr std::size_t kMaxUnreadBytes = 48 * 1024 * 1024;
 // polkit checks pending for one caller (per uid, and per connection before the uid is
 // known) and for everyone. dbus-daemon lets etmemd wait for at most 128 replies at once
 // (max_replies_per_connection): the total stays below it, with room for the bus's own
-// answers, and no one caller can take more than a small share.
+// answers, and no one caller can take more than a small share; a quarter of the places is
+// kept for users with no check pending.
 inline constexpr std::size_t kMaxPendingChecksPerCaller = 8;
 inline constexpr std::size_t kMaxPendingChecks = 64;
 // The arguments held meanwhile (a config is up to 1 MiB).
