@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "etmem/contract/bus_names.hpp"
+#include "etmem/contract/limits.hpp"
 #include "etmem/dbus/logcontrol1_adaptor.h"
 #include "etmem/dbus/manager_adaptor.h"
 #include "etmem/dbus/project_adaptor.h"
@@ -14,6 +15,8 @@
 
 namespace etmem::service {
 namespace {
+
+constexpr std::string_view kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
 
 // Runs a registry call, answering a ServiceError with its named D-Bus error.
 template <typename Call>
@@ -45,25 +48,51 @@ void sendReply(Send&& send) noexcept {
 // `reply` (at once or later). The change runs only after polkit has answered, against the
 // registry as it is then: it looks everything up again (a project may be gone by now).
 // A ServiceError or sdbus::Error it throws becomes the error reply.
+// heldBytes: what the call's arguments hold meanwhile.
 template <typename... Results, typename Change>
 void answerWhenAllowed(Authorizer& authorizer, const sdbus::IObject& object,
-                       sdbus::Result<Results...>&& result, Change change) {
+                       sdbus::Result<Results...>&& result, Change change,
+                       std::size_t heldBytes = 0) {
     auto reply = std::make_shared<sdbus::Result<Results...>>(std::move(result));
-    authorizer.authorize(currentCaller(object), kManageAction,
-                         [reply, change = std::move(change)](AuthDecision decision) mutable {
-                             if (!decision.allowed) {
-                                 sendReply([&] {
-                                     reply->returnError(sdbus::Error(
-                                         errorName(ErrorKind::AccessDenied), decision.message));
-                                 });
-                                 return;
-                             }
-                             try {
-                                 translateErrors([&] { change(reply); });
-                             } catch (const sdbus::Error& error) {
-                                 sendReply([&] { reply->returnError(error); });
-                             }
-                         });
+    authorizer.authorize(
+        currentCaller(object), kManageAction, heldBytes,
+        [reply, change = std::move(change)](AuthDecision decision) mutable {
+            if (!decision.allowed) {
+                const std::string name = decision.overLimit ? std::string(kLimitsExceeded)
+                                                            : errorName(ErrorKind::AccessDenied);
+                sendReply([&] { reply->returnError(sdbus::Error(name, decision.message)); });
+                return;
+            }
+            try {
+                translateErrors([&] { change(reply); });
+            } catch (const sdbus::Error& error) {
+                sendReply([&] { reply->returnError(error); });
+            }
+        });
+}
+
+// What is cheap to check is checked before polkit is asked, so a refused call holds
+// nothing while polkit decides: the name's rules and the config's size.
+void checkName(const std::string& name) {
+    if (auto problem = bus::checkProjectName(name); !problem.empty())
+        throw sdbus::Error(errorName(ErrorKind::InvalidArgument), problem);
+}
+
+// No project has a longer name: nothing to wait for polkit about.
+void checkNameLength(const std::string& name) {
+    if (name.size() > bus::kMaxProjectNameLength)
+        throw sdbus::Error(errorName(ErrorKind::NoSuchProject),
+                           fmt::format("there is no project with a name of {} bytes; names are "
+                                       "at most {} bytes",
+                                       name.size(), bus::kMaxProjectNameLength));
+}
+
+void checkConfigSize(const std::string& config) {
+    if (config.size() > kMaxConfigBytes)
+        throw sdbus::Error(errorName(ErrorKind::InvalidConfig),
+                           fmt::format("the config is {} bytes; at most {} bytes (1 MiB) are "
+                                       "allowed",
+                                       config.size(), kMaxConfigBytes));
 }
 
 std::function<void()> replyWhenHalted(std::shared_ptr<sdbus::Result<>> reply) {
@@ -129,6 +158,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
   private:
     void AddProject(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                     std::string config) override {
+        checkName(name);
+        checkConfigSize(config);
+        const std::size_t held = name.size() + config.size();
         answerWhenAllowed(
             authorizer_, getObject(), std::move(result),
             [&registry = registry_, name = std::move(name),
@@ -136,17 +168,20 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
                 registry.add(name, config);
                 sendReply(
                     [&] { reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(name))); });
-            });
+            },
+            held);
     }
     // Answered when the project's workers have ended, so a client that stops and starts
     // again never has two runs of one project at once.
     void RemoveProject(sdbus::Result<>&& result, std::string name) override {
+        checkNameLength(name);
         answerWhenAllowed(authorizer_, getObject(), std::move(result),
                           [&registry = registry_, name = std::move(name)](auto reply) {
                               registry.remove(name, replyWhenHalted(reply));
                           });
     }
     void StartProject(sdbus::Result<>&& result, std::string name) override {
+        checkNameLength(name);
         answerWhenAllowed(authorizer_, getObject(), std::move(result),
                           [&registry = registry_, name = std::move(name)](auto reply) {
                               registry.start(name);
@@ -154,6 +189,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
                           });
     }
     void StopProject(sdbus::Result<>&& result, std::string name) override {
+        checkNameLength(name);
         answerWhenAllowed(authorizer_, getObject(), std::move(result),
                           [&registry = registry_, name = std::move(name)](auto reply) {
                               registry.stop(name, replyWhenHalted(reply));
@@ -167,6 +203,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         });
     }
     void AddObjects(sdbus::Result<sdbus::ObjectPath>&& result, std::string config) override {
+        checkConfigSize(config);
+        const std::size_t held = config.size();
         answerWhenAllowed(
             authorizer_, getObject(), std::move(result),
             [&registry = registry_, config = std::move(config)](auto reply) {
@@ -174,13 +212,18 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
                 sendReply([&] {
                     reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(project.name)));
                 });
-            });
+            },
+            held);
     }
     void RemoveObjects(sdbus::Result<>&& result, std::string config) override {
-        answerWhenAllowed(authorizer_, getObject(), std::move(result),
-                          [&registry = registry_, config = std::move(config)](auto reply) {
-                              registry.removeObjects(config, replyWhenHalted(reply));
-                          });
+        checkConfigSize(config);
+        const std::size_t held = config.size();
+        answerWhenAllowed(
+            authorizer_, getObject(), std::move(result),
+            [&registry = registry_, config = std::move(config)](auto reply) {
+                registry.removeObjects(config, replyWhenHalted(reply));
+            },
+            held);
     }
     std::vector<sdbus::Struct<std::string, std::string, sdbus::ObjectPath>> ListProjects()
         override {
@@ -530,6 +573,88 @@ class ProjectObject final
     std::string name_;
     bool announceRemoval_ = true;
 };
+
+namespace {
+
+// Every string or array in a reply also takes a length word, alignment padding and, as a
+// property, its name and variant signature: at most this many bytes more.
+constexpr std::size_t kPerValue = 64;
+// A project's fixed-size properties and the names of all of them.
+constexpr std::size_t kProjectFixedBytes = 4096;
+// The named values of one dictionary (Report, a task's report, settings or gates) besides
+// its texts, lists and the task's description: at most 32 keys of kPerValue each.
+constexpr std::size_t kNamedValuesBytes = 32 * kPerValue;
+
+std::size_t describedBytes(const TaskConfig& config) {
+    return kPerValue + config.value.size();
+}
+
+// A task's share of TaskStatistics, TaskTargets and TaskPacing (describeTask() names the task
+// in each), and of TaskReports, which carries the same values by name.
+std::size_t taskBytesBound(const Project& project, const TaskStatus& task) {
+    const std::size_t described = describedBytes(project.config.tasks.at(task.taskIndex));
+    const CycleReport& last = task.lastCycle;
+    const std::size_t variable = 4 * task.pids.size() + 8 * last.histogram.size() +
+                                 last.scanner.size() + last.swapper.size() + last.error.size() +
+                                 last.pacing.reason.size() + task.cgroup.size() +
+                                 task.targetNote.size();
+    return 3 * described + variable + 12 * kPerValue + (described + variable + kNamedValuesBytes);
+}
+
+// At most what a project's properties take in a reply: its GetAll, or its entry in
+// GetManagedObjects.
+std::size_t propertyBytesBound(const Project& project) {
+    const ProjectStats& stats = project.stats;
+    std::size_t bytes = kProjectFixedBytes + 2 * project.name.size() +
+                        project.normalizedConfig.size() +
+                        2 * (stats.lastError.size() + stats.scanner.size() + stats.swapper.size() +
+                             4 * stats.pids.size() + 8 * stats.histogram.size()) +
+                        2 * kNamedValuesBytes;  // Report and Gates
+    // Tasks, and each task's TaskGates and TaskSettings row.
+    for (const TaskConfig& task : project.config.tasks)
+        bytes += task.value.size() + task.engine.size() + 4 * kPerValue +
+                 2 * (describedBytes(task) + kNamedValuesBytes);
+    for (const TaskStatus& task : project.tasks) bytes += taskBytesBound(project, task);
+    return bytes;
+}
+
+// The properties whose size grows with what a project or the registry holds.
+bool isLargeProperty(std::string_view name) {
+    for (std::string_view large :
+         {"Config", "Tasks", "Pids", "Histogram", "TaskStatistics", "TaskTargets", "TaskPacing",
+          "LastError", "Projects", "Report", "TaskReports", "Gates", "TaskGates", "TaskSettings"})
+        if (name == large) return true;
+    return false;
+}
+
+}  // namespace
+
+std::optional<std::size_t> BusObjects::replyBytesBound(const ReadCall& call) const {
+    constexpr std::string_view kProperties = "org.freedesktop.DBus.Properties";
+    if (call.interface == "org.freedesktop.DBus.ObjectManager" &&
+        call.member == "GetManagedObjects") {
+        std::size_t bytes = kProjectFixedBytes;
+        for (const Project* project : registry_.list())
+            bytes += propertyBytesBound(*project) + 2 * kPerValue + project->name.size() * 3;
+        return bytes;
+    }
+    const bool listsProjects = call.path == bus::kManagerPath &&
+                               (call.member == "ListProjects" ||
+                                (call.interface == kProperties &&
+                                 (call.member == "GetAll" || isLargeProperty(call.property))));
+    const bool listsNodes = call.member == "Introspect";
+    if (listsProjects || listsNodes) {
+        std::size_t bytes = kProjectFixedBytes;
+        for (const Project* project : registry_.list())
+            bytes += 3 * project->name.size() + 3 * kPerValue;
+        return bytes;
+    }
+    if (call.interface != kProperties || (call.member == "Get" && !isLargeProperty(call.property)))
+        return std::nullopt;
+    for (const auto& [name, object] : projects_)
+        if (object->getObjectPath() == call.path) return propertyBytesBound(registry_.get(name));
+    return std::nullopt;
+}
 
 BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
                        DaemonLogger& logger, std::string instance, BackendInfo backends)

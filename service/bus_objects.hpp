@@ -5,11 +5,13 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <sdbus-c++/sdbus-c++.h>
 
+#include "call_guard.hpp"
 #include "daemon_logger.hpp"
 #include "polkit_authorizer.hpp"
 #include "project_registry.hpp"
@@ -41,6 +43,10 @@ class BusObjects final : public RegistryListener {
     void statsChanged(const Project& project) override;
     void beginBatch() override;
     void endBatch() override;
+
+    // At most how many bytes the reply to `call` carries; nullopt for calls whose replies
+    // stay small whatever the registry holds.
+    std::optional<std::size_t> replyBytesBound(const ReadCall& call) const;
 
   private:
     void projectsChanged();

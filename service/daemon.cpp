@@ -1,6 +1,7 @@
 #include "daemon.hpp"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 
 #include "bus_objects.hpp"
+#include "call_guard.hpp"
 #include "daemon_logger.hpp"
 #include "etmem/contract/bus_names.hpp"
 #include "etmem/slide/slide_engine.hpp"
@@ -24,6 +26,9 @@ namespace {
 
 // Exit status when the bus connection is lost: a failure, so systemd restarts the unit.
 constexpr int kExitBusLost = EXIT_FAILURE;
+// How often the bus is asked how much of their replies slow callers have read.
+constexpr auto kUnreadRefreshPeriod = std::chrono::milliseconds(200);
+constexpr auto kTrimPeriod = std::chrono::seconds(1);
 
 unsigned onlineCores() {
     long cores = ::sysconf(_SC_NPROCESSORS_ONLN);
@@ -123,6 +128,8 @@ int runDaemon(const DaemonOptions& options) {
                fmt::format("scanner: {}; swapper: {}", backends.scanner, backends.swapper));
     for (const auto& missing : backends.missing) logger.log(LogLevel::Warning, missing);
     BusObjects objects(*bus, registry, *authorizer, logger, options.instance, backends);
+    CallGuard guard(*bus,
+                    [&objects](const ReadCall& call) { return objects.replyBytesBound(call); });
     StatusReporter reporter(objects, registry, notifier);
     registry.setListener(&reporter);
 
@@ -160,6 +167,14 @@ int runDaemon(const DaemonOptions& options) {
     });
     if (auto interval = Notifier::watchdogPingInterval())
         loop.every(*interval, [&notifier] { notifier.watchdogPing(); });
+    loop.every(kUnreadRefreshPeriod, [&guard] { guard.refreshUnread(); });
+    // Large replies and refused large calls leave freed memory glibc keeps (its mmap
+    // threshold grows after each large free): hand it back, so a flood leaves no trace.
+    loop.every(kTrimPeriod, [] { ::malloc_trim(0); });
+    loop.onMessageFailed([&logger](const std::string& why) {
+        logger.log(LogLevel::Warning,
+                   fmt::format("could not handle one D-Bus message ({}); serving on", why));
+    });
 
     const EventLoop::Outcome outcome = loop.run();
     if (outcome.why == EventLoop::Exit::BusLost) {

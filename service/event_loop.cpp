@@ -15,6 +15,8 @@
 #include <string>
 #include <system_error>
 
+#include "raw_bus.hpp"
+
 namespace etmem::service {
 namespace {
 
@@ -38,7 +40,7 @@ std::uint64_t monotonicNowUsec() {
 
 }  // namespace
 
-EventLoop::EventLoop(sdbus::IConnection& bus) : bus_(bus) {
+EventLoop::EventLoop(sdbus::IConnection& bus) : bus_(bus), rawBus_(rawBus(bus)) {
     // A write to a closed pipe (stderr of a gone terminal or logger) then fails with EPIPE.
     if (std::signal(SIGPIPE, SIG_IGN) == SIG_ERR)
         throw std::system_error(errno, std::generic_category(), "cannot ignore SIGPIPE");
@@ -62,9 +64,7 @@ void EventLoop::post(Handler work) {
 }
 
 void EventLoop::every(std::chrono::microseconds period, Handler tick) {
-    period_ = period;
-    tick_ = std::move(tick);
-    nextTick_ = std::chrono::steady_clock::now() + period;
+    timers_.push_back({period, std::move(tick), std::chrono::steady_clock::now() + period});
 }
 
 void EventLoop::runPosted() {
@@ -85,15 +85,24 @@ void EventLoop::readSignals() {
     }
 }
 
-void EventLoop::runDueTick() {
-    if (!period_ || std::chrono::steady_clock::now() < nextTick_) return;
-    nextTick_ = std::chrono::steady_clock::now() + *period_;
-    tick_();
+void EventLoop::runDueTicks() {
+    for (Timer& timer : timers_) {
+        if (std::chrono::steady_clock::now() < timer.next) continue;
+        timer.next = std::chrono::steady_clock::now() + timer.period;
+        timer.tick();
+    }
 }
 
 bool EventLoop::processBusBatch() {
     for (int handled = 0; handled < kBusBatch; ++handled) {
-        if (!bus_.processPendingRequest()) return handled > 0;
+        try {
+            if (!bus_.processPendingRequest()) return handled > 0;
+        } catch (const sdbus::Error& error) {
+            // sd-bus reports a failure to answer one message the same way as a closed
+            // connection; only the latter ends the loop.
+            if (sd_bus_is_open(rawBus_) <= 0) throw;
+            if (messageFailedHandler_) messageFailedHandler_(error.getMessage());
+        }
         readSignals();
         if (quit_) return true;
     }
@@ -108,9 +117,9 @@ int EventLoop::pollTimeoutMs(std::uint64_t busTimeoutUsec) const {
                         ? static_cast<std::int64_t>((busTimeoutUsec - now + 999) / 1000)
                         : 0;
     }
-    if (period_) {
+    for (const Timer& timer : timers_) {
         auto untilTick = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             nextTick_ - std::chrono::steady_clock::now())
+                             timer.next - std::chrono::steady_clock::now())
                              .count();
         untilTick = std::max<std::int64_t>(untilTick, 0);
         timeoutMs = timeoutMs < 0 ? untilTick : std::min(timeoutMs, untilTick);
@@ -125,7 +134,7 @@ EventLoop::Outcome EventLoop::run() {
             readSignals();
             if (quit_) break;
             runPosted();
-            runDueTick();
+            runDueTicks();
             // More messages may be queued: go round again before sleeping in poll.
             if (processBusBatch()) continue;
             auto busPoll = bus_.getEventLoopPollData();

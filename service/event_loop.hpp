@@ -20,8 +20,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "etmem/unique_fd.hpp"
+
+struct sd_bus;
 
 namespace sdbus {
 class IConnection;
@@ -42,7 +45,14 @@ class EventLoop {
     // Runs `work` on the loop's thread. Safe from any thread.
     void post(Handler work);
     void onSignal(std::function<void(int signal)> handler) { signalHandler_ = std::move(handler); }
+    // Runs `tick` every `period`, between batches of bus messages; any number of them.
     void every(std::chrono::microseconds period, Handler tick);
+    // Told what the bus library said when handling one message failed while the connection
+    // stayed up (e.g. one reply could not be sent): that caller loses its answer, the loop
+    // goes on. Only a lost connection ends run().
+    void onMessageFailed(std::function<void(const std::string&)> handler) {
+        messageFailedHandler_ = std::move(handler);
+    }
 
     enum class Exit { Quit, BusLost };
     struct Outcome {
@@ -56,20 +66,25 @@ class EventLoop {
   private:
     void runPosted();
     void readSignals();
-    void runDueTick();
+    void runDueTicks();
     // Processes at most a batch of bus messages; false when none was waiting.
     bool processBusBatch();
     int pollTimeoutMs(std::uint64_t busTimeoutUsec) const;
 
     sdbus::IConnection& bus_;
+    sd_bus* rawBus_;     // the same connection, to tell a failed message from a lost bus
     UniqueFd wakeFd_;    // eventfd: posted work is waiting
     UniqueFd signalFd_;  // signalfd for the blocked signals
     std::mutex postedMutex_;
     std::deque<Handler> posted_;
     std::function<void(int)> signalHandler_;
-    std::optional<std::chrono::microseconds> period_;
-    Handler tick_;
-    std::chrono::steady_clock::time_point nextTick_;
+    std::function<void(const std::string&)> messageFailedHandler_;
+    struct Timer {
+        std::chrono::microseconds period;
+        Handler tick;
+        std::chrono::steady_clock::time_point next;
+    };
+    std::vector<Timer> timers_;
     bool quit_ = false;
 };
 

@@ -7,6 +7,9 @@
 
 #include <map>
 
+#include "etmem/contract/limits.hpp"
+#include "raw_bus.hpp"
+
 namespace etmem::service {
 namespace {
 
@@ -23,15 +26,85 @@ using PolkitSubject = sdbus::Struct<std::string, std::map<std::string, sdbus::Va
 using PolkitDetails = std::map<std::string, std::string>;
 using PolkitResult = sdbus::Struct<bool, bool, PolkitDetails>;
 
-// sdbus-c++ 1.2 does not expose the ALLOW_INTERACTIVE_AUTHORIZATION flag, only the
-// protected sd_bus_message* inside sdbus::Message. A pointer to that member, formed
-// through a derived class, is the standard-conforming way to read it.
-struct RawMessageAccess : sdbus::Message {
-    static sd_bus_message* raw(const sdbus::Message& message) {
-        constexpr auto member = &RawMessageAccess::msg_;
-        return static_cast<sd_bus_message*>(message.*member);
-    }
+constexpr std::size_t kReservedChecks = kMaxPendingChecks / 4;
+
+// What is waiting for an answer, per caller and in all: the checks and the bytes their
+// arguments hold. Shared with the tickets, which may outlive the authorizer in sdbus-c++'s
+// dropped callbacks.
+struct PendingLedger {
+    struct Share {
+        std::size_t checks = 0;
+        std::size_t bytes = 0;
+    };
+    std::map<std::string, Share> bySender;  // from the call until polkit has answered
+    Share total;
+    std::map<uid_t, std::size_t> polkitChecksByUid;  // at polkitd
+    std::size_t polkitChecks = 0;
 };
+
+// One pending entry in the ledger, given back when the last copy of the ticket goes.
+class Ticket {
+  public:
+    Ticket(std::shared_ptr<PendingLedger> ledger, std::function<void(PendingLedger&)> release)
+        : ledger_(std::move(ledger)), release_(std::move(release)) {}
+    ~Ticket() { release_(*ledger_); }
+    Ticket(const Ticket&) = delete;
+    Ticket& operator=(const Ticket&) = delete;
+
+  private:
+    std::shared_ptr<PendingLedger> ledger_;
+    std::function<void(PendingLedger&)> release_;
+};
+
+// A sender's call while it waits for the bus and polkit; nullptr when its arguments would
+// take the caller, or everyone, past the bytes that may wait.
+std::shared_ptr<Ticket> admitCall(const std::shared_ptr<PendingLedger>& ledger,
+                                  const std::string& sender, std::size_t bytes) {
+    PendingLedger::Share& share = ledger->bySender[sender];
+    // Not the number: a root caller's checks end at the bus's answer, and others' are
+    // counted per uid once the bus has named it.
+    const bool fits = share.bytes + bytes <= kMaxPendingArgumentBytesPerCaller &&
+                      ledger->total.bytes + bytes <= kMaxPendingArgumentBytes;
+    if (!fits) {
+        if (share.checks == 0) ledger->bySender.erase(sender);
+        return nullptr;
+    }
+    ++share.checks, share.bytes += bytes;
+    ++ledger->total.checks, ledger->total.bytes += bytes;
+    return std::make_shared<Ticket>(ledger, [sender, bytes](PendingLedger& l) {
+        auto it = l.bySender.find(sender);
+        it->second.bytes -= bytes;
+        if (--it->second.checks == 0) l.bySender.erase(it);
+        --l.total.checks, l.total.bytes -= bytes;
+    });
+}
+
+// A check at polkitd for `uid`, which holds one of etmemd's pending replies at dbus-daemon.
+// The last kReservedChecks places are for users with no check pending: however many users
+// flood, one more can still be asked about.
+std::shared_ptr<Ticket> admitPolkitCheck(const std::shared_ptr<PendingLedger>& ledger, uid_t uid) {
+    std::size_t& checks = ledger->polkitChecksByUid[uid];
+    const std::size_t places =
+        checks == 0 ? kMaxPendingChecks : kMaxPendingChecks - kReservedChecks;
+    if (checks >= kMaxPendingChecksPerCaller || ledger->polkitChecks >= places) {
+        if (checks == 0) ledger->polkitChecksByUid.erase(uid);
+        return nullptr;
+    }
+    ++checks, ++ledger->polkitChecks;
+    return std::make_shared<Ticket>(ledger, [uid](PendingLedger& l) {
+        auto it = l.polkitChecksByUid.find(uid);
+        if (--it->second == 0) l.polkitChecksByUid.erase(it);
+        --l.polkitChecks;
+    });
+}
+
+AuthDecision overLimit(std::string_view action, std::string_view whose) {
+    return {false,
+            fmt::format("Not checked: {} as many authorization checks (polkit action {}) pending "
+                        "as etmemd takes at once; retry when they have been answered",
+                        whose, action),
+            true};
+}
 
 std::string deniedMessage(std::string_view action, std::string_view why) {
     return fmt::format(
@@ -88,14 +161,18 @@ class PolkitAuthorizer final : public Authorizer {
           authority_(sdbus::createProxy(systemBus, kPolkitBusName, kPolkitAuthorityPath)),
           timeouts_(timeouts) {}
 
-    void authorize(const Caller& caller, std::string_view action, Decided decided) override {
+    void authorize(const Caller& caller, std::string_view action, std::size_t heldBytes,
+                   Decided decided) override {
         if (caller.sender.empty()) {
             // Only a peer-to-peer connection has no sender; etmemd serves none. Still, the
             // answer comes later, as promised.
             decided({false, deniedMessage(action, ": the caller has no bus name to check")});
             return;
         }
-        uidOf(caller.sender, [this, caller, action = std::string(action),
+        auto call = admitCall(ledger_, caller.sender, heldBytes);
+        if (!call)
+            return decided(overLimit(action, "this connection, or all callers together, have"));
+        uidOf(caller.sender, [this, caller, call, action = std::string(action),
                               decided = std::move(decided)](uid_t uid, std::string error) {
             if (uid == 0) return decided({true, {}});
             if (uid == kUnknownUid)
@@ -103,8 +180,12 @@ class PolkitAuthorizer final : public Authorizer {
                                                      ": the bus would not say who the "
                                                      "caller is (" +
                                                          error + ")")});
+            auto check = admitPolkitCheck(ledger_, uid);
+            if (!check) return decided(overLimit(action, "this user, or all users together, have"));
             try {
-                checkAuthorization(caller, action, decided);
+                checkAuthorization(caller, action, [call, check, decided](AuthDecision decision) {
+                    decided(std::move(decision));
+                });
             } catch (const sdbus::Error& failed) {
                 // This runs inside a reply callback: nothing may be thrown into sd-bus.
                 decided({false, failedCheckMessage(failed, action, timeouts_.check)});
@@ -161,6 +242,7 @@ class PolkitAuthorizer final : public Authorizer {
     std::unique_ptr<sdbus::IProxy> bus_;
     std::unique_ptr<sdbus::IProxy> authority_;
     PolkitTimeouts timeouts_;
+    std::shared_ptr<PendingLedger> ledger_ = std::make_shared<PendingLedger>();
 };
 
 }  // namespace

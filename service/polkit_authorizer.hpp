@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +34,9 @@ inline constexpr std::string_view kManageAction = "org.openeuler.etmem.manage";
 struct AuthDecision {
     bool allowed;
     std::string message;  // why not, naming the action, when !allowed; empty when allowed
+    // Refused unasked: the caller (or everyone) already has as many checks pending as
+    // etmemd takes; a retry later may succeed.
+    bool overLimit = false;
 };
 
 // A method call's caller, as the message carries it.
@@ -50,9 +54,11 @@ class Authorizer {
     using UidKnown = std::function<void(uid_t uid, std::string error)>;
     virtual ~Authorizer() = default;
     // Calls `decided` exactly once on the event-loop thread, when the bus and polkit have
-    // answered (at once only for a call without a sender) — unless the Authorizer is
-    // destroyed first, which drops pending checks.
-    virtual void authorize(const Caller& caller, std::string_view action, Decided decided) = 0;
+    // answered (at once for a call without a sender, or one over the pending limits of
+    // etmem/contract/limits.hpp) — unless the Authorizer is destroyed first, which drops
+    // pending checks. heldBytes: what the call's arguments hold while it waits.
+    virtual void authorize(const Caller& caller, std::string_view action, std::size_t heldBytes,
+                           Decided decided) = 0;
     // The uid the bus recorded for `sender`'s connection (kUnknownUid and a reason when the
     // bus would not tell), asynchronously like authorize().
     virtual void uidOf(const std::string& sender, UidKnown known) = 0;

@@ -270,7 +270,7 @@ class Environment {
             .implementedAs([this](sdbus::Result<std::string>&& result, std::string action) {
                 auto reply = std::make_shared<sdbus::Result<std::string>>(std::move(result));
                 authorizer_->authorize(
-                    currentCaller(*object_), action, [reply](const AuthDecision& decision) {
+                    currentCaller(*object_), action, 0, [reply](const AuthDecision& decision) {
                         if (decision.allowed) return reply->returnResults("allowed");
                         reply->returnError(sdbus::Error("org.openeuler.Etmem.Error.AccessDenied",
                                                         decision.message));
