@@ -11,6 +11,7 @@
 #include "bus_objects.hpp"
 #include "daemon_logger.hpp"
 #include "etmem/contract/bus_names.hpp"
+#include "etmem/engine_registry.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "event_loop.hpp"
 #include "notifier.hpp"
@@ -57,17 +58,9 @@ slide::ScannerKind defaultScanner() {
     }
 }
 
+// Each task's engine is the registry row its `engine` key names.
 TaskEngineFactory engineFactory(slide::ScannerKind fallbackScanner) {
-    return [fallbackScanner](const EngineContext& context) {
-        // "slide" is the only engine the config accepts. The engine probes its backends
-        // itself, so a kernel that gains a feature (swap turned on) is used at once.
-        slide::SlideOptions options;
-        options.scanner = context.task.scanner == "auto"
-                              ? fallbackScanner
-                              : slide::parseScannerKind(context.task.scanner);
-        options.swapper = slide::parseSwapperKind(context.task.swapper);
-        return slide::makeSlideEngine(context, std::move(options));
-    };
+    return makeEngineFactory({.defaultScanner = std::string(slide::toString(fallbackScanner))});
 }
 
 // Keeps STATUS= current whenever the set of projects or their states change.

@@ -258,14 +258,14 @@ class SlideEngine final : public TaskEngine {
   public:
     SlideEngine(const EngineContext& context, SlideOptions options)
         : loop_(context.project.loop),
-          threshold_(context.task.T),
+          threshold_(context.task.slide.T),
           maxThreads_(std::max(1u, context.task.maxThreads)),
-          coldCycles_(std::max(1u, context.task.coldCycles)),
+          coldCycles_(std::max(1u, context.task.slide.coldCycles)),
           log_(context.log),
           logger_(context.logger),
           options_(std::move(options)),
           gates_(GateSettings::of(context.project, context.task), options_.paths) {
-        if (PacingLimits limits{context.task.maxSwapRate, context.task.pressureLimit};
+        if (PacingLimits limits{context.task.slide.maxSwapRate, context.task.slide.pressureLimit};
             limits.active()) {
             pacer_.emplace(limits);
             pacingWindow_ = std::chrono::seconds(context.project.interval);
