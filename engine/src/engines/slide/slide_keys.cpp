@@ -42,26 +42,31 @@ void readThreshold(const KeyValue& value, TaskConfig& task) {
 // --- swap_threshold: a size as etmem 1.1 writes it ("10g"): a whole number and a unit k, m,
 // g or t (powers of 1024), 1k..1024t; default unset.
 
+// What is wrong with the size, or "" when it is one; bytes is set then.
+std::string_view sizeFault(std::string_view text, std::uint64_t& bytes) {
+    if (text.empty()) return "is empty";
+    static constexpr std::string_view kUnits = "kmgt";
+    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    const std::size_t power = kUnits.find(unit);
+    if (power == std::string_view::npos) return "has no unit";
+    std::uint64_t number = 0;
+    if (parseWhole(text.substr(0, text.size() - 1), number) != NumberShape::Whole)
+        return "is not a whole number and a unit";
+    const unsigned shift = 10 * static_cast<unsigned>(power + 1);
+    if (number == 0 || number > (kMaxSwapThresholdBytes >> shift)) return "is out of range";
+    bytes = number << shift;
+    return "";
+}
+
 void readSwapThreshold(const KeyValue& value, TaskConfig& task) {
     const std::string allowed =
         "a size of 1k..1024t written as a number and a unit k, m, g or t, such as 10g";
     const std::string_view text = value.text(allowed);
-    const auto fault = [&](const std::string& what) {
-        value.reject(text, fmt::format("value '{}' {}; allowed {}", config::displayText(text), what,
-                                       allowed));
-    };
-    if (text.empty()) fault("is empty");
-    static constexpr std::string_view kUnits = "kmgt";
-    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
-    const std::size_t power = kUnits.find(unit);
-    if (power == std::string_view::npos) fault("has no unit");
-    std::uint64_t number = 0;
-    if (parseWhole(text.substr(0, text.size() - 1), number) != NumberShape::Whole)
-        fault("is not a whole number and a unit");
-    const unsigned shift = 10 * static_cast<unsigned>(power + 1);
-    const std::uint64_t limit = kMaxSwapThresholdBytes >> shift;
-    if (number == 0 || number > limit) fault("is out of range");
-    task.slide.swapThresholdBytes = number << shift;
+    if (const std::string_view fault = sizeFault(text, task.slide.swapThresholdBytes);
+        !fault.empty()) {
+        value.reject(text, fmt::format("value '{}' {}; allowed {}", config::displayText(text),
+                                       fault, allowed));
+    }
 }
 
 // The largest unit that writes the size exactly ("10g"); sizes are whole kilobytes.
