@@ -3,9 +3,10 @@
 // SlideSettings (etmem/slide/slide_settings.hpp), a row here and its paragraph in
 // etmem.conf(5).
 //
-// The rows' order is the order keys are read in (so the first fault of a task is the one
-// reported) and, within a placement, the order normalized YAML and etmem 1.1's list of
-// [task] keys give them.
+// Within a placement (etmem/engine_registry.hpp) the rows' order is the order the keys are
+// read in, so the first fault of a task is the one reported, and written in by normalized
+// YAML. etmem 1.1's list of [task] keys in messages follows the rows as a whole, hence
+// scanner and swapper after 1.1's own keys.
 #include <fmt/format.h>
 
 #include <algorithm>
