@@ -457,7 +457,7 @@ class ProjectObject final
         std::vector<sdbus::Struct<std::string, std::string, uint32_t, std::string, uint32_t>> tasks;
         for (const auto& task : project().config.tasks)
             tasks.emplace_back(std::string(toString(task.type)), task.value, task.maxThreads,
-                               task.engine, task.T);
+                               task.engine, task.slide.T);
         return tasks;
     }
     std::vector<uint32_t> Pids() override { return {stats().pids.begin(), stats().pids.end()}; }
@@ -560,7 +560,7 @@ class ProjectObject final
         std::vector<sdbus::Struct<std::string, bool, bool, std::string, uint64_t, double>> rows;
         for (const TaskStatus& task : current.tasks) {
             const TaskConfig& config = current.config.tasks.at(task.taskIndex);
-            if (config.maxSwapRate == 0 && config.pressureLimit == 0) continue;
+            if (config.slide.maxSwapRate == 0 && config.slide.pressureLimit == 0) continue;
             const auto& pacing = task.lastCycle.pacing;
             rows.emplace_back(describeTask(config), pacing.paced, pacing.paused, pacing.reason,
                               pacing.rate, pacing.pressure);

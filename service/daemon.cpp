@@ -13,6 +13,7 @@
 #include "call_guard.hpp"
 #include "daemon_logger.hpp"
 #include "etmem/contract/bus_names.hpp"
+#include "etmem/engine_registry.hpp"
 #include "etmem/slide/slide_engine.hpp"
 #include "event_loop.hpp"
 #include "notifier.hpp"
@@ -62,17 +63,9 @@ slide::ScannerChoice defaultScanner() {
     }
 }
 
+// Each task's engine is the registry row its `engine` key names.
 TaskEngineFactory engineFactory(slide::ScannerChoice fallbackScanner) {
-    return [fallbackScanner](const EngineContext& context) {
-        // "slide" is the only engine the config accepts. The engine probes its backends
-        // itself, so a kernel that gains a feature (swap turned on) is used at once.
-        slide::SlideOptions options;
-        options.scanner = context.task.scanner == "auto"
-                              ? fallbackScanner
-                              : slide::parseScannerChoice(context.task.scanner);
-        options.swapper = slide::parseSwapperChoice(context.task.swapper);
-        return slide::makeSlideEngine(context, std::move(options));
-    };
+    return makeEngineFactory({.defaultScanner = std::string(slide::toString(fallbackScanner))});
 }
 
 // Keeps STATUS= current whenever the set of projects or their states change.

@@ -348,8 +348,8 @@ double etmemCycles(pid_t pid, ScannerChoice scanner, const Settings& settings, u
     project.loop = settings.loop;
     project.interval = settings.interval;
     TaskConfig task;
-    task.T = settings.threshold;
-    task.coldCycles = cycles;
+    task.slide.T = settings.threshold;
+    task.slide.coldCycles = cycles;
     QuietLogger logger;
     SlideOptions options;
     options.scanner = scanner;

@@ -119,7 +119,7 @@ CycleFigures runCycle(const Settings& settings, const Workload& workload) {
     ProjectConfig project;
     project.loop = settings.loop;
     TaskConfig task;
-    task.T = settings.threshold;
+    task.slide.T = settings.threshold;
     QuietLogger logger;
     SlideOptions options;
     options.scanner = settings.scanner;
@@ -362,7 +362,7 @@ RoundCosts measureRounds(const Holders& holders, unsigned threads, unsigned roun
     ProjectConfig project;
     project.loop = rounds;
     TaskConfig task;
-    task.T = 1;
+    task.slide.T = 1;
     task.maxThreads = threads;
     QuietLogger logger;
     SlideOptions options;
@@ -513,7 +513,7 @@ int residentScaling(const Settings& settings) {
         ProjectConfig project;
         project.loop = 1;
         TaskConfig task;
-        task.T = 1;
+        task.slide.T = 1;
         QuietLogger logger;
         SlideOptions options;
         options.scanner = parseScannerChoice("idle_page");

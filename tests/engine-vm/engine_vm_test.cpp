@@ -142,7 +142,7 @@ ProjectConfig project(unsigned loop) {
 
 TaskConfig task(unsigned threshold) {
     TaskConfig config;
-    config.T = threshold;
+    config.slide.T = threshold;
     return config;
 }
 

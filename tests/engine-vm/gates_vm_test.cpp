@@ -98,7 +98,7 @@ class TieredScanner final : public AccessScanner {
 CycleReport runCycle(const test::WorkloadProcess& workload, ProjectConfig project, TaskConfig task,
                      PrintLogger& logger) {
     project.loop = 1;
-    task.T = 3;
+    task.slide.T = 3;
     SlideOptions options;
     options.scannerOverride = std::make_shared<TieredScanner>(workload);
     options.swapper = parseSwapperChoice("madvise");
@@ -206,7 +206,7 @@ TEST(GatesVm, SwapThresholdLeavesASmallTargetUntouched) {
     auto workload = startWorkload(64, 4096);  // about 17 MiB of its own, plus the program
     PrintLogger logger;
     TaskConfig small;
-    small.swapThresholdBytes = 1ULL << 30;  // 1g: the target is far below it
+    small.slide.swapThresholdBytes = 1ULL << 30;  // 1g: the target is far below it
     CycleReport left = runCycle(workload, ProjectConfig{}, small, logger);
     const ProcessMemory memory = processMemory(workload.pid());
     std::printf("FIGURE swap_threshold 1g: VmRSS %llu kB, VmSwap %llu kB, swapped %llu\n",
@@ -219,7 +219,7 @@ TEST(GatesVm, SwapThresholdLeavesASmallTargetUntouched) {
 
     // The same target above a 4m threshold is swapped: the gate, not the setup, held it.
     TaskConfig large;
-    large.swapThresholdBytes = 4ULL << 20;
+    large.slide.swapThresholdBytes = 4ULL << 20;
     runCycle(workload, ProjectConfig{}, large, logger);
     const double cold = workload.swappedFractions().cold;
     std::printf("FIGURE swap_threshold 4m: cold swapped %.4f\n", cold);
@@ -232,7 +232,7 @@ TEST(GatesVm, DramPercentKeepsFortyPercentResidentAndTheColdestGo) {
     auto workload = startWorkload(256, 8192);
     PrintLogger logger;
     TaskConfig task;
-    task.dramPercent = 40;
+    task.slide.dramPercent = 40;
     const ProcessMemory before = processMemory(workload.pid());
     runCycle(workload, ProjectConfig{}, task, logger);
     const ProcessMemory after = processMemory(workload.pid());

@@ -14,15 +14,18 @@ fuzz_dir=$source_dir/tests/fuzz
 fuzzer=$work_dir/config-fuzzer
 
 mkdir -p "$work_dir"
-sources=("$source_dir"/engine/src/config/*.cpp "$fuzz_dir/config_fuzz.cpp")
+# The whole engine: the config readers learn each engine's keys from the engine registry,
+# whose rows also make the engines.
+mapfile -t sources < <(find "$source_dir/engine/src" -name '*.cpp' | sort)
+sources+=("$fuzz_dir/config_fuzz.cpp")
 
 needs_build() {
     [[ ! -x $fuzzer ]] && return 0
-    for file in "${sources[@]}" "$source_dir"/engine/src/config/*.hpp \
-                "$source_dir"/engine/include/etmem/config.hpp \
-                "$source_dir"/contract/include/etmem/contract/limits.hpp; do
+    local file
+    while IFS= read -r file; do
         [[ $file -nt $fuzzer ]] && return 0
-    done
+    done < <(find "$source_dir/engine" "$source_dir/contract/include" "$fuzz_dir" \
+                  -name '*.[ch]pp')
     return 1
 }
 
@@ -32,7 +35,7 @@ if needs_build; then
     "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -I"$source_dir/engine/include" -I"$source_dir/engine/src" \
         -I"$source_dir/contract/include" \
-        "${sources[@]}" $(pkg-config --cflags --libs yaml-cpp fmt) -o "$fuzzer.tmp"
+        "${sources[@]}" $(pkg-config --cflags --libs yaml-cpp fmt) -pthread -o "$fuzzer.tmp"
     mv "$fuzzer.tmp" "$fuzzer"
 fi
 

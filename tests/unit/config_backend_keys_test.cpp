@@ -14,19 +14,19 @@ std::string taskWith(const std::string& extra) {
 
 TEST(ConfigBackendKeys, DefaultToAuto) {
     ProjectConfig config = parseConfig(taskWith(""), {});
-    EXPECT_EQ(config.tasks[0].scanner, "auto");
-    EXPECT_EQ(config.tasks[0].swapper, "auto");
+    EXPECT_EQ(config.tasks[0].slide.scanner, "auto");
+    EXPECT_EQ(config.tasks[0].slide.swapper, "auto");
 }
 
 TEST(ConfigBackendKeys, AcceptEveryBackend) {
     for (std::string scanner : {"auto", "idle_page", "damon", "idle_pages"}) {
         ProjectConfig config = parseConfig(taskWith("    scanner: " + scanner + "\n"), {});
-        EXPECT_EQ(config.tasks[0].scanner, scanner);
+        EXPECT_EQ(config.tasks[0].slide.scanner, scanner);
         EXPECT_EQ(parseConfig(toYaml(config), {}), config);
     }
     for (std::string swapper : {"auto", "madvise", "swap_pages"}) {
         ProjectConfig config = parseConfig(taskWith("    swapper: " + swapper + "\n"), {});
-        EXPECT_EQ(config.tasks[0].swapper, swapper);
+        EXPECT_EQ(config.tasks[0].slide.swapper, swapper);
         EXPECT_EQ(parseConfig(toYaml(config), {}), config);
     }
 }
@@ -51,7 +51,7 @@ TEST(ConfigBackendKeys, LineFormReadsThemToo) {
     const std::string legacy =
         "options:\n\tloop : 1\n\tinterval : 1\n\tsleep : 1\n\tpolicies:\n\t\ttype : pid\n"
         "\t\tvalue : 7\n\t\tengine : slide\n\t\tscanner : damon\n\t\tparam:\n\t\t\tT : 1\n";
-    EXPECT_EQ(parseConfig(legacy, {}).tasks[0].scanner, "damon");
+    EXPECT_EQ(parseConfig(legacy, {}).tasks[0].slide.scanner, "damon");
 }
 
 }  // namespace

@@ -198,7 +198,7 @@ TEST(ConfigFieldsTest, ValuesAreReadIntoTheModel) {
     EXPECT_EQ(config.tasks[0].value, "42");  // a pid is normalized to plain decimal
     EXPECT_EQ(config.tasks[0].maxThreads, 5u);
     EXPECT_EQ(config.tasks[0].engine, "slide");
-    EXPECT_EQ(config.tasks[0].T, 20u);
+    EXPECT_EQ(config.tasks[0].slide.T, 20u);
 }
 
 TEST(ConfigFieldsTest, MaxThreadsDefaultsToOne) {

@@ -56,7 +56,7 @@ TEST(ConfigFormsTest, ReadmeExampleWithItsChoicesMadeParses) {
     EXPECT_EQ(byPid.tasks[0].type, TaskType::Pid);
     EXPECT_EQ(byPid.tasks[0].value, "123456");
     EXPECT_EQ(byPid.tasks[0].maxThreads, 3u);
-    EXPECT_EQ(byPid.tasks[0].T, 3u);
+    EXPECT_EQ(byPid.tasks[0].slide.T, 3u);
 
     const ProjectConfig byName =
         parseConfig(readDataFile("config/readme_example_name.conf"), kFourCores);
@@ -81,7 +81,7 @@ TEST(ConfigFormsTest, EveryPoliciesLineStartsANewTaskInTheLegacyForm) {
     EXPECT_EQ(legacy.tasks[1].type, TaskType::Name);
     EXPECT_EQ(legacy.tasks[1].value, "mysql");
     EXPECT_EQ(legacy.tasks[1].maxThreads, 1u);
-    EXPECT_EQ(legacy.tasks[1].T, 9u);
+    EXPECT_EQ(legacy.tasks[1].slide.T, 9u);
     EXPECT_EQ(legacy, yaml);
     EXPECT_EQ(toYaml(legacy), toYaml(yaml));
 }
@@ -201,11 +201,11 @@ TEST(ConfigFormsTest, ToYamlRoundTripsAndIsTheSameForEquivalentTexts) {
     config.loop = 120;
     config.interval = 1200;
     config.sleep = 7;
-    config.tasks = {TaskConfig{TaskType::Pid, "1", 9, "slide", 360},
-                    TaskConfig{TaskType::Name, "123", 1, "slide", 1},
-                    TaskConfig{TaskType::Name, "null", 2, "slide", 2},
-                    TaskConfig{TaskType::Name, "a \"b\": #c", 1, "slide", 3},
-                    TaskConfig{TaskType::Name, "k/0:1-\xC3\xA9", 1, "slide", 4}};
+    config.tasks = {TaskConfig{TaskType::Pid, "1", 9, "slide", "", {.T = 360}},
+                    TaskConfig{TaskType::Name, "123", 1, "slide", "", {.T = 1}},
+                    TaskConfig{TaskType::Name, "null", 2, "slide", "", {.T = 2}},
+                    TaskConfig{TaskType::Name, "a \"b\": #c", 1, "slide", "", {.T = 3}},
+                    TaskConfig{TaskType::Name, "k/0:1-\xC3\xA9", 1, "slide", "", {.T = 4}}};
     const std::string yaml = toYaml(config);
     EXPECT_EQ(detectFormat(yaml), ConfigFormat::Yaml);
     EXPECT_EQ(parseConfig(yaml, kFourCores), config) << yaml;

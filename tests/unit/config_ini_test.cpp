@@ -88,10 +88,10 @@ TEST(ConfigIni, ExampleFileOf11Parses) {
     EXPECT_EQ(task.name, "background_slide");
     EXPECT_EQ(task.type, TaskType::Name);
     EXPECT_EQ(task.value, "mysql");
-    EXPECT_EQ(task.T, 1u);
-    EXPECT_EQ(task.swapThresholdBytes, 10ULL << 30);
-    EXPECT_TRUE(task.swapFlag);
-    EXPECT_EQ(task.scanner, "auto");
+    EXPECT_EQ(task.slide.T, 1u);
+    EXPECT_EQ(task.slide.swapThresholdBytes, 10ULL << 30);
+    EXPECT_TRUE(task.slide.swapFlag);
+    EXPECT_EQ(task.slide.scanner, "auto");
     // The normalized YAML keeps every 1.1 key and reads back to the same project.
     EXPECT_EQ(parse(toYaml(config)), config);
     EXPECT_NE(toYaml(config).find("swap_threshold: 10g"), std::string::npos) << toYaml(config);
@@ -102,7 +102,7 @@ TEST(ConfigIni, ReadmeExampleOf11Parses) {
     EXPECT_FALSE(config.sysmemThreshold);
     ASSERT_EQ(config.tasks.size(), 1u);
     EXPECT_EQ(config.tasks[0].value, "mysql");
-    EXPECT_FALSE(config.tasks[0].swapFlag);
+    EXPECT_FALSE(config.tasks[0].slide.swapFlag);
 }
 
 TEST(ConfigIni, OtherFormsAreStillDetectedAsBefore) {
@@ -160,14 +160,14 @@ TEST(ConfigIni, SwapThresholdSizesInEveryForm) {
         const auto size = [&](const std::string& value) {
             return parse(configWith(form, "", "", "swap_threshold", value))
                 .tasks[0]
-                .swapThresholdBytes;
+                .slide.swapThresholdBytes;
         };
         EXPECT_EQ(size("10g"), 10ULL << 30);
         EXPECT_EQ(size("10G"), 10ULL << 30);
         EXPECT_EQ(size("1k"), 1024u);
         EXPECT_EQ(size("512m"), 512ULL << 20);
         EXPECT_EQ(size("1024t"), 1024ULL << 40);
-        EXPECT_EQ(parse(configWith(form, "", "")).tasks[0].swapThresholdBytes, 0u);
+        EXPECT_EQ(parse(configWith(form, "", "")).tasks[0].slide.swapThresholdBytes, 0u);
         for (std::string bad : {"0g", "1025t", "10", "10x", "g", "-1g", "1.5g"}) {
             ConfigError error = errorOf(configWith(form, "", "", "swap_threshold", bad));
             EXPECT_TRUE(contains(error, "such as 10g")) << error.what();
@@ -183,12 +183,12 @@ TEST(ConfigIni, DramPercentSwapFlagAndNameInEveryForm) {
         const auto task = [&](const std::string& key, const std::string& value) {
             return parse(configWith(form, "", "", key, value)).tasks[0];
         };
-        EXPECT_EQ(task("dram_percent", "1").dramPercent, 1u);
-        EXPECT_EQ(task("dram_percent", "100").dramPercent, 100u);
+        EXPECT_EQ(task("dram_percent", "1").slide.dramPercent, 1u);
+        EXPECT_EQ(task("dram_percent", "100").slide.dramPercent, 100u);
         EXPECT_TRUE(contains(errorOf(configWith(form, "", "", "dram_percent", "0")), "1..100"));
         EXPECT_TRUE(contains(errorOf(configWith(form, "", "", "dram_percent", "101")), "1..100"));
-        EXPECT_TRUE(task("swap_flag", "yes").swapFlag);
-        EXPECT_FALSE(task("swap_flag", "no").swapFlag);
+        EXPECT_TRUE(task("swap_flag", "yes").slide.swapFlag);
+        EXPECT_FALSE(task("swap_flag", "no").slide.swapFlag);
         ConfigError flag = errorOf(configWith(form, "", "", "swap_flag", "true"));
         EXPECT_TRUE(contains(flag, "yes and no")) << flag.what();
         if (form != Form::Ini) {  // the INI form always names its tasks
@@ -257,8 +257,8 @@ TEST(ConfigIni, ErrorsHaveLineColumnAndSuggestions) {
 
 TEST(ConfigIni, RegionScanTypePicksDamonScanner) {
     std::string text = configWith(Form::Ini, "scan_type", "region");
-    EXPECT_EQ(parse(text).tasks[0].scanner, "damon");
-    EXPECT_EQ(parse(configWith(Form::Ini, "scan_type", "page")).tasks[0].scanner, "auto");
+    EXPECT_EQ(parse(text).tasks[0].slide.scanner, "damon");
+    EXPECT_EQ(parse(configWith(Form::Ini, "scan_type", "page")).tasks[0].slide.scanner, "auto");
 }
 
 // etmem 1.1's region keys (realapp's schema) reach the model from every form, and their
@@ -277,16 +277,18 @@ TEST(ConfigIni, RegionKeysInEveryForm) {
     text.insert(text.find("[engine]"), "aggr_interval=200000\n");
     const ProjectConfig region = parse(text);
     EXPECT_EQ(region.region.aggrIntervalUs, 200000u);
-    EXPECT_EQ(region.tasks[0].scanner, "damon");
+    EXPECT_EQ(region.tasks[0].slide.scanner, "damon");
 }
 
 // The pacing keys and the unit/cgroup target types are this etmem's, in the INI form too.
 TEST(ConfigIni, PacingKeysAndUnitTargetsInTheIniForm) {
     const ProjectConfig paced = parse(configWith(Form::Ini, "", "", "max_swap_rate", "8M"));
-    EXPECT_EQ(paced.tasks[0].maxSwapRate, 8u << 20);
-    EXPECT_EQ(parse(configWith(Form::Ini, "", "", "pressure_limit", "2.5")).tasks[0].pressureLimit,
-              2.5);
-    EXPECT_EQ(parse(configWith(Form::Ini, "", "", "cold_cycles", "2")).tasks[0].coldCycles, 2u);
+    EXPECT_EQ(paced.tasks[0].slide.maxSwapRate, 8u << 20);
+    EXPECT_EQ(
+        parse(configWith(Form::Ini, "", "", "pressure_limit", "2.5")).tasks[0].slide.pressureLimit,
+        2.5);
+    EXPECT_EQ(parse(configWith(Form::Ini, "", "", "cold_cycles", "2")).tasks[0].slide.coldCycles,
+              2u);
     std::string unit = configWith(Form::Ini, "", "");
     unit.replace(unit.find("type=pid\nvalue=1"), 16, "type=unit\nvalue=mysql.service");
     EXPECT_EQ(parse(unit).tasks[0].type, TaskType::Unit);
@@ -306,9 +308,9 @@ TEST(ConfigIni, ObjAddSequenceBuildsTheWholeProject) {
     project = addIniObjects(project, readData("task.config"), {});
     ASSERT_EQ(project.tasks.size(), 1u);
     EXPECT_EQ(project.tasks[0].name, "background1");
-    EXPECT_EQ(project.tasks[0].T, 3u);
-    EXPECT_EQ(project.tasks[0].dramPercent, 40u);
-    EXPECT_EQ(project.tasks[0].swapThresholdBytes, 1ULL << 30);
+    EXPECT_EQ(project.tasks[0].slide.T, 3u);
+    EXPECT_EQ(project.tasks[0].slide.dramPercent, 40u);
+    EXPECT_EQ(project.tasks[0].slide.swapThresholdBytes, 1ULL << 30);
     EXPECT_EQ(parse(toYaml(project)), project);
 
     // The same task twice is refused where the second file names it.

@@ -77,13 +77,15 @@ TEST(ConfigUnitTargets, TypeListsTheFourTypes) {
 }
 
 TEST(ConfigPacing, SwapRateTakesSuffixesAndDefaultsToUnlimited) {
-    EXPECT_EQ(parseTask(yamlTask("pid", "1")).maxSwapRate, 0u);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 8M\n")).maxSwapRate, 8u << 20);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 512k\n")).maxSwapRate,
+    EXPECT_EQ(parseTask(yamlTask("pid", "1")).slide.maxSwapRate, 0u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 8M\n")).slide.maxSwapRate,
+              8u << 20);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 512k\n")).slide.maxSwapRate,
               512u << 10);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 1G\n")).maxSwapRate,
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 1G\n")).slide.maxSwapRate,
               std::uint64_t{1} << 30);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 4096\n")).maxSwapRate, 4096u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      max_swap_rate: 4096\n")).slide.maxSwapRate,
+              4096u);
 }
 
 TEST(ConfigPacing, SwapRateOutOfRangeOrMalformedIsRejected) {
@@ -97,10 +99,13 @@ TEST(ConfigPacing, SwapRateOutOfRangeOrMalformedIsRejected) {
 }
 
 TEST(ConfigPacing, PressureLimitIsAPercentWithOneDecimal) {
-    EXPECT_EQ(parseTask(yamlTask("pid", "1")).pressureLimit, 0);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 0.1\n")).pressureLimit, 0.1);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 100\n")).pressureLimit, 100);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 2.5\n")).pressureLimit, 2.5);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1")).slide.pressureLimit, 0);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 0.1\n")).slide.pressureLimit,
+              0.1);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 100\n")).slide.pressureLimit,
+              100);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      pressure_limit: 2.5\n")).slide.pressureLimit,
+              2.5);
     for (const char* text : {"0", "0.0", "100.1", "101", "2.55", "-1", "ten", "1e1", ".5"}) {
         std::string why =
             rejection(yamlTask("pid", "1", std::string("      pressure_limit: ") + text + "\n"));
@@ -126,9 +131,9 @@ TEST(ConfigPacing, NormalizedYamlKeepsEveryNewKey) {
 
 // cold_cycles (issue 10): optional, 1..16, 1 (etmem's own semantics) when left out.
 TEST(ConfigColdCycles, AWholeNumberOfCyclesFromOneToSixteen) {
-    EXPECT_EQ(parseTask(yamlTask("pid", "1")).coldCycles, 1u);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 2\n")).coldCycles, 2u);
-    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 16\n")).coldCycles, 16u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1")).slide.coldCycles, 1u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 2\n")).slide.coldCycles, 2u);
+    EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 16\n")).slide.coldCycles, 16u);
     for (const char* text : {"0", "17", "-1", "two", "1.5"}) {
         std::string why =
             rejection(yamlTask("pid", "1", std::string("      cold_cycles: ") + text + "\n"));
@@ -160,9 +165,9 @@ TEST(ConfigPacing, LegacyFormReadsTheSameKeys) {
     TaskConfig task = parseTask(legacy);
     EXPECT_EQ(task.type, TaskType::Unit);
     EXPECT_EQ(task.value, "mysql.service");
-    EXPECT_EQ(task.maxSwapRate, 8u << 20);
-    EXPECT_EQ(task.pressureLimit, 10);
-    EXPECT_EQ(task.coldCycles, 2u);
+    EXPECT_EQ(task.slide.maxSwapRate, 8u << 20);
+    EXPECT_EQ(task.slide.pressureLimit, 10);
+    EXPECT_EQ(task.slide.coldCycles, 2u);
 }
 
 }  // namespace

@@ -31,12 +31,12 @@ TEST(Settings, ProjectGatesOnlyWhenSet) {
 TEST(Settings, TaskGatesAsTheConfigWritesThem) {
     TaskConfig task;
     EXPECT_EQ(texts(taskGates(task)), (std::vector<std::string>{"swap_flag no"}));
-    task.swapThresholdBytes = 10ull << 30;
-    task.dramPercent = 40;
-    task.swapFlag = true;
+    task.slide.swapThresholdBytes = 10ull << 30;
+    task.slide.dramPercent = 40;
+    task.slide.swapFlag = true;
     EXPECT_EQ(texts(taskGates(task)),
               (std::vector<std::string>{"swap_threshold 10g", "dram_percent 40", "swap_flag yes"}));
-    task.swapThresholdBytes = 1536ull << 10;
+    task.slide.swapThresholdBytes = 1536ull << 10;
     EXPECT_EQ(texts(taskGates(task)).front(), "swap_threshold 1536k");
 }
 
@@ -44,9 +44,9 @@ TEST(Settings, TaskSettingsNameTheEngineAndWhatIsSet) {
     ProjectConfig project;
     project.region.minNrRegions = 10;
     TaskConfig task;
-    task.T = 3;
-    task.scanner = "damon";
-    task.maxSwapRate = 8 << 20;
+    task.slide.T = 3;
+    task.slide.scanner = "damon";
+    task.slide.maxSwapRate = 8 << 20;
     const FigureList settings = taskSettings(project, task);
     EXPECT_EQ(std::get<std::string>(settings.find("engine")->value), "slide");
     EXPECT_EQ(settings.count("T"), 3u);

@@ -151,7 +151,7 @@ struct Fixture {
             unsigned threads = 1)
         : scanner(std::make_shared<ScriptedScanner>(std::move(bases))) {
         project.loop = loop;
-        task.T = threshold;
+        task.slide.T = threshold;
         task.maxThreads = threads;
     }
     std::unique_ptr<TaskEngine> engine(bool swapActive = true) {
@@ -226,7 +226,7 @@ TEST(SlideEngine, CountsWeightedAccessesAndSwapsOnlyColdPages) {
 TEST(SlideEngine, ColdCyclesKeepsAPageUntilItWasColdInThatManyCyclesInARow) {
     Child child;
     Fixture fixture(3, 3, {child.page(0)});
-    fixture.task.coldCycles = 2;
+    fixture.task.slide.coldCycles = 2;
     auto engine = fixture.engine();
     std::vector<Target> targets;
     targets.push_back(child.target());
@@ -251,7 +251,7 @@ TEST(SlideEngine, ColdCyclesKeepsAPageUntilItWasColdInThatManyCyclesInARow) {
 TEST(SlideEngine, APacedCycleHandsEveryColdPageToTheMoverWithinTheRate) {
     Child child;
     Fixture fixture(3, 3, {child.page(0)});
-    fixture.task.maxSwapRate = std::uint64_t{1} << 30;
+    fixture.task.slide.maxSwapRate = std::uint64_t{1} << 30;
     auto engine = fixture.engine();
     std::vector<Target> targets;
     targets.push_back(child.target());

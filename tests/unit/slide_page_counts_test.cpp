@@ -279,7 +279,7 @@ struct SparseFixture {
 
     CycleReport cycle(const SparseChild& child, std::size_t hot, SlideOptions options = {}) {
         project.loop = 2;
-        task.T = 2;
+        task.slide.T = 2;
         options.scannerOverride = std::make_shared<HotPrefixScanner>(
             std::vector<std::uint64_t>{child.first(), child.second()}, hot);
         options.swapperOverride = swapper;
@@ -419,7 +419,7 @@ TEST(SlideManyTargets, TheWorkersAreMadeOncePerCycleNotPerRound) {
     ProjectConfig project;
     project.loop = 5;
     TaskConfig task;
-    task.T = 1;
+    task.slide.T = 1;
     task.maxThreads = 8;
     RecordingLogger logger;
     SlideOptions options;
@@ -448,7 +448,7 @@ TEST(SlideStopStages, EveryStageReturnsAtOnceWhenStopIsAlreadyRequested) {
     ProjectConfig project;
     project.loop = 1;
     TaskConfig task;
-    task.T = 1;
+    task.slide.T = 1;
     RecordingLogger logger;
     auto swapper = std::make_shared<RecordingSwapper>();
     SlideOptions options;

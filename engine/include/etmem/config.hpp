@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
+#include "etmem/slide/slide_settings.hpp"
 
 namespace etmem {
 
@@ -33,17 +34,7 @@ inline constexpr std::uint64_t kMaxNrRegions = 1'000'000;
 // etmem 1.1's gates (etmemd_project.c, etmemd_slide.c): percentages of RAM and of a target.
 inline constexpr unsigned kMinSysmemThreshold = 0, kMaxSysmemThreshold = 100;
 inline constexpr unsigned kMinSwapcacheWmark = 1, kMaxSwapcacheWmark = 100;
-inline constexpr unsigned kMinDramPercent = 1, kMaxDramPercent = 100;
-inline constexpr std::uint64_t kMinSwapThresholdBytes = 1024;           // 1k
-inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
-inline constexpr std::size_t kMaxObjectNameLength = 64;                 // 1.1's MAX_OBJ_NAME_LEN
-
-// Ranges of the pacing keys (issue 12). max_swap_rate is bytes per second (0: no limit);
-// pressure_limit is PSI "some avg10" in percent (0: not paced by pressure).
-inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
-inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
-// cold_cycles (issue 10): consecutive cold cycles before a page is swapped.
-inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
+inline constexpr std::size_t kMaxObjectNameLength = 64;  // 1.1's MAX_OBJ_NAME_LEN
 // A systemd unit name is at most 255 bytes (UNIT_NAME_MAX).
 inline constexpr std::size_t kMaxUnitNameLength = 255;
 
@@ -57,21 +48,12 @@ struct TaskConfig {
     // decimal pid (pid), process name (name), unit name (unit) or cgroup path (cgroup)
     std::string value;
     unsigned maxThreads = 1;
+    // The engine that runs the task: a row of the engine registry (etmem/engine_registry.hpp).
     std::string engine = "slide";
-    unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
-    // Backends pinned by the task: "auto" (probe) or a backend name; see config_schema.hpp.
-    std::string scanner = "auto";
-    std::string swapper = "auto";
-    // etmem 1.1's task keys. name: the task's name (1.1's [task] name=, "" when not given).
+    // The task's name (etmem 1.1's [task] name=, "" when not given).
     std::string name{};
-    std::uint64_t swapThresholdBytes = 0;  // swap_threshold; 0: not set
-    unsigned dramPercent = 0;              // dram_percent; 0: not set
-    bool swapFlag = false;                 // swap_flag: only mappings the application marked
-    std::uint64_t maxSwapRate = 0;         // max_swap_rate, bytes/s; 0: unlimited
-    double pressureLimit = 0;              // pressure_limit, percent; 0: off
-    // cold_cycles: a cold page is swapped only once it was cold in this many consecutive
-    // cycles (1: at once, etmem's own semantics).
-    unsigned coldCycles = 1;
+    // The keys of engine slide; default values when the task runs another engine.
+    slide::SlideSettings slide;
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <optional>
 #include <span>
 
+#include "config/config_schema.hpp"
 #include "config/config_text.hpp"
 #include "config/suggest.hpp"
 #include "etmem/config.hpp"
@@ -13,7 +16,6 @@ namespace etmem::config {
 namespace {
 
 using Kind = ConfigNode::Kind;
-using Keys = std::span<const std::string_view>;
 
 constexpr std::string_view kBlanks = " \t";
 constexpr std::string_view kSections[] = {"project", "engine", "task"};
@@ -32,11 +34,24 @@ constexpr std::string_view kProjectKeys[] = {"name",
                                              "min_nr_regions",
                                              "max_nr_regions"};
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
-constexpr std::string_view kTaskKeys[] = {"project", "engine", "name", "type", "value", "T",
-                                          "max_threads", "swap_threshold", "dram_percent",
-                                          "swap_flag", "scanner", "swapper",
-                                          // this etmem's pacing keys, as in the YAML form
-                                          "max_swap_rate", "pressure_limit", "cold_cycles"};
+// [task]'s keys: these, then the engines' Param keys (T), max_threads and the engines' other
+// keys (etmem/engine_registry.hpp).
+constexpr std::string_view kTaskHeadKeys[] = {"project", "engine", "name", "type", "value"};
+
+std::vector<std::string_view> taskKeys() {
+    std::vector<std::string_view> keys(std::begin(kTaskHeadKeys), std::end(kTaskHeadKeys));
+    const auto add = [&](std::string_view key) {
+        if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    };
+    for (std::string_view key : paramKeys()) add(key);
+    add("max_threads");
+    for (const EngineRow& engine : engineRows()) {
+        for (const EngineKey& key : engine.keys)
+            if (key.placement != KeyPlacement::Param) add(key.name);
+    }
+    return keys;
+}
+
 // scan_type values: page (default) and region (DAMON). 1.1's psi engine is not provided.
 constexpr std::string_view kScanTypes[] = {"page", "region"};
 
@@ -87,10 +102,10 @@ int column(std::string_view line, std::string_view part) {
     return static_cast<int>(part.data() - line.data()) + 1;
 }
 
-Keys keysOf(std::string_view section) {
-    if (section == "project") return kProjectKeys;
-    if (section == "engine") return kEngineKeys;
-    return kTaskKeys;
+std::vector<std::string_view> keysOf(std::string_view section) {
+    if (section == "project") return {std::begin(kProjectKeys), std::end(kProjectKeys)};
+    if (section == "engine") return {std::begin(kEngineKeys), std::end(kEngineKeys)};
+    return taskKeys();
 }
 
 std::vector<Section> readSections(std::string_view text) {
@@ -154,12 +169,12 @@ const IniLine* findLine(const Section& section, std::string_view key) {
 }
 
 void checkKeys(const Section& section) {
-    const Keys keys = keysOf(section.name);
+    const std::vector<std::string_view> keys = keysOf(section.name);
     for (const IniLine& line : section.lines) {
         if (std::find(keys.begin(), keys.end(), line.key) == keys.end()) {
             std::string message = unknownKeyMessage(line.key, keys);
             for (std::string_view other : kSections) {
-                const Keys otherKeys = keysOf(other);
+                const std::vector<std::string_view> otherKeys = keysOf(other);
                 if (other != section.name &&
                     std::find(otherKeys.begin(), otherKeys.end(), line.key) != otherKeys.end()) {
                     message = fmt::format("key '{}' does not belong in [{}]; it goes in [{}]",
@@ -203,6 +218,39 @@ ConfigNode scalarNode(const IniLine& line) {
 
 MapEntry entryOf(const IniLine& line) {
     return MapEntry{std::string(line.key), line.keyAt, scalarNode(line)};
+}
+
+// A [task] as the task map the other forms give: its engine's Param keys (T) under param:.
+// With an engine this etmem lacks, every engine's Param keys go there, and the validator
+// names the engine.
+ConfigNode taskNode(const Section& section, const IniName& name, const EngineRow* engine) {
+    const std::vector<std::string_view> paramNames = engine ? paramKeysOf(*engine) : paramKeys();
+    std::optional<Position> paramAt;
+    for (std::string_view key : paramNames) {
+        if (!isRequiredBy(engine, key)) continue;
+        const Position at = requireLine(section, key).keyAt;
+        paramAt = paramAt.value_or(at);
+    }
+    ConfigNode task{Kind::Map, section.at, {}, {}, {}};
+    task.entries.push_back(
+        MapEntry{"name", name.at, ConfigNode{Kind::Scalar, name.at, name.name, {}, {}}});
+    ConfigNode param{Kind::Map, {}, {}, {}, {}};
+    const auto given = [&](std::string_view key) {
+        return std::any_of(param.entries.begin(), param.entries.end(),
+                           [&](const MapEntry& entry) { return entry.key == key; });
+    };
+    for (const IniLine& line : section.lines) {
+        if (line.key == "project" || line.key == "name") continue;
+        if (std::find(paramNames.begin(), paramNames.end(), line.key) == paramNames.end())
+            task.entries.push_back(entryOf(line));
+        else if (!given(line.key))  // as etmem has always read [task]: a repeated T is ignored
+            param.entries.push_back(entryOf(line));
+    }
+    if (!param.entries.empty()) {
+        param.at = paramAt.value_or(param.entries.front().keyAt);
+        task.entries.push_back(MapEntry{"param", param.at, std::move(param)});
+    }
+    return task;
 }
 
 class IniBuilder {
@@ -269,10 +317,10 @@ class IniBuilder {
     void readEngine(const Section& section) {
         checkProjectRef(section);
         IniName engine = readName(section, "name");
-        if (engine.name != "slide") {
+        if (findEngine(engine.name) == nullptr) {
             failAt(engine.at, "[engine].name", engine.name,
-                   fmt::format("value '{}' is not an engine this etmem has; allowed slide",
-                               displayText(engine.name)));
+                   fmt::format("value '{}' is not an engine this etmem has; allowed {}",
+                               displayText(engine.name), engineChoices()));
         }
         file_.engines.push_back(std::move(engine));
     }
@@ -297,16 +345,7 @@ class IniBuilder {
                                displayText(engine.value), displayText(engine.value),
                                displayText(file_.projectRef)));
         }
-        const IniLine& threshold = requireLine(section, "T");
-        ConfigNode task{Kind::Map, section.at, {}, {}, {}};
-        task.entries.push_back(
-            MapEntry{"name", name.at, ConfigNode{Kind::Scalar, name.at, name.name, {}, {}}});
-        for (const IniLine& line : section.lines) {
-            if (line.key == "project" || line.key == "name" || line.key == "T") continue;
-            task.entries.push_back(entryOf(line));
-        }
-        ConfigNode param{Kind::Map, threshold.keyAt, {}, {entryOf(threshold)}, {}};
-        task.entries.push_back(MapEntry{"param", threshold.keyAt, std::move(param)});
+        ConfigNode task = taskNode(section, name, findEngine(engine.value));
         if (regionScan_ && findLine(section, "scanner") == nullptr) {
             task.entries.push_back(MapEntry{"scanner", section.at,
                                             ConfigNode{Kind::Scalar, section.at, "damon", {}, {}}});

@@ -6,9 +6,9 @@
 // validator judges values, ranges and required keys:
 //   [project] loop, interval, sleep, gates, region keys   -> options.*
 //   [task] type, value, max_threads, engine, 1.1 keys     -> options.policies[i].*
-//   [task] T                                              -> options.policies[i].param.T
+//   [task] T (its engine's param keys)                    -> options.policies[i].param.T
 //   [project] scan_type=region                            -> each task's scanner: damon
-// [engine] only names the engine (slide) a task attaches to.
+// [engine] only names the engine (a row of the engine registry) a task attaches to.
 #pragma once
 
 #include <optional>

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -84,8 +85,8 @@ bool isKnownIn(std::string_view key, std::span<const std::string_view> keys) {
 std::optional<Section> sectionOfKnownKey(std::string_view key) {
     if (isKnownIn(key, kRootKeys)) return Section::Root;
     if (isKnownIn(key, kOptionKeys)) return Section::Options;
-    if (isKnownIn(key, kTaskKeys)) return Section::Task;
-    if (isKnownIn(key, kParamKeys)) return Section::Param;
+    if (isKnownIn(key, taskKeys())) return Section::Task;
+    if (isKnownIn(key, paramKeys())) return Section::Param;
     return std::nullopt;
 }
 
@@ -168,10 +169,14 @@ class LegacyTreeBuilder {
     }
 
     Section sectionForUnknown(std::string_view key) const {
-        static constexpr std::string_view kAllKeys[] = {
-            "options", "loop",        "interval", "sleep", "policies", "type",
-            "value",   "max_threads", "engine",   "param", "T"};
-        const std::optional<std::string_view> nearest = nearestKey(key, kAllKeys);
+        // etmem 1.0's keys, the engines' param keys (T) among them: a near miss of one of
+        // them goes where that key goes.
+        static constexpr std::string_view kLegacyKeys[] = {
+            "options", "loop",  "interval",    "sleep",  "policies",
+            "type",    "value", "max_threads", "engine", "param"};
+        std::vector<std::string_view> known(std::begin(kLegacyKeys), std::end(kLegacyKeys));
+        for (std::string_view param : paramKeys()) known.push_back(param);
+        const std::optional<std::string_view> nearest = nearestKey(key, known);
         return nearest ? *sectionOfKnownKey(*nearest) : innermost();
     }
 

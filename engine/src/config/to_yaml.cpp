@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "etmem/config.hpp"
+#include "etmem/engine_registry.hpp"
 
 namespace etmem {
 namespace {
@@ -56,27 +57,6 @@ std::string valueYaml(const TaskConfig& task) {
     return task.type == TaskType::Pid && isNumber ? task.value : yamlString(task.value);
 }
 
-// A byte count in the largest unit that writes it exactly ("10g"), as swap_threshold takes it.
-std::string sizeYaml(std::uint64_t bytes) {
-    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
-    for (unsigned i = 0; i < 4; ++i) {
-        const unsigned shift = 10 * (4 - i);
-        if (bytes % (std::uint64_t{1} << shift) == 0)
-            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
-    }
-    return fmt::format("{}k", bytes >> 10);  // sizes are whole kilobytes by construction
-}
-
-// etmem 1.1's task keys: those set, and swap_flag always.
-std::string taskGatesYaml(const TaskConfig& task) {
-    std::string yaml;
-    if (!task.name.empty()) yaml += fmt::format("      name: {}\n", yamlString(task.name));
-    if (task.swapThresholdBytes != 0)
-        yaml += fmt::format("      swap_threshold: {}\n", sizeYaml(task.swapThresholdBytes));
-    if (task.dramPercent != 0) yaml += fmt::format("      dram_percent: {}\n", task.dramPercent);
-    return yaml + fmt::format("      swap_flag: {}\n", task.swapFlag ? "yes" : "no");
-}
-
 std::string projectGatesYaml(const ProjectConfig& config) {
     std::string yaml;
     if (config.sysmemThreshold)
@@ -88,29 +68,32 @@ std::string projectGatesYaml(const ProjectConfig& config) {
     return yaml;
 }
 
-// The pacing keys only when set, so configs without them read as they always did.
-std::string pacingYaml(const TaskConfig& task) {
+// The engine's keys of one placement that differ from their defaults (or are always written).
+std::string engineKeysYaml(const TaskConfig& task, const EngineRow* engine, KeyPlacement placement,
+                           std::string_view indent) {
     std::string yaml;
-    if (task.maxSwapRate != 0) yaml += fmt::format("      max_swap_rate: {}\n", task.maxSwapRate);
-    if (task.pressureLimit != 0)
-        yaml += fmt::format("      pressure_limit: {}\n", task.pressureLimit);
-    if (task.coldCycles != 1) yaml += fmt::format("      cold_cycles: {}\n", task.coldCycles);
+    if (engine == nullptr) return yaml;
+    for (const EngineKey& key : engine->keys) {
+        if (key.placement != placement) continue;
+        if (const auto value = key.write(task))
+            yaml += fmt::format("{}{}: {}\n", indent, key.name, *value);
+    }
     return yaml;
 }
 
 std::string taskYaml(const TaskConfig& task) {
-    return fmt::format(
-               "    - type: {}\n"
-               "      value: {}\n"
-               "      max_threads: {}\n"
-               "      engine: {}\n"
-               "      param:\n"
-               "        T: {}\n"
-               "      scanner: {}\n"
-               "      swapper: {}\n",
-               toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine),
-               task.T, task.scanner, task.swapper) +
-           taskGatesYaml(task) + pacingYaml(task);
+    std::string yaml = fmt::format(
+        "    - type: {}\n"
+        "      value: {}\n"
+        "      max_threads: {}\n"
+        "      engine: {}\n",
+        toString(task.type), valueYaml(task), task.maxThreads, yamlString(task.engine));
+    const EngineRow* engine = findEngine(task.engine);
+    const std::string param = engineKeysYaml(task, engine, KeyPlacement::Param, "        ");
+    if (!param.empty()) yaml += "      param:\n" + param;
+    yaml += engineKeysYaml(task, engine, KeyPlacement::Leading, "      ");
+    if (!task.name.empty()) yaml += fmt::format("      name: {}\n", yamlString(task.name));
+    return yaml + engineKeysYaml(task, engine, KeyPlacement::Trailing, "      ");
 }
 
 // The region keys given (0 is "derived" and is left out, so parsing gives it back).

@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <span>
 
 #include "config/config_schema.hpp"
 #include "config/config_text.hpp"
+#include "config/key_value.hpp"
 #include "config/suggest.hpp"
 
 namespace etmem::config {
@@ -23,41 +23,8 @@ using Keys = std::span<const std::string_view>;
 
 constexpr std::uint64_t kMaxPid = std::numeric_limits<pid_t>::max();
 
-struct Range {
-    std::uint64_t low;
-    std::uint64_t high;
-    std::string why;  // how the bounds come about, when they are not fixed
-};
-
-[[noreturn]] void fail(Position at, const std::string& path, std::string_view value,
-                       const std::string& message) {
-    throw ConfigError(at.line, at.column, path, displayText(value), message);
-}
-
 std::string joinPath(const std::string& parent, std::string_view key) {
     return parent.empty() ? std::string(key) : parent + "." + std::string(key);
-}
-
-std::string describe(const ConfigNode& node) {
-    switch (node.kind) {
-        case Kind::Null:
-            return "no value";
-        case Kind::Scalar:
-            return "'" + displayText(node.scalar) + "'";
-        case Kind::Map:
-            return "a section of keys";
-        case Kind::Sequence:
-            return "a list";
-    }
-    return "?";
-}
-
-std::string listKeys(Keys keys) {
-    std::string list;
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-        list += (i == 0 ? "" : (i + 1 == keys.size() ? " and " : ", ")) + std::string(keys[i]);
-    }
-    return list;
 }
 
 const MapEntry* findEntry(const ConfigNode& map, std::string_view key) {
@@ -120,48 +87,6 @@ const ConfigNode& section(const ConfigNode& node, Position owner, const std::str
     rejectUnknownAndRepeatedKeys(node, path, keys);
     requireKeys(node, owner, path, keys);
     return node;
-}
-
-std::string_view readScalar(const MapEntry& entry, const std::string& path,
-                            const std::string& allowed) {
-    const ConfigNode& value = entry.value;
-    if (value.kind == Kind::Scalar) return value.scalar;
-    const std::string got = value.kind == Kind::Null ? "no value" : "value is " + describe(value);
-    fail(value.at, path, "", fmt::format("{}; allowed {}", got, allowed));
-}
-
-enum class NumberShape { NotANumber, Negative, Whole };
-
-// Decimal digits, optionally after '-'; the value saturates instead of overflowing.
-NumberShape parseWhole(std::string_view text, std::uint64_t& value) {
-    const bool negative = !text.empty() && text.front() == '-';
-    if (negative) text.remove_prefix(1);
-    if (text.empty()) return NumberShape::NotANumber;
-    value = 0;
-    for (char c : text) {
-        if (c < '0' || c > '9') return NumberShape::NotANumber;
-        const std::uint64_t digit = static_cast<std::uint64_t>(c - '0');
-        const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max();
-        value = value > (limit - digit) / 10 ? limit : value * 10 + digit;
-    }
-    return negative ? NumberShape::Negative : NumberShape::Whole;
-}
-
-std::uint64_t readNumber(const MapEntry& entry, const std::string& path, const Range& range) {
-    const std::string allowed = fmt::format("{}..{}{}", range.low, range.high, range.why);
-    const std::string_view text = readScalar(entry, path, allowed);
-    std::uint64_t value = 0;
-    const NumberShape shape = parseWhole(text, value);
-    if (shape == NumberShape::NotANumber) {
-        fail(entry.value.at, path, text,
-             fmt::format("value '{}' is not a whole number; allowed {}", displayText(text),
-                         allowed));
-    }
-    if (shape == NumberShape::Negative || value < range.low || value > range.high) {
-        fail(entry.value.at, path, text,
-             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
-    }
-    return value;
 }
 
 unsigned readUnsigned(const ConfigNode& map, std::string_view key, const std::string& path,
@@ -249,98 +174,12 @@ std::string readCgroupPath(const MapEntry& entry, const std::string& path) {
     return std::string(text);
 }
 
-// A size: a whole number of bytes, or with a K, M or G suffix (powers of 1024).
-std::uint64_t readSwapRate(const ConfigNode& task, const std::string& parent) {
-    const MapEntry* entry = findEntry(task, "max_swap_rate");
-    if (entry == nullptr) return 0;
-    const std::string path = joinPath(parent, "max_swap_rate");
-    const std::string allowed =
-        fmt::format("bytes per second, {}..{} (1T), with an optional K, M or G suffix (e.g. 8M)",
-                    kMinSwapRate, kMaxSwapRate);
-    std::string_view text = readScalar(*entry, path, allowed);
-    std::uint64_t unit = 1;
-    std::string_view digits = text;
-    if (!digits.empty()) {
-        const char last =
-            static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
-        const std::uint64_t units[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
-        if (const auto* at = std::strchr("KMG", last); at != nullptr && last != '\0') {
-            unit = units[at - "KMG"];
-            digits.remove_suffix(1);
-        }
-    }
-    std::uint64_t value = 0;
-    const NumberShape shape = parseWhole(digits, value);
-    if (shape != NumberShape::Whole) {
-        fail(entry->value.at, path, text,
-             fmt::format("value '{}' is not a size; allowed {}", displayText(text), allowed));
-    }
-    const bool overflow = value > kMaxSwapRate / unit;
-    value = overflow ? kMaxSwapRate + 1 : value * unit;
-    if (value < kMinSwapRate || value > kMaxSwapRate) {
-        fail(entry->value.at, path, text,
-             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
-    }
-    return value;
-}
-
-// A percentage with at most one decimal, as PSI reports it (e.g. 10 or 2.5).
-double readPressureLimit(const ConfigNode& task, const std::string& parent) {
-    const MapEntry* entry = findEntry(task, "pressure_limit");
-    if (entry == nullptr) return 0;
-    const std::string path = joinPath(parent, "pressure_limit");
-    const std::string allowed =
-        "0.1..100 (percent of time stalled on memory, PSI some avg10; at most one decimal)";
-    const std::string_view text = readScalar(*entry, path, allowed);
-    const std::size_t dot = text.find('.');
-    std::uint64_t whole = 0, tenth = 0;
-    const bool shaped =
-        parseWhole(text.substr(0, dot), whole) == NumberShape::Whole &&
-        (dot == std::string_view::npos ||
-         (text.size() == dot + 2 && parseWhole(text.substr(dot + 1), tenth) == NumberShape::Whole));
-    if (!shaped) {
-        fail(entry->value.at, path, text,
-             fmt::format("value '{}' is not a percentage; allowed {}", displayText(text), allowed));
-    }
-    const std::uint64_t tenths = std::min<std::uint64_t>(whole, 100000) * 10 + tenth;
-    if (tenths < 1 || tenths > 1000) {
-        fail(entry->value.at, path, text,
-             fmt::format("value {} is out of range; allowed {}", displayText(text), allowed));
-    }
-    return static_cast<double>(tenths) / 10.0;
-}
-
 std::string readTaskValue(const MapEntry& entry, const std::string& path, TaskType type) {
     if (type == TaskType::Name) return readProcessName(entry, path);
     if (type == TaskType::Unit) return readUnitName(entry, path);
     if (type == TaskType::Cgroup) return readCgroupPath(entry, path);
     // Normalized to plain decimal so "0042" and "42" are the same task.
     return std::to_string(readNumber(entry, path, {1, kMaxPid, " (a process id)"}));
-}
-
-std::string readEngine(const MapEntry& entry, const std::string& path) {
-    const std::string_view text = readScalar(entry, path, "slide");
-    if (text != "slide") {
-        fail(entry.value.at, path, text,
-             fmt::format("value '{}' is not a known engine; allowed slide", displayText(text)));
-    }
-    return std::string(text);
-}
-
-// An optional key whose value is one of `allowed`; `fallback` when absent.
-std::string readChoice(const ConfigNode& task, std::string_view key, const std::string& path,
-                       std::span<const std::string_view> allowed, std::string_view fallback) {
-    const MapEntry* entry = findEntry(task, key);
-    if (entry == nullptr) return std::string(fallback);
-    const std::string keyPath = joinPath(path, std::string(key));
-    const std::string choices = listKeys(allowed);
-    const std::string_view text = readScalar(*entry, keyPath, choices);
-    if (std::find(allowed.begin(), allowed.end(), text) == allowed.end()) {
-        fail(entry->value.at, keyPath, text,
-             fmt::format("value '{}' is not a known {}; allowed {}", displayText(text), key,
-                         choices));
-    }
-    return std::string(text);
 }
 
 unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigned cores) {
@@ -355,44 +194,14 @@ unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigne
     return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), range));
 }
 
-unsigned readThreshold(const MapEntry& paramEntry, const std::string& path, unsigned loop) {
-    const std::string paramPath = joinPath(path, "param");
-    const ConfigNode& param = section(paramEntry.value, paramEntry.keyAt, paramPath, kParamKeys);
-    const Range range{1, 3 * std::uint64_t{loop}, fmt::format(" (3*loop with loop {})", loop)};
-    return readUnsigned(param, "T", paramPath, range);
-}
-
-// --- etmem 1.1's keys (sysmem_threshold, swapcache marks, swap_threshold, dram_percent,
-// swap_flag, task name): all optional, ranges as etmemd_project.c / etmemd_slide.c have them.
+// --- etmem 1.1's keys (sysmem_threshold, swapcache marks, task name): all optional, ranges
+// as etmemd_project.c has them.
 
 std::optional<unsigned> readOptionalNumber(const ConfigNode& map, std::string_view key,
                                            const std::string& path, const Range& range) {
     const MapEntry* entry = findEntry(map, key);
     if (entry == nullptr) return std::nullopt;
     return static_cast<unsigned>(readNumber(*entry, joinPath(path, key), range));
-}
-
-// A size as 1.1 writes it ("10g"): whole number and a unit k, m, g or t (powers of 1024).
-std::uint64_t readSize(const MapEntry& entry, const std::string& path) {
-    const std::string allowed =
-        "a size of 1k..1024t written as a number and a unit k, m, g or t, such as 10g";
-    const std::string_view text = readScalar(entry, path, allowed);
-    const auto fault = [&](const std::string& what) -> std::uint64_t {
-        fail(entry.value.at, path, text,
-             fmt::format("value '{}' {}; allowed {}", displayText(text), what, allowed));
-    };
-    if (text.empty()) return fault("is empty");
-    static constexpr std::string_view kUnits = "kmgt";
-    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
-    const std::size_t power = kUnits.find(unit);
-    if (power == std::string_view::npos) return fault("has no unit");
-    std::uint64_t number = 0;
-    if (parseWhole(text.substr(0, text.size() - 1), number) != NumberShape::Whole)
-        return fault("is not a whole number and a unit");
-    const unsigned shift = 10 * static_cast<unsigned>(power + 1);
-    const std::uint64_t limit = kMaxSwapThresholdBytes >> shift;
-    if (number == 0 || number > limit) return fault("is out of range");
-    return number << shift;
 }
 
 std::string readObjectName(const MapEntry& entry, const std::string& path) {
@@ -407,19 +216,6 @@ std::string readObjectName(const MapEntry& entry, const std::string& path) {
              fmt::format("value '{}' is not a valid name; allowed {}", displayText(name), allowed));
     }
     return std::string(name);
-}
-
-void readTaskGates(const ConfigNode& task, const std::string& path, TaskConfig& config) {
-    if (const MapEntry* name = findEntry(task, "name"))
-        config.name = readObjectName(*name, joinPath(path, "name"));
-    if (const MapEntry* size = findEntry(task, "swap_threshold"))
-        config.swapThresholdBytes = readSize(*size, joinPath(path, "swap_threshold"));
-    config.dramPercent = readOptionalNumber(task, "dram_percent", path,
-                                            {kMinDramPercent, kMaxDramPercent,
-                                             " (% of the "
-                                             "target's memory)"})
-                             .value_or(0);
-    config.swapFlag = readChoice(task, "swap_flag", path, kSwapFlagValues, "no") == "yes";
 }
 
 void readProjectGates(const ConfigNode& options, const std::string& path, ProjectConfig& config) {
@@ -447,24 +243,89 @@ void readProjectGates(const ConfigNode& options, const std::string& path, Projec
 
 // --- end of etmem 1.1's keys
 
+// --- the task's engine and the engine's own keys (its registry row)
+
+const EngineRow& readEngine(const MapEntry& entry, const std::string& path) {
+    const std::string choices = engineChoices();
+    const std::string_view text = readScalar(entry, path, choices);
+    const EngineRow* engine = findEngine(text);
+    if (engine == nullptr) {
+        fail(entry.value.at, path, text,
+             fmt::format("value '{}' is not a known engine; allowed {}", displayText(text),
+                         choices));
+    }
+    return *engine;
+}
+
+bool requiresParam(const EngineRow& engine) {
+    return std::any_of(engine.keys.begin(), engine.keys.end(), [](const EngineKey& key) {
+        return key.required && key.placement == KeyPlacement::Param;
+    });
+}
+
+void requireEngineKey(const ConfigNode& map, Position owner, const std::string& path,
+                      std::string_view key) {
+    if (findEntry(map, key) != nullptr) return;
+    fail(owner, joinPath(path, key), "",
+         fmt::format("required key '{}' is missing from the section that starts here", key));
+}
+
+// The task's keys were checked against every engine's; here against its own engine's (a key
+// of another engine, a key only this engine requires).
+void checkEngineKeys(const ConfigNode& task, Position owner, const std::string& path,
+                     const EngineRow& engine) {
+    const std::vector<std::string_view> own = taskKeysOf(engine);
+    for (const MapEntry& entry : task.entries) {
+        if (std::find(own.begin(), own.end(), entry.key) != own.end()) continue;
+        fail(entry.keyAt, joinPath(path, entry.key), entry.value.scalar,
+             fmt::format("key '{}' is not a key of engine {}; its keys are {}", entry.key,
+                         engine.name, listKeys(own)));
+    }
+    if (requiresParam(engine)) requireEngineKey(task, owner, path, kParamKey);
+    for (const EngineKey& key : engine.keys) {
+        if (key.required && key.placement != KeyPlacement::Param)
+            requireEngineKey(task, owner, path, key.name);
+    }
+}
+
+// The engine's keys of one placement that the map gives, in the engine's order.
+void readEngineKeys(const ConfigNode& map, const std::string& path, const EngineRow& engine,
+                    KeyPlacement placement, unsigned loop, TaskConfig& config) {
+    for (const EngineKey& key : engine.keys) {
+        if (key.placement != placement) continue;
+        if (const MapEntry* entry = findEntry(map, key.name))
+            key.read(KeyValue(*entry, joinPath(path, key.name), loop), config);
+    }
+}
+
+void readParam(const ConfigNode& task, const std::string& path, const EngineRow& engine,
+               unsigned loop, TaskConfig& config) {
+    const MapEntry* entry = findEntry(task, kParamKey);
+    if (entry == nullptr) return;
+    const std::string paramPath = joinPath(path, kParamKey);
+    const ConfigNode& param = section(entry->value, entry->keyAt, paramPath, paramKeysOf(engine));
+    for (const EngineKey& key : engine.keys) {
+        if (key.required && key.placement == KeyPlacement::Param)
+            requireEngineKey(param, entry->keyAt, paramPath, key.name);
+    }
+    readEngineKeys(param, paramPath, engine, KeyPlacement::Param, loop, config);
+}
+
 TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& path, unsigned loop,
                     const ParseOptions& options) {
-    const ConfigNode& task = section(node, owner, path, kTaskKeys);
+    const ConfigNode& task = section(node, owner, path, taskKeys());
     TaskConfig config;
     config.type = readType(*findEntry(task, "type"), joinPath(path, "type"));
     config.value = readTaskValue(*findEntry(task, "value"), joinPath(path, "value"), config.type);
     config.maxThreads = readMaxThreads(task, path, options.cores);
-    config.engine = readEngine(*findEntry(task, "engine"), joinPath(path, "engine"));
-    config.T = readThreshold(*findEntry(task, "param"), path, loop);
-    config.scanner = readChoice(task, "scanner", path, kScannerValues, "auto");
-    config.swapper = readChoice(task, "swapper", path, kSwapperValues, "auto");
-    readTaskGates(task, path, config);
-    config.maxSwapRate = readSwapRate(task, path);
-    config.pressureLimit = readPressureLimit(task, path);
-    config.coldCycles = readOptionalNumber(task, "cold_cycles", path,
-                                           {kMinColdCycles, kMaxColdCycles,
-                                            " (consecutive cold cycles before a page is swapped)"})
-                            .value_or(1);
+    const EngineRow& engine = readEngine(*findEntry(task, "engine"), joinPath(path, "engine"));
+    config.engine = engine.name;
+    checkEngineKeys(task, owner, path, engine);
+    readParam(task, path, engine, loop, config);
+    readEngineKeys(task, path, engine, KeyPlacement::Leading, loop, config);
+    if (const MapEntry* name = findEntry(task, kTaskNameKey))
+        config.name = readObjectName(*name, joinPath(path, kTaskNameKey));
+    readEngineKeys(task, path, engine, KeyPlacement::Trailing, loop, config);
     return config;
 }
 
@@ -481,7 +342,7 @@ std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& p
         fail(policies.at, path, policies.scalar,
              fmt::format("expected one task (a section with the keys {}) or a list of tasks; "
                          "got {}",
-                         listKeys(kTaskKeys),
+                         listKeys(taskKeys()),
                          policies.kind == Kind::Sequence ? "an empty list" : describe(policies)));
     }
     std::vector<TaskConfig> tasks;

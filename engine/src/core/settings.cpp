@@ -36,23 +36,24 @@ FigureList projectGates(const ProjectConfig& project) {
 
 FigureList taskGates(const TaskConfig& task) {
     FigureList gates;
-    if (task.swapThresholdBytes != 0)
-        setText(gates, "swap_threshold", sizeText(task.swapThresholdBytes));
-    if (task.dramPercent != 0) setText(gates, "dram_percent", fmt::format("{}", task.dramPercent));
-    setText(gates, "swap_flag", task.swapFlag ? "yes" : "no");
+    if (task.slide.swapThresholdBytes != 0)
+        setText(gates, "swap_threshold", sizeText(task.slide.swapThresholdBytes));
+    if (task.slide.dramPercent != 0)
+        setText(gates, "dram_percent", fmt::format("{}", task.slide.dramPercent));
+    setText(gates, "swap_flag", task.slide.swapFlag ? "yes" : "no");
     return gates;
 }
 
 FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
     FigureList settings;
     setText(settings, "engine", task.engine);
-    settings.setCount("T", task.T);
-    setText(settings, "scanner", task.scanner);
-    setText(settings, "swapper", task.swapper);
-    settings.setCount("cold_cycles", task.coldCycles);
-    if (task.maxSwapRate != 0) settings.setCount("max_swap_rate", task.maxSwapRate);
-    if (task.pressureLimit != 0)
-        settings.set(Figure{"pressure_limit", task.pressureLimit, Combine::Max});
+    settings.setCount("T", task.slide.T);
+    setText(settings, "scanner", task.slide.scanner);
+    setText(settings, "swapper", task.slide.swapper);
+    settings.setCount("cold_cycles", task.slide.coldCycles);
+    if (task.slide.maxSwapRate != 0) settings.setCount("max_swap_rate", task.slide.maxSwapRate);
+    if (task.slide.pressureLimit != 0)
+        settings.set(Figure{"pressure_limit", task.slide.pressureLimit, Combine::Max});
     const auto region = [&](std::string_view key, std::uint64_t value) {
         if (value != 0) settings.setCount(key, value);
     };

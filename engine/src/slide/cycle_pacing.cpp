@@ -6,7 +6,7 @@ namespace etmem::slide {
 
 CyclePacing::CyclePacing(const ProjectConfig& project, const TaskConfig& task, KernelPaths paths)
     : paths_(std::move(paths)) {
-    if (PacingLimits limits{task.maxSwapRate, task.pressureLimit}; limits.active()) {
+    if (PacingLimits limits{task.slide.maxSwapRate, task.slide.pressureLimit}; limits.active()) {
         pacer_.emplace(limits);
         window_ = std::chrono::seconds(project.interval);
     }

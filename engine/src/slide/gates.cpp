@@ -59,9 +59,9 @@ GateSettings GateSettings::of(const ProjectConfig& project, const TaskConfig& ta
     settings.sysmemThreshold = project.sysmemThreshold;
     settings.swapcacheHighWmark = project.swapcacheHighWmark;
     settings.swapcacheLowWmark = project.swapcacheLowWmark;
-    settings.swapThresholdBytes = task.swapThresholdBytes;
-    settings.dramPercent = task.dramPercent;
-    settings.swapFlag = task.swapFlag;
+    settings.swapThresholdBytes = task.slide.swapThresholdBytes;
+    settings.dramPercent = task.slide.dramPercent;
+    settings.swapFlag = task.slide.swapFlag;
     return settings;
 }
 

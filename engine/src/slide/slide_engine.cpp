@@ -31,12 +31,13 @@ class SlideEngine final : public TaskEngine {
           logger_(context.logger),
           paths_(options.paths),
           backends_(chooseBackends(options, context.project)),
-          streaks_(context.task.coldCycles),
+          streaks_(context.task.slide.coldCycles),
           pacing_(context.project, context.task, options.paths),
-          eviction_({loop_, context.task.T, backends_.pagemapScan, std::move(options.selectCold)},
-                    backends_.mover, backends_.moverWhy,
-                    Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
-                    streaks_, errors_, logger_, log_) {
+          eviction_(
+              {loop_, context.task.slide.T, backends_.pagemapScan, std::move(options.selectCold)},
+              backends_.mover, backends_.moverWhy,
+              Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
+              streaks_, errors_, logger_, log_) {
         logBackends(backends_, logger_, log_);
     }
 

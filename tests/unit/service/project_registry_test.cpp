@@ -319,7 +319,7 @@ TEST_F(RegistryTest, ObjAddSequenceAndObjDel) {
     registry_->addObjects(task);
     const Project& added = registry_->get("p11");
     ASSERT_EQ(added.config.tasks.size(), 1u);
-    EXPECT_EQ(added.config.tasks[0].dramPercent, 40u);
+    EXPECT_EQ(added.config.tasks[0].slide.dramPercent, 40u);
     EXPECT_EQ(added.state, ProjectState::Running);  // restarted on its new tasks
     EXPECT_EQ(errorOf([&] { registry_->addObjects(task); }), ErrorKind::InvalidConfig);
     EXPECT_EQ(errorOf([&] { registry_->addObjects(project); }), ErrorKind::ProjectExists);

@@ -1,0 +1,46 @@
+// The slide engine's own task keys, as a task config holds them (TaskConfig::slide).
+//
+// Each field is one key of the table in engine/src/engines/slide/slide_keys.cpp, which reads,
+// checks and writes it in every file form; a new key is a field here and a row there.
+//
+// These are slide's rather than every engine's because only slide reads them: T classifies
+// slide's access counts, scanner and swapper pick slide's backends, and the gates (swap_*,
+// dram_percent), pacing (max_swap_rate, pressure_limit) and cold_cycles shape slide's
+// eviction. What every engine needs (which processes, how many workers, the task's name)
+// stays in TaskConfig.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace etmem::slide {
+
+// Ranges of the keys (inclusive).
+inline constexpr unsigned kMinDramPercent = 1, kMaxDramPercent = 100;
+inline constexpr std::uint64_t kMinSwapThresholdBytes = 1024;           // 1k
+inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
+// max_swap_rate is bytes per second (0: no limit); pressure_limit is PSI "some avg10" in
+// percent (0: not paced by pressure).
+inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
+inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
+inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
+
+struct SlideSettings {
+    unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
+    // Backends pinned by the task: "auto" (probe) or a backend name (slide/backends.hpp).
+    std::string scanner = "auto";
+    std::string swapper = "auto";
+    // etmem 1.1's keys.
+    std::uint64_t swapThresholdBytes = 0;  // swap_threshold; 0: not set
+    unsigned dramPercent = 0;              // dram_percent; 0: not set
+    bool swapFlag = false;                 // swap_flag: only mappings the application marked
+    std::uint64_t maxSwapRate = 0;         // max_swap_rate, bytes/s; 0: unlimited
+    double pressureLimit = 0;              // pressure_limit, percent; 0: off
+    // cold_cycles: a cold page is swapped only once it was cold in this many consecutive
+    // cycles (1: at once, etmem's own semantics).
+    unsigned coldCycles = 1;
+
+    bool operator==(const SlideSettings&) const = default;
+};
+
+}  // namespace etmem::slide

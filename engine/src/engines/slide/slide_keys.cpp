@@ -1,0 +1,201 @@
+// Engine slide's task keys: one row each, read, checked and written from here in every file
+// form (YAML, etmem 1.0's lines, etmem 1.1's [task]). A new slide key is a field of
+// SlideSettings (etmem/slide/slide_settings.hpp), a row here and its paragraph in
+// etmem.conf(5).
+//
+// Within a placement (etmem/engine_registry.hpp) the rows' order is the order the keys are
+// read in, so the first fault of a task is the one reported, and written in by normalized
+// YAML. etmem 1.1's list of [task] keys in messages follows the rows as a whole, hence
+// scanner and swapper after 1.1's own keys.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+#include "config/config_text.hpp"
+#include "config/key_value.hpp"
+#include "engines/slide/slide.hpp"
+#include "etmem/slide/backends.hpp"
+
+namespace etmem::slide {
+namespace {
+
+using config::KeyValue;
+using config::NumberShape;
+using config::parseWhole;
+
+constexpr std::string_view kSwapFlagValues[] = {"yes", "no"};
+
+std::optional<std::string> numberUnless(std::uint64_t value, std::uint64_t unset) {
+    if (value == unset) return std::nullopt;
+    return std::to_string(value);
+}
+
+// --- T: 1..3*loop, required
+
+void readThreshold(const KeyValue& value, TaskConfig& task) {
+    const unsigned loop = value.loop();
+    task.slide.T = static_cast<unsigned>(
+        value.number({1, 3 * std::uint64_t{loop}, fmt::format(" (3*loop with loop {})", loop)}));
+}
+
+// --- swap_threshold: a size as etmem 1.1 writes it ("10g"): a whole number and a unit k, m,
+// g or t (powers of 1024), 1k..1024t; default unset.
+
+// What is wrong with the size, or "" when it is one; bytes is set then.
+std::string_view sizeFault(std::string_view text, std::uint64_t& bytes) {
+    if (text.empty()) return "is empty";
+    static constexpr std::string_view kUnits = "kmgt";
+    const char unit = static_cast<char>(std::tolower(static_cast<unsigned char>(text.back())));
+    const std::size_t power = kUnits.find(unit);
+    if (power == std::string_view::npos) return "has no unit";
+    std::uint64_t number = 0;
+    if (parseWhole(text.substr(0, text.size() - 1), number) != NumberShape::Whole)
+        return "is not a whole number and a unit";
+    const unsigned shift = 10 * static_cast<unsigned>(power + 1);
+    if (number == 0 || number > (kMaxSwapThresholdBytes >> shift)) return "is out of range";
+    bytes = number << shift;
+    return "";
+}
+
+void readSwapThreshold(const KeyValue& value, TaskConfig& task) {
+    const std::string allowed =
+        "a size of 1k..1024t written as a number and a unit k, m, g or t, such as 10g";
+    const std::string_view text = value.text(allowed);
+    if (const std::string_view fault = sizeFault(text, task.slide.swapThresholdBytes);
+        !fault.empty()) {
+        value.reject(text, fmt::format("value '{}' {}; allowed {}", config::displayText(text),
+                                       fault, allowed));
+    }
+}
+
+// The largest unit that writes the size exactly ("10g"); sizes are whole kilobytes.
+std::optional<std::string> writeSwapThreshold(const TaskConfig& task) {
+    const std::uint64_t bytes = task.slide.swapThresholdBytes;
+    if (bytes == 0) return std::nullopt;
+    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
+    for (unsigned i = 0; i < 4; ++i) {
+        const unsigned shift = 10 * (4 - i);
+        if (bytes % (std::uint64_t{1} << shift) == 0)
+            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
+    }
+    return fmt::format("{}k", bytes >> 10);
+}
+
+// --- max_swap_rate: bytes per second, 4096..1T, with an optional K, M or G suffix (powers of
+// 1024); default unlimited.
+
+void readSwapRate(const KeyValue& value, TaskConfig& task) {
+    const std::string allowed =
+        fmt::format("bytes per second, {}..{} (1T), with an optional K, M or G suffix (e.g. 8M)",
+                    kMinSwapRate, kMaxSwapRate);
+    const std::string_view text = value.text(allowed);
+    std::uint64_t unit = 1;
+    std::string_view digits = text;
+    if (!digits.empty()) {
+        const char last =
+            static_cast<char>(std::toupper(static_cast<unsigned char>(digits.back())));
+        const std::uint64_t units[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+        if (const auto* at = std::strchr("KMG", last); at != nullptr && last != '\0') {
+            unit = units[at - "KMG"];
+            digits.remove_suffix(1);
+        }
+    }
+    std::uint64_t rate = 0;
+    if (parseWhole(digits, rate) != NumberShape::Whole) {
+        value.reject(text, fmt::format("value '{}' is not a size; allowed {}",
+                                       config::displayText(text), allowed));
+    }
+    const bool overflow = rate > kMaxSwapRate / unit;
+    rate = overflow ? kMaxSwapRate + 1 : rate * unit;
+    if (rate < kMinSwapRate || rate > kMaxSwapRate) {
+        value.reject(text, fmt::format("value {} is out of range; allowed {}",
+                                       config::displayText(text), allowed));
+    }
+    task.slide.maxSwapRate = rate;
+}
+
+// --- pressure_limit: a percentage with at most one decimal, as PSI reports it (10, 2.5),
+// 0.1..100; default off.
+
+void readPressureLimit(const KeyValue& value, TaskConfig& task) {
+    const std::string allowed =
+        "0.1..100 (percent of time stalled on memory, PSI some avg10; at most one decimal)";
+    const std::string_view text = value.text(allowed);
+    const std::size_t dot = text.find('.');
+    std::uint64_t whole = 0, tenth = 0;
+    const bool shaped =
+        parseWhole(text.substr(0, dot), whole) == NumberShape::Whole &&
+        (dot == std::string_view::npos ||
+         (text.size() == dot + 2 && parseWhole(text.substr(dot + 1), tenth) == NumberShape::Whole));
+    if (!shaped) {
+        value.reject(text, fmt::format("value '{}' is not a percentage; allowed {}",
+                                       config::displayText(text), allowed));
+    }
+    const std::uint64_t tenths = std::min<std::uint64_t>(whole, 100000) * 10 + tenth;
+    if (tenths < 1 || tenths > 1000) {
+        value.reject(text, fmt::format("value {} is out of range; allowed {}",
+                                       config::displayText(text), allowed));
+    }
+    task.slide.pressureLimit = static_cast<double>(tenths) / 10.0;
+}
+
+constexpr EngineKey kSlideKeys[] = {
+    {"T", KeyPlacement::Param, true, readThreshold,
+     [](const TaskConfig& task) -> std::optional<std::string> {
+         return std::to_string(task.slide.T);
+     }},
+    {"swap_threshold", KeyPlacement::Trailing, false, readSwapThreshold, writeSwapThreshold},
+    // dram_percent: 1..100 (% of the target's memory kept in DRAM); default unset.
+    {"dram_percent", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.dramPercent = static_cast<unsigned>(
+             value.number({kMinDramPercent, kMaxDramPercent, " (% of the target's memory)"}));
+     },
+     [](const TaskConfig& task) { return numberUnless(task.slide.dramPercent, 0); }},
+    // swap_flag: yes | no (only the mappings the application marked); default no, always
+    // written.
+    {"swap_flag", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.swapFlag = value.choice(kSwapFlagValues) == "yes";
+     },
+     [](const TaskConfig& task) -> std::optional<std::string> {
+         return task.slide.swapFlag ? "yes" : "no";
+     }},
+    // scanner, swapper: auto (probe) or a backend of slide/backends.hpp; default auto, always
+    // written.
+    {"scanner", KeyPlacement::Leading, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.scanner = value.choice(kScannerNames);
+     },
+     [](const TaskConfig& task) -> std::optional<std::string> { return task.slide.scanner; }},
+    {"swapper", KeyPlacement::Leading, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.swapper = value.choice(kSwapperNames);
+     },
+     [](const TaskConfig& task) -> std::optional<std::string> { return task.slide.swapper; }},
+    {"max_swap_rate", KeyPlacement::Trailing, false, readSwapRate,
+     [](const TaskConfig& task) { return numberUnless(task.slide.maxSwapRate, 0); }},
+    {"pressure_limit", KeyPlacement::Trailing, false, readPressureLimit,
+     [](const TaskConfig& task) -> std::optional<std::string> {
+         if (task.slide.pressureLimit == 0) return std::nullopt;
+         return fmt::format("{}", task.slide.pressureLimit);
+     }},
+    // cold_cycles: 1..16, default 1 (swap what is cold in this cycle).
+    {"cold_cycles", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.coldCycles = static_cast<unsigned>(
+             value.number({kMinColdCycles, kMaxColdCycles,
+                           " (consecutive cold cycles before a page is swapped)"}));
+     },
+     [](const TaskConfig& task) { return numberUnless(task.slide.coldCycles, 1); }},
+};
+
+}  // namespace
+
+std::span<const EngineKey> slideKeys() {
+    return kSlideKeys;
+}
+
+}  // namespace etmem::slide
