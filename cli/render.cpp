@@ -20,13 +20,7 @@ constexpr std::size_t kTaskBarWidth = 20;
 
 // Table cells are single-line: control characters would break the layout.
 std::string printable(std::string_view text) {
-    std::string out;
-    out.reserve(text.size());
-    for (char c : text) {
-        unsigned char byte = static_cast<unsigned char>(c);
-        out += (byte < 0x20 || byte == 0x7f) ? '?' : c;
-    }
-    return out;
+    return printableCell(text);
 }
 
 std::string pidList(const std::vector<std::uint32_t>& pids) {

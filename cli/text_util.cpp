@@ -6,6 +6,26 @@
 
 namespace etmem::cli {
 
+std::string printableCell(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto byte = static_cast<unsigned char>(text[pos]);
+        const std::size_t length = utf8SequenceLength(text, pos);
+        // C1 controls are the two-byte sequences C2 80 .. C2 9F.
+        const bool c1 =
+            length == 2 && byte == 0xC2 && static_cast<unsigned char>(text[pos + 1]) <= 0x9F;
+        if (length == 0 || c1 || byte < 0x20 || byte == 0x7F) {
+            out += '?';
+            pos += length == 0 ? 1 : length;
+            continue;
+        }
+        out.append(text, pos, length);
+        pos += length;
+    }
+    return out;
+}
+
 std::size_t displayWidth(std::string_view text) {
     std::size_t width = 0;
     for (unsigned char c : text) {

@@ -15,6 +15,11 @@ namespace etmem::cli {
 using etmem::firstInvalidUtf8;
 using etmem::utf8SequenceLength;
 
+// Text for one table cell: every control character a terminal acts on is shown as '?' —
+// ASCII's (C0, DEL) and Unicode's C1 (U+0080..U+009F, e.g. U+009B, a CSI), as is a byte
+// that is not UTF-8 (a terminal may read it as C1 too).
+std::string printableCell(std::string_view text);
+
 // How many columns a terminal gives text: one per code point (good enough for names).
 std::size_t displayWidth(std::string_view text);
 

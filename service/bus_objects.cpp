@@ -95,6 +95,17 @@ void checkConfigSize(const std::string& config) {
                                        config.size(), kMaxConfigBytes));
 }
 
+// What the calling process's pids and cgroup paths mean to etmemd: the bus says which
+// process called (it recorded the pid when the caller connected).
+NamespaceView callerNamespaces(const sdbus::IObject& object) {
+    try {
+        const sdbus::Message* message = object.getCurrentlyProcessedMessage();
+        if (message != nullptr) return namespacesOf(message->getCredsPid());
+    } catch (const sdbus::Error&) {
+    }
+    return NamespaceView{false, false, "the bus did not say which process called"};
+}
+
 std::function<void()> replyWhenHalted(std::shared_ptr<sdbus::Result<>> reply) {
     return [reply] { sendReply([&] { reply->returnResults(); }); };
 }
@@ -163,9 +174,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         const std::size_t held = name.size() + config.size();
         answerWhenAllowed(
             authorizer_, getObject(), std::move(result),
-            [&registry = registry_, name = std::move(name),
-             config = std::move(config)](auto reply) {
-                registry.add(name, config);
+            [&registry = registry_, name = std::move(name), config = std::move(config),
+             caller = callerNamespaces(getObject())](auto reply) {
+                registry.add(name, config, caller);
                 sendReply(
                     [&] { reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(name))); });
             },
@@ -207,8 +218,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         const std::size_t held = config.size();
         answerWhenAllowed(
             authorizer_, getObject(), std::move(result),
-            [&registry = registry_, config = std::move(config)](auto reply) {
-                const Project& project = registry.addObjects(config);
+            [&registry = registry_, config = std::move(config),
+             caller = callerNamespaces(getObject())](auto reply) {
+                const Project& project = registry.addObjects(config, caller);
                 sendReply([&] {
                     reply->returnResults(sdbus::ObjectPath(bus::projectObjectPath(project.name)));
                 });

@@ -108,6 +108,21 @@ std::string ProjectRegistry::selfTargetProblem(const ProjectConfig& config) cons
     return {};
 }
 
+// Two projects saved in one file would lose one of them at the next start.
+std::string ProjectRegistry::stateFileClash(const std::string& name) const {
+    if (!StateStore::sharesFiles(name)) return {};
+    const auto file = store_.fileFor(name);
+    for (const auto& [other, project] : projects_) {
+        if (store_.fileFor(other) == file)
+            return fmt::format(
+                "project name '{}' cannot be saved apart from project '{}': a long name is "
+                "saved under its first bytes and a hash, and both give {}; choose a name that "
+                "differs from it earlier or is shorter",
+                name, other, file.filename().string());
+    }
+    return {};
+}
+
 std::string ProjectRegistry::launchProblem(const Project& project) const {
     if (!project.restoreError.empty()) return project.restoreError;
     if (auto problem = checkHostLimits(project.config, cores_); !problem.empty())
@@ -122,7 +137,8 @@ void ProjectRegistry::markFailed(Project& project, const std::string& why) {
     if (listener_) listener_->stateChanged(project);
 }
 
-const Project& ProjectRegistry::add(const std::string& name, const std::string& configText) {
+const Project& ProjectRegistry::add(const std::string& name, const std::string& configText,
+                                    const NamespaceView& caller) {
     if (auto problem = bus::checkProjectName(name); !problem.empty())
         throw ServiceError(ErrorKind::InvalidArgument, problem);
     if (projects_.contains(name))
@@ -130,11 +146,16 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
                            fmt::format("project '{}' already exists; delete it first "
                                        "('etmem project del -n {}') or choose another name",
                                        name, name));
+    if (auto problem = stateFileClash(name); !problem.empty())
+        throw ServiceError(ErrorKind::InvalidArgument, problem);
     Project project;
     project.name = name;
     project.configText = configText;
     project.config = parse(name, configText, ParseOptions{cores_});
     if (auto problem = selfTargetProblem(project.config); !problem.empty())
+        throw ServiceError(ErrorKind::InvalidConfig,
+                           fmt::format("config of project '{}' is refused: {}", name, problem));
+    if (auto problem = namespaceProblem(project.config.tasks, caller); !problem.empty())
         throw ServiceError(ErrorKind::InvalidConfig,
                            fmt::format("config of project '{}' is refused: {}", name, problem));
     project.normalizedConfig = toYaml(project.config);
@@ -182,7 +203,17 @@ void ProjectRegistry::start(const std::string& name) {
             fmt::format("project '{}' cannot start: {}", name, problem));
     }
     persist(project, true);
-    launch(project);
+    if (auto problem = launch(project); !problem.empty()) {
+        // Saved as not running again, so that a restart does not try what failed here.
+        try {
+            store_.save(SavedProject{project.name, project.configText, false});
+        } catch (const std::exception& e) {
+            problem += fmt::format(" (and saving it as not running failed: {})", e.what());
+        }
+        markFailed(project, problem);
+        throw ServiceError(ErrorKind::Failed,
+                           fmt::format("project '{}' cannot start: {}", name, problem));
+    }
     logger_.log(LogLevel::Info, {name, {}, 0}, "project started");
     if (listener_) listener_->stateChanged(project);
 }
@@ -244,17 +275,26 @@ void ProjectRegistry::persist(const Project& project, bool running) {
     }
 }
 
-void ProjectRegistry::launch(Project& project) {
-    project.runId = nextRunId_++;
+std::string ProjectRegistry::launch(Project& project) {
+    const std::uint64_t runId = nextRunId_++;
+    auto report = [this, name = project.name, runId](const TaskStatus& status) {
+        post_([this, name, runId, status] { applyStatus(name, runId, status); });
+    };
+    std::unique_ptr<ProjectRunner> runner;
+    try {
+        runner = std::make_unique<ProjectRunner>(project.name, project.config, engines_, logger_,
+                                                 std::move(report), environment_);
+    } catch (const std::exception& e) {
+        return e.what();  // its reports, if any, name a run id the project never has
+    }
+    // Reports of the new run are posted, so they are applied after this.
+    project.runId = runId;
     project.tasks.assign(project.config.tasks.size(), TaskStatus{});
     for (std::size_t i = 0; i < project.tasks.size(); ++i) project.tasks[i].taskIndex = i;
     project.stats = ProjectStats{};
     project.state = ProjectState::Running;
-    auto report = [this, name = project.name, runId = project.runId](const TaskStatus& status) {
-        post_([this, name, runId, status] { applyStatus(name, runId, status); });
-    };
-    project.runner = std::make_unique<ProjectRunner>(project.name, project.config, engines_,
-                                                     logger_, std::move(report), environment_);
+    project.runner = std::move(runner);
+    return {};
 }
 
 void ProjectRegistry::halt(Project& project, Halted halted) {
@@ -335,10 +375,11 @@ void ProjectRegistry::restoreSaved(const SavedProject& saved) {
     project.normalizedConfig = toYaml(project.config);
     auto& restored = projects_.emplace(saved.name, std::move(project)).first->second;
     if (saved.running) {
+        // Kept, and still saved as running: a start with what was missing runs it again.
         if (auto problem = launchProblem(restored); !problem.empty())
-            markFailed(restored, problem);  // kept, and still saved as running
-        else
-            launch(restored);
+            markFailed(restored, problem);
+        else if (auto failed = launch(restored); !failed.empty())
+            markFailed(restored, failed);
     }
     logger_.log(LogLevel::Info, {saved.name, {}, 0},
                 fmt::format("project restored ({})", toString(restored.state)));
@@ -397,29 +438,62 @@ auto readObjects(Read&& read) {
     }
 }
 
+// Whether the project scans regions (1.1's scan_type=region): its own 1.1 text says so;
+// once its tasks changed it is kept as YAML, where every task then names the damon scanner.
+bool scansRegions(const Project& project) {
+    if (detectFormat(project.configText) == ConfigFormat::Ini) {
+        try {
+            return describeIniObjects(project.configText).regionScan;
+        } catch (const ConfigError&) {
+            return false;
+        }
+    }
+    const auto& tasks = project.config.tasks;
+    return !tasks.empty() && std::all_of(tasks.begin(), tasks.end(),
+                                         [](const TaskConfig& t) { return t.scanner == "damon"; });
+}
+
 // The text kept for a project whose tasks changed: its normalized YAML, or, with no task
-// left, the project alone in the 1.1 form (YAML has no project without tasks).
-std::string savedText(const std::string& name, const ProjectConfig& config) {
+// left, the project alone in the 1.1 form (YAML has no project without tasks), its scan type
+// and region keys included so that tasks added later scan as the project says.
+std::string savedText(const std::string& name, const ProjectConfig& config, bool regionScan) {
     if (!config.tasks.empty()) return toYaml(config);
-    std::string text = fmt::format("[project]\nname={}\nloop={}\ninterval={}\nsleep={}\n", name,
-                                   config.loop, config.interval, config.sleep);
+    std::string text = fmt::format("[project]\nname={}\n{}loop={}\ninterval={}\nsleep={}\n", name,
+                                   regionScan ? "scan_type=region\n" : "", config.loop,
+                                   config.interval, config.sleep);
     if (config.sysmemThreshold)
         text += fmt::format("sysmem_threshold={}\n", *config.sysmemThreshold);
     if (config.swapcacheHighWmark && config.swapcacheLowWmark)
         text += fmt::format("swapcache_high_wmark={}\nswapcache_low_wmark={}\n",
                             *config.swapcacheHighWmark, *config.swapcacheLowWmark);
+    auto addRegionKey = [&](std::string_view key, std::uint64_t value) {
+        if (value != 0) text += fmt::format("{}={}\n", key, value);  // 0: derived, not given
+    };
+    addRegionKey("sample_interval", config.region.sampleIntervalUs);
+    addRegionKey("aggr_interval", config.region.aggrIntervalUs);
+    addRegionKey("update_interval", config.region.updateIntervalUs);
+    addRegionKey("min_nr_regions", config.region.minNrRegions);
+    addRegionKey("max_nr_regions", config.region.maxNrRegions);
     return text;
 }
 
 }  // namespace
 
-const Project& ProjectRegistry::addObjects(const std::string& configText) {
+const Project& ProjectRegistry::addObjects(const std::string& configText,
+                                           const NamespaceView& caller) {
     const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
-    if (objects.hasProject) return add(objects.project, configText);
+    if (objects.hasProject) return add(objects.project, configText, caller);
     Project& project = mutableGet(objects.project);
-    replaceConfig(project, readObjects([&] {
-                      return addIniObjects(project.config, configText, ParseOptions{cores_});
-                  }));
+    const bool regionScan = scansRegions(project);
+    ProjectConfig config = readObjects([&] {
+        return addIniObjects(project.config, configText, ParseOptions{cores_}, regionScan);
+    });
+    const std::vector<TaskConfig> added(config.tasks.begin() + project.config.tasks.size(),
+                                        config.tasks.end());
+    if (auto problem = namespaceProblem(added, caller); !problem.empty())
+        throw ServiceError(ErrorKind::InvalidConfig,
+                           fmt::format("the tasks are refused: {}", problem));
+    replaceConfig(project, std::move(config), regionScan);
     logger_.log(LogLevel::Info, {project.name, {}, 0},
                 fmt::format("added {} engine and {} task sections", objects.engines.size(),
                             objects.tasks.size()));
@@ -430,8 +504,10 @@ void ProjectRegistry::removeObjects(const std::string& configText, Halted halted
     const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
     if (objects.hasProject) return remove(objects.project, std::move(halted));
     Project& project = mutableGet(objects.project);
+    const bool regionScan = scansRegions(project);
     replaceConfig(project,
-                  readObjects([&] { return removeIniObjects(project.config, configText); }));
+                  readObjects([&] { return removeIniObjects(project.config, configText); }),
+                  regionScan);
     logger_.log(LogLevel::Info, {project.name, {}, 0},
                 fmt::format("removed {} engine and {} task sections", objects.engines.size(),
                             objects.tasks.size()));
@@ -440,18 +516,25 @@ void ProjectRegistry::removeObjects(const std::string& configText, Halted halted
 
 // Saves first (nothing changes if that fails), then restarts a running project on the
 // new tasks.
-void ProjectRegistry::replaceConfig(Project& project, ProjectConfig config) {
+void ProjectRegistry::replaceConfig(Project& project, ProjectConfig config, bool regionScan) {
     const bool running = project.state == ProjectState::Running;
     Project saved;
     saved.name = project.name;
-    saved.configText = savedText(project.name, config);
+    saved.configText = savedText(project.name, config, regionScan);
     persist(saved, running);
     if (running) halt(project);
     project.configText = std::move(saved.configText);
     project.config = std::move(config);
     project.normalizedConfig = toYaml(project.config);
     project.tasks.clear();
-    if (running) launch(project);
+    if (running) {
+        if (auto problem = launch(project); !problem.empty()) {
+            markFailed(project, problem);
+            throw ServiceError(ErrorKind::Failed,
+                               fmt::format("project '{}' is changed but cannot run again: {}",
+                                           project.name, problem));
+        }
+    }
     if (listener_) listener_->stateChanged(project);
 }
 

@@ -24,6 +24,7 @@
 #include "errors.hpp"
 #include "etmem/config.hpp"
 #include "etmem/log.hpp"
+#include "etmem/process.hpp"
 #include "etmem/project_runner.hpp"
 #include "etmem/task_engine.hpp"
 #include "state_store.hpp"
@@ -95,14 +96,17 @@ class ProjectRegistry {
         environment_ = std::move(environment);
     }
 
-    const Project& add(const std::string& name, const std::string& configText);
+    // caller: the asking client's namespaces; a pid or cgroup path it sees differently from
+    // etmemd is refused (InvalidConfig).
+    const Project& add(const std::string& name, const std::string& configText,
+                       const NamespaceView& caller = {});
     // stop and remove change the state at once and never wait for the workers on this
     // thread: they are joined elsewhere, and `halted` is posted when they have ended.
     void remove(const std::string& name, Halted halted = {});
     void start(const std::string& name);
     void stop(const std::string& name, Halted halted = {});
     // etmem 1.1's `obj add` / `obj del` of a 1.1 file (see the Manager's AddObjects).
-    const Project& addObjects(const std::string& configText);
+    const Project& addObjects(const std::string& configText, const NamespaceView& caller = {});
     // `halted` is posted when the change is done (at once unless a project is removed).
     void removeObjects(const std::string& configText, Halted halted = {});
 
@@ -125,14 +129,17 @@ class ProjectRegistry {
     void restoreSaved(const SavedProject& saved);
     void restoreUnreadable(const UnreadableFile& file);
     std::string launchProblem(const Project& project) const;
+    std::string stateFileClash(const std::string& name) const;
     std::string selfTargetProblem(const ProjectConfig& config) const;
     void markFailed(Project& project, const std::string& why);
-    void launch(Project& project);
+    // Starts the project's workers; "" or why they could not start (then nothing changed).
+    std::string launch(Project& project);
     void halt(Project& project, Halted halted = {});
     // Joins a stopped runner's workers on a thread of its own, then posts `halted`.
     void retire(std::unique_ptr<ProjectRunner> runner, Halted halted);
     void persist(const Project& project, bool running);
-    void replaceConfig(Project& project, ProjectConfig config);
+    // regionScan: the project's scan type is region (kept in the text when no task is left).
+    void replaceConfig(Project& project, ProjectConfig config, bool regionScan);
     void applyStatus(const std::string& name, std::uint64_t runId, const TaskStatus& status);
 
     StateStore& store_;

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <optional>
 
+#include "etmem/contract/fnv1a.hpp"
 #include "etmem/contract/limits.hpp"
 
 namespace etmem::service {
@@ -21,6 +22,8 @@ namespace {
 
 constexpr std::string_view kSuffix = ".project";
 constexpr std::string_view kLockName = ".lock";
+// File names have at most NAME_MAX (255) bytes.
+constexpr std::size_t kMaxStemBytes = 255 - kSuffix.size();
 // The biggest file a valid project gives: its config (escaped, up to 4 bytes a byte in a
 // YAML double-quoted string) and a name. Anything larger is not ours.
 constexpr std::size_t kMaxStateFileBytes = 4 * kMaxConfigBytes + 4096;
@@ -154,16 +157,6 @@ SavedProject deserialize(const std::string& text) {
     return project;
 }
 
-// FNV-1a: stable across builds and machines, which is all a file-name suffix needs.
-std::uint64_t fnv1a64(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
-}
-
 bool isAsciiAlnum(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
@@ -172,6 +165,22 @@ int hexValue(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
+}
+
+// Opens a file of the state directory as a plain file or not at all, without blocking: a
+// FIFO or a device would hold open() or read() for as long as it likes, while the daemon
+// starts with its signals blocked. errno is ENOTSUP when it is not a regular file. (Whether
+// a symlink is followed is the caller's: O_NOFOLLOW in flags.)
+UniqueFd openRegularFile(const std::filesystem::path& path, int flags, mode_t mode = 0) {
+    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode));
+    if (!fd) return fd;
+    struct stat info {};
+    if (::fstat(fd.get(), &info) != 0) return UniqueFd();
+    if (!S_ISREG(info.st_mode)) {
+        errno = ENOTSUP;
+        return UniqueFd();
+    }
+    return fd;
 }
 
 // The file's bytes, or the errno of the failed open/read. A read error says nothing about
@@ -184,7 +193,7 @@ struct ReadResult {
 
 ReadResult readStateFile(const std::filesystem::path& path) {
     ReadResult result;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    UniqueFd fd(openRegularFile(path, O_RDONLY));
     if (!fd) {
         result.error = errno;
         return result;
@@ -226,9 +235,13 @@ void StateStore::prepare() {
     // Read-only: flock needs no write access, and a file held open for writing would keep
     // the file system from being remounted read-only. An existing lock file still locks on
     // a read-only directory.
-    UniqueFd lock(::open(lockPath.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-    if (!lock && errno == EROFS)
-        lock = UniqueFd(::open(lockPath.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    UniqueFd lock(openRegularFile(lockPath, O_RDONLY | O_CREAT | O_NOFOLLOW, 0600));
+    if (!lock && errno == EROFS) lock = openRegularFile(lockPath, O_RDONLY | O_NOFOLLOW);
+    if (!lock && (errno == ENOTSUP || errno == ELOOP))
+        throw std::runtime_error(fmt::format(
+            "the lock file {} is not a regular file (a FIFO, socket, device or symlink is "
+            "there); remove it and start etmemd again",
+            lockPath.string()));
     if (!lock) throw systemError("cannot open the lock file", lockPath);
     if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
         if (errno == EWOULDBLOCK)
@@ -277,8 +290,11 @@ std::string StateStore::decodeFileName(std::string_view fileName) {
 }
 
 std::filesystem::path StateStore::fileFor(const std::string& name) const {
-    // File names have at most NAME_MAX (255) bytes.
-    return directory_ / (encodeFileName(name, 255 - kSuffix.size()) + std::string(kSuffix));
+    return directory_ / (encodeFileName(name, kMaxStemBytes) + std::string(kSuffix));
+}
+
+bool StateStore::sharesFiles(std::string_view name) {
+    return decodeFileName(encodeFileName(name, kMaxStemBytes)) != name;
 }
 
 void StateStore::save(const SavedProject& project) const {
@@ -337,7 +353,7 @@ LoadedState StateStore::load() const {
         std::error_code typeError;
         if (path.extension() != kSuffix || !entry.is_regular_file(typeError)) continue;
         ReadResult read = readStateFile(path);
-        if (read.error == ENOENT) continue;  // removed meanwhile
+        if (read.error == ENOENT || read.error == ENOTSUP) continue;  // gone or replaced
         if (read.error != 0) {
             std::string stem = fileName.substr(0, fileName.size() - kSuffix.size());
             state.unreadable.push_back({path, decodeFileName(stem), std::strerror(read.error)});

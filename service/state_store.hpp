@@ -12,6 +12,10 @@
 //
 // One daemon per directory: prepare() takes an exclusive flock on "<dir>/.lock" for the
 // store's lifetime; a second etmemd on the same directory gets a clear error.
+//
+// Files are opened as plain files only, never waiting on a FIFO or device: anything else in
+// the directory is skipped, and a lock file that is not one (a symlink included) is an
+// error. A symlinked project file is read as the file it names (only root writes here).
 #pragma once
 
 #include <filesystem>
@@ -68,6 +72,9 @@ class StateStore {
     static std::string encodeFileName(std::string_view name, std::size_t maxBytes);
     // The name encodeFileName encoded, when it was not shortened; "" otherwise.
     static std::string decodeFileName(std::string_view fileName);
+    // Whether the name's file name is shortened, and so may be another name's too (the
+    // hash makes that rare, not impossible): the registry refuses the second such name.
+    static bool sharesFiles(std::string_view name);
 
   private:
     void setAsideFile(const std::filesystem::path& file, const std::string& reason) const;

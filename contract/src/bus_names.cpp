@@ -4,6 +4,7 @@
 
 #include <cstdint>
 
+#include "etmem/contract/fnv1a.hpp"
 #include "etmem/contract/utf8.hpp"
 
 namespace etmem::bus {
@@ -18,16 +19,6 @@ int hexValue(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-}
-
-// FNV-1a: stable across builds and machines, which is all a name suffix needs.
-std::uint64_t fnv1a64(std::string_view text) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (unsigned char c : text) {
-        hash ^= c;
-        hash *= 0x100000001b3ULL;
-    }
-    return hash;
 }
 
 std::string checkPrintableName(std::string_view what, std::string_view name, std::size_t max) {

@@ -65,4 +65,20 @@ struct Resolution {
 // no targets and a note, not an error.
 Resolution resolveTask(const TaskConfig& task, const ResolveEnvironment& environment);
 
+// Whether another process (a client asking for a project) sees pids and cgroup paths as
+// etmemd does: only then does a task's pid or cgroup path name what the client meant.
+struct NamespaceView {
+    bool samePid = true;
+    bool sameCgroup = true;
+    std::string unknown;  // why the process's namespaces could not be read ("" normally)
+};
+
+// The namespaces of process `pid` against etmemd's own; never throws (a process that cannot
+// be looked at shares none, and `unknown` says why).
+NamespaceView namespacesOf(pid_t pid, const std::filesystem::path& procRoot = "/proc");
+
+// Why `tasks` cannot be taken from a client in `view`'s namespaces: a pid task from another
+// pid namespace, a cgroup task from another cgroup namespace; "" when they can.
+std::string namespaceProblem(const std::vector<TaskConfig>& tasks, const NamespaceView& view);
+
 }  // namespace etmem

@@ -46,6 +46,8 @@ class ProjectRunner {
     // Called on the task's worker thread after every cycle; must not block for long.
     using StatusListener = std::function<void(const TaskStatus&)>;
 
+    // Starts a worker thread per task. Throws std::runtime_error, saying why, when the
+    // threads cannot all be started; none is left running then.
     ProjectRunner(std::string projectName, ProjectConfig config, TaskEngineFactory engines,
                   Logger& logger, StatusListener listener, ResolveEnvironment environment = {});
     // Stops every task and waits for the workers.

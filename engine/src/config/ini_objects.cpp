@@ -40,6 +40,11 @@ bool hasTask(const ProjectConfig& config, const std::string& name) {
                        [&](const TaskConfig& task) { return task.name == name; });
 }
 
+bool namesScanner(const config::ConfigNode& task) {
+    return std::any_of(task.entries.begin(), task.entries.end(),
+                       [](const config::MapEntry& entry) { return entry.key == "scanner"; });
+}
+
 }  // namespace
 
 IniObjects describeIniObjects(std::string_view text) {
@@ -47,6 +52,7 @@ IniObjects describeIniObjects(std::string_view text) {
     IniObjects objects;
     objects.project = file.projectRef;
     objects.hasProject = file.project.has_value();
+    objects.regionScan = file.regionScan;
     for (const auto& engine : file.engines) objects.engines.push_back(engine.name);
     for (const auto& task : file.tasks) objects.tasks.push_back(task.name);
     if (objects.project.empty()) {
@@ -58,7 +64,7 @@ IniObjects describeIniObjects(std::string_view text) {
 }
 
 ProjectConfig addIniObjects(const ProjectConfig& base, std::string_view text,
-                            const ParseOptions& options) {
+                            const ParseOptions& options, bool regionScan) {
     const config::IniFile file = readFragment(text);
     rejectProjectSection(file, "adds");
     for (const auto& task : file.tasks) {
@@ -74,7 +80,14 @@ ProjectConfig addIniObjects(const ProjectConfig& base, std::string_view text,
     config::ConfigNode tree = config::readYamlTree(toYaml(base));
     config::ConfigNode& policies = tree.entries.at(0).value.entries.back().value;
     policies.kind = config::ConfigNode::Kind::Sequence;
-    for (const auto& node : file.taskNodes) policies.items.push_back(node);
+    for (config::ConfigNode node : file.taskNodes) {
+        if (regionScan && !namesScanner(node)) {
+            node.entries.push_back(config::MapEntry{
+                "scanner", node.at,
+                config::ConfigNode{config::ConfigNode::Kind::Scalar, node.at, "damon", {}, {}}});
+        }
+        policies.items.push_back(std::move(node));
+    }
     return config::validateConfig(tree, options, true);
 }
 

@@ -297,6 +297,7 @@ class IniBuilder {
                                displayText(line.value)));
         }
         regionScan_ = line.value == "region";
+        file_.regionScan = regionScan_;
     }
 
     // Every section names the same project: the file's [project], or the first one named.

@@ -30,6 +30,7 @@ struct IniFile {
     std::optional<IniName> project;  // [project] name=
     Position projectAt;              // the [project] header
     std::string projectRef;          // the project every section names ("" if none does)
+    bool regionScan = false;         // [project] scan_type=region
     std::vector<IniName> engines;    // [engine] name= of each section
     std::vector<IniName> tasks;      // [task] name= of each section
     // options.* entries from [project], and one task map per [task].

@@ -1,12 +1,18 @@
 #include "etmem/process.hpp"
 
+#include "etmem/project_runner.hpp"  // describeTask
+
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -31,12 +37,50 @@ std::optional<pid_t> parsePid(std::string_view text) {
     return pid;
 }
 
+// Why a process could not be looked at, when it is not that it has exited: etmemd is out of
+// descriptors (EMFILE, ENFILE) or memory. Taking that for "exited" would silently leave
+// targets alone, so it fails the cycle with a reason an operator can act on.
+[[noreturn]] void throwResourceError(int error, const std::string& what) {
+    std::string message = fmt::format("{}: {}", what, std::strerror(error));
+    if (error == EMFILE || error == ENFILE)
+        message +=
+            "; etmemd holds a descriptor for each target process: raise LimitNOFILE= of "
+            "etmemd.service above the number of processes its projects target";
+    throw std::runtime_error(message);
+}
+
+// Whether a failed open of /proc/PID/... or pidfd_open(PID) means that the process is gone.
+bool processGone(int error) {
+    return error == ENOENT || error == ESRCH || error == EINVAL;
+}
+
+// The first line of a file of /proc/PID; nullopt when the process is gone.
+std::optional<std::string> readProcLine(const std::filesystem::path& path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) {
+        if (processGone(errno)) return std::nullopt;
+        throwResourceError(errno, fmt::format("cannot read {}", path.string()));
+    }
+    std::string text;
+    char buffer[1024];
+    for (;;) {
+        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) return std::nullopt;  // ESRCH: it exited while read
+        if (got == 0) break;
+        text.append(buffer, static_cast<std::size_t>(got));
+        if (text.find('\n') != std::string::npos) break;
+    }
+    if (auto end = text.find('\n'); end != std::string::npos) text.resize(end);
+    return text;
+}
+
 // comm may contain spaces and parentheses, so it is everything between the first '(' and
 // the last ')'.
 std::optional<ProcStat> readStat(const std::filesystem::path& procRoot, pid_t pid) {
-    std::ifstream in(procRoot / std::to_string(pid) / "stat");
-    std::string line;
-    if (!std::getline(in, line)) return std::nullopt;
+    auto read = readProcLine(procRoot / std::to_string(pid) / "stat");
+    if (!read || read->empty()) return std::nullopt;
+    const std::string& line = *read;
     auto open = line.find('(');
     auto close = line.rfind(')');
     if (open == std::string::npos || close == std::string::npos || close < open)
@@ -57,11 +101,13 @@ std::optional<ProcStat> readStat(const std::filesystem::path& procRoot, pid_t pi
 std::vector<ProcStat> listProcesses(const std::filesystem::path& procRoot) {
     std::vector<ProcStat> processes;
     std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(procRoot, ec)) {
-        auto pid = parsePid(entry.path().filename().native());
+    std::filesystem::directory_iterator it(procRoot, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        auto pid = parsePid(it->path().filename().native());
         if (!pid) continue;
         if (auto stat = readStat(procRoot, *pid)) processes.push_back(std::move(*stat));
     }
+    if (ec) throwResourceError(ec.value(), fmt::format("cannot list {}", procRoot.string()));
     return processes;
 }
 
@@ -115,7 +161,12 @@ std::vector<Target> holdTargets(const std::vector<const ProcStat*>& selected,
         target.pid = process->pid;
         target.comm = process->comm;
         target.pidfd = openPidfd(process->pid);
-        if (!target.pidfd) continue;  // exited meanwhile
+        if (!target.pidfd) {
+            if (processGone(errno)) continue;  // exited meanwhile
+            throwResourceError(errno, fmt::format("cannot hold process {} ({} of the {} this "
+                                                  "task targets are held)",
+                                                  process->pid, targets.size(), selected.size()));
+        }
         // The pid may have been reused between reading /proc and opening the pidfd: the
         // pidfd is only ours if the process still has the start time we selected.
         auto now = readStat(procRoot, process->pid);
@@ -129,7 +180,12 @@ std::vector<Target> holdTargets(const std::vector<const ProcStat*>& selected,
 std::vector<pid_t> cgroupPids(const std::filesystem::path& directory) {
     std::vector<pid_t> pids;
     auto readProcs = [&](const std::filesystem::path& cgroup) {
+        errno = 0;
         std::ifstream procs(cgroup / "cgroup.procs");
+        // A cgroup removed meanwhile is gone; running out of descriptors is not that.
+        if (!procs && errno != 0 && !processGone(errno) && errno != ENODEV)
+            throwResourceError(errno,
+                               fmt::format("cannot read {}", (cgroup / "cgroup.procs").string()));
         std::string line;
         while (std::getline(procs, line))
             if (auto pid = parsePid(line)) pids.push_back(*pid);
@@ -204,6 +260,55 @@ Resolution resolveTask(const TaskConfig& task, const ResolveEnvironment& environ
     Resolution resolution;
     resolution.targets = resolveTargets(task, environment.procRoot);
     return resolution;
+}
+
+namespace {
+
+// A namespace's identity: the device and inode of its /proc/PID/ns/ file.
+std::optional<std::pair<dev_t, ino_t>> namespaceId(const std::filesystem::path& file) {
+    struct stat info {};
+    if (::stat(file.c_str(), &info) != 0) return std::nullopt;
+    return std::pair{info.st_dev, info.st_ino};
+}
+
+}  // namespace
+
+NamespaceView namespacesOf(pid_t pid, const std::filesystem::path& procRoot) {
+    NamespaceView view;
+    // The pidfd pins the process: if it still runs after /proc/PID was read, the pid was not
+    // reused by another process meanwhile.
+    Target caller;
+    caller.pid = pid;
+    caller.pidfd = openPidfd(pid);
+    const auto dir = procRoot / std::to_string(pid) / "ns";
+    const auto pidNs = namespaceId(dir / "pid"), cgroupNs = namespaceId(dir / "cgroup");
+    if (!pidNs || !cgroupNs || !caller.alive()) {
+        view.samePid = view.sameCgroup = false;
+        view.unknown = fmt::format("the namespaces of process {} cannot be read", pid);
+        return view;
+    }
+    view.samePid = pidNs == namespaceId(procRoot / "self/ns/pid");
+    view.sameCgroup = cgroupNs == namespaceId(procRoot / "self/ns/cgroup");
+    return view;
+}
+
+std::string namespaceProblem(const std::vector<TaskConfig>& tasks, const NamespaceView& view) {
+    const std::string unknown = view.unknown.empty() ? "" : fmt::format(" ({})", view.unknown);
+    for (const auto& task : tasks) {
+        if (task.type == TaskType::Pid && !view.samePid)
+            return fmt::format(
+                "task {} names a pid of the caller's pid namespace, which is not etmemd's{}: "
+                "etmemd would take it for another process; run etmem in etmemd's pid "
+                "namespace, or name the processes by type name, unit or cgroup",
+                describeTask(task), unknown);
+        if (task.type == TaskType::Cgroup && !view.sameCgroup)
+            return fmt::format(
+                "task {} names a path of the caller's cgroup namespace, which is not "
+                "etmemd's{}: etmemd would read another cgroup; run etmem in etmemd's cgroup "
+                "namespace, or give the unit (type unit)",
+                describeTask(task), unknown);
+    }
+    return {};
 }
 
 }  // namespace etmem

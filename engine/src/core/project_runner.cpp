@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <stdexcept>
+#include <system_error>
 
 namespace etmem {
 
@@ -20,8 +22,20 @@ ProjectRunner::ProjectRunner(std::string projectName, ProjectConfig config,
       listener_(std::move(listener)),
       environment_(std::move(environment)) {
     workers_.reserve(config_.tasks.size());
-    for (std::size_t i = 0; i < config_.tasks.size(); ++i)
-        workers_.emplace_back([this, i](std::stop_token stop) { runTask(stop, i); });
+    for (std::size_t i = 0; i < config_.tasks.size(); ++i) {
+        try {
+            workers_.emplace_back([this, i](std::stop_token stop) { runTask(stop, i); });
+        } catch (const std::system_error& e) {
+            // All the project's tasks run or none: stop the ones started, then say why.
+            requestStop();
+            workers_.clear();
+            throw std::runtime_error(fmt::format(
+                "cannot start a thread for task {} ({} of the project's {} tasks had one): "
+                "{}; etmemd runs a thread per task and is at its limit of threads (systemd's "
+                "TasksMax=, its cgroup's pids.max or the kernel's threads-max)",
+                describeTask(config_.tasks[i]), i, config_.tasks.size(), e.what()));
+        }
+    }
 }
 
 ProjectRunner::~ProjectRunner() {

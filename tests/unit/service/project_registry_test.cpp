@@ -350,3 +350,77 @@ TEST_F(RegistryTest, ObjAddSequenceAndObjDel) {
 
 }  // namespace
 }  // namespace etmem::service
+
+namespace etmem::service {
+namespace {
+
+// A region-scanned project (1.1's scan_type=region) stays one when its last task goes: its
+// region keys are kept, and tasks added later scan regions as the project says.
+TEST_F(RegistryTest, RegionScanOutlivesTheLastTask) {
+    const std::string project =
+        "[project]\nname=r\nscan_type=region\nloop=1\ninterval=1\nsleep=1\n"
+        "sample_interval=5000\nmax_nr_regions=500\n";
+    auto task = [&](const std::string& name) {
+        return "[task]\nproject=r\nengine=slide\nname=" + name +
+               "\ntype=pid\nvalue=" + std::to_string(target_) + "\nT=1\n";
+    };
+    registry_->addObjects(project);
+    registry_->addObjects("[engine]\nname=slide\nproject=r\n");
+    registry_->addObjects(task("t1"));
+    EXPECT_EQ(registry_->get("r").config.tasks.at(0).scanner, "damon");
+    registry_->removeObjects(task("t1"));
+
+    registry_.reset();
+    registry_ = makeRegistry();
+    registry_->restore();
+    EXPECT_EQ(registry_->get("r").config.region.sampleIntervalUs, 5000u);
+    EXPECT_EQ(registry_->get("r").config.region.maxNrRegions, 500u);
+    registry_->addObjects(task("t2"));
+    EXPECT_EQ(registry_->get("r").config.tasks.at(0).scanner, "damon");
+
+    // Kept as YAML now: a task added after a restart still scans regions.
+    registry_.reset();
+    registry_ = makeRegistry();
+    registry_->restore();
+    registry_->addObjects(task("t3"));
+    ASSERT_EQ(registry_->get("r").config.tasks.size(), 2u);
+    EXPECT_EQ(registry_->get("r").config.tasks.at(1).scanner, "damon");
+    EXPECT_EQ(registry_->get("r").config.region.sampleIntervalUs, 5000u);
+}
+
+// A page-scanned project's tasks keep choosing their scanner.
+TEST_F(RegistryTest, PageScanTasksAddedLaterProbeTheirScanner) {
+    registry_->addObjects("[project]\nname=pg\nloop=1\ninterval=1\nsleep=1\n");
+    registry_->addObjects("[task]\nproject=pg\nengine=slide\nname=t\ntype=pid\nvalue=" +
+                          std::to_string(target_) + "\nT=1\n");
+    EXPECT_EQ(registry_->get("pg").config.tasks.at(0).scanner, "auto");
+}
+
+// Two names whose shortened file names are equal: the second is refused, the first kept.
+TEST_F(RegistryTest, NamesSharingAStateFileAreRefused) {
+    const std::string first = std::string(239, 'a') + "d9d0833d5010f535";
+    const std::string second = std::string(239, 'a') + "d760242b9663e59f";
+    ASSERT_EQ(store_->fileFor(first), store_->fileFor(second));
+    registry_->add(first, configFor(target_));
+    EXPECT_EQ(errorOf([&] { registry_->add(second, configFor(target_)); }),
+              ErrorKind::InvalidArgument);
+    EXPECT_EQ(registry_->find(second), nullptr);
+    registry_.reset();
+    registry_ = makeRegistry();
+    registry_->restore();
+    EXPECT_NE(registry_->find(first), nullptr);
+}
+
+// A client in another pid namespace means another process by a pid: refused, not saved.
+TEST_F(RegistryTest, PidsFromAnotherPidNamespaceAreRefused) {
+    const NamespaceView elsewhere{false, true, ""};
+    EXPECT_EQ(errorOf([&] { registry_->add("ns", configFor(target_), elsewhere); }),
+              ErrorKind::InvalidConfig);
+    EXPECT_EQ(registry_->find("ns"), nullptr);
+    EXPECT_FALSE(std::filesystem::exists(store_->fileFor("ns")));
+    registry_->add("ns", configFor(target_), NamespaceView{});
+    EXPECT_NE(registry_->find("ns"), nullptr);
+}
+
+}  // namespace
+}  // namespace etmem::service
