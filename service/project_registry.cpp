@@ -449,8 +449,9 @@ bool scansRegions(const Project& project) {
         }
     }
     const auto& tasks = project.config.tasks;
-    return !tasks.empty() && std::all_of(tasks.begin(), tasks.end(),
-                                         [](const TaskConfig& t) { return t.scanner == "damon"; });
+    return !tasks.empty() && std::all_of(tasks.begin(), tasks.end(), [](const TaskConfig& t) {
+        return t.slide.scanner == "damon";
+    });
 }
 
 // The text kept for a project whose tasks changed: its normalized YAML, or, with no task

@@ -90,8 +90,9 @@ TaskConfig nameTask(const std::string& name) {
 }
 
 TEST(ProcessLimits, TargetsAreFoundWhileDescriptorsLast) {
-    Children children("etm-fdtest", 8);
-    EXPECT_EQ(resolveTargets(nameTask("etm-fdtest")).size(), 8u);
+    // A name of its own: ctest runs the tests of this file side by side.
+    Children children("etm-fdfound", 8);
+    EXPECT_EQ(resolveTargets(nameTask("etm-fdfound")).size(), 8u);
 }
 
 // Out of descriptors is an error that says so, not eight targets taken for exited.
@@ -152,6 +153,9 @@ TEST(CallerNamespaces, AnotherPidNamespaceIsSeen) {
     ::close(channel[0]);
     NamespaceView view;
     if (inside > 0) view = namespacesOf(inside);
+    // Killed by pid too: PR_SET_PDEATHSIG is set only once the child runs, and a helper killed
+    // before that would leave it behind, holding ctest's output pipe open for ever.
+    if (inside > 0) ::kill(inside, SIGKILL);
     ::kill(helper, SIGKILL);
     ::waitpid(helper, nullptr, 0);
     if (inside <= 0) GTEST_SKIP() << "cannot create a pid namespace here";

@@ -367,7 +367,7 @@ TEST_F(RegistryTest, RegionScanOutlivesTheLastTask) {
     registry_->addObjects(project);
     registry_->addObjects("[engine]\nname=slide\nproject=r\n");
     registry_->addObjects(task("t1"));
-    EXPECT_EQ(registry_->get("r").config.tasks.at(0).scanner, "damon");
+    EXPECT_EQ(registry_->get("r").config.tasks.at(0).slide.scanner, "damon");
     registry_->removeObjects(task("t1"));
 
     registry_.reset();
@@ -376,7 +376,7 @@ TEST_F(RegistryTest, RegionScanOutlivesTheLastTask) {
     EXPECT_EQ(registry_->get("r").config.region.sampleIntervalUs, 5000u);
     EXPECT_EQ(registry_->get("r").config.region.maxNrRegions, 500u);
     registry_->addObjects(task("t2"));
-    EXPECT_EQ(registry_->get("r").config.tasks.at(0).scanner, "damon");
+    EXPECT_EQ(registry_->get("r").config.tasks.at(0).slide.scanner, "damon");
 
     // Kept as YAML now: a task added after a restart still scans regions.
     registry_.reset();
@@ -384,7 +384,7 @@ TEST_F(RegistryTest, RegionScanOutlivesTheLastTask) {
     registry_->restore();
     registry_->addObjects(task("t3"));
     ASSERT_EQ(registry_->get("r").config.tasks.size(), 2u);
-    EXPECT_EQ(registry_->get("r").config.tasks.at(1).scanner, "damon");
+    EXPECT_EQ(registry_->get("r").config.tasks.at(1).slide.scanner, "damon");
     EXPECT_EQ(registry_->get("r").config.region.sampleIntervalUs, 5000u);
 }
 
@@ -393,7 +393,7 @@ TEST_F(RegistryTest, PageScanTasksAddedLaterProbeTheirScanner) {
     registry_->addObjects("[project]\nname=pg\nloop=1\ninterval=1\nsleep=1\n");
     registry_->addObjects("[task]\nproject=pg\nengine=slide\nname=t\ntype=pid\nvalue=" +
                           std::to_string(target_) + "\nT=1\n");
-    EXPECT_EQ(registry_->get("pg").config.tasks.at(0).scanner, "auto");
+    EXPECT_EQ(registry_->get("pg").config.tasks.at(0).slide.scanner, "auto");
 }
 
 // Two names whose shortened file names are equal: the second is refused, the first kept.
