@@ -1,4 +1,4 @@
-// etmem against the kernel's own reclaim on a real application (issue 10), run as root in a
+// etmem against the kernel's own reclaim on a real application, run as root in a
 // test guest with a swap device: Debian's memcached holding --items values of 4,000 bytes
 // (>= 100 MiB), read through libmemcached with Zipfian key popularity. Popularity follows
 // recency, as in a cache of recent objects: the most recently stored keys are the most

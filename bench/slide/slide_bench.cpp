@@ -1,4 +1,4 @@
-// The slide engine's benchmark (issue 5), run as root in a test guest with a swap device:
+// The slide engine's benchmark, run as root in a test guest with a swap device:
 //  1. selection quality: etmem's cycle vs the kernel's own reclaim (cgroup v2 memory.reclaim
 //     of the same number of bytes) on the same workload: cold-swapped %, hot-swapped %, and
 //     the workload's major faults over the same time afterwards;
@@ -189,7 +189,7 @@ fs::path makeCgroup() {
     return group;
 }
 
-// ---- 4. Cost follows what is resident (issue 9) ----------------------------------------
+// ---- 4. Cost follows what is resident ------------------------------------------------
 
 double processCpuSeconds() {
     timespec now{};

@@ -1,5 +1,6 @@
-// Config keys of issue 12: task types unit and cgroup, max_swap_rate and pressure_limit, in
-// the YAML and etmem 1.0 forms; every rejection names the key, the value and what is allowed.
+// Config keys for units and pacing: task types unit and cgroup, max_swap_rate and
+// pressure_limit, in the YAML and etmem 1.0 forms; every rejection names the key, the value
+// and what is allowed.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -129,7 +130,7 @@ TEST(ConfigPacing, NormalizedYamlKeepsEveryNewKey) {
               std::string::npos);
 }
 
-// cold_cycles (issue 10): optional, 1..16, 1 (etmem's own semantics) when left out.
+// cold_cycles: optional, 1..16, 1 (etmem's own semantics) when left out.
 TEST(ConfigColdCycles, AWholeNumberOfCyclesFromOneToSixteen) {
     EXPECT_EQ(parseTask(yamlTask("pid", "1")).slide.coldCycles, 1u);
     EXPECT_EQ(parseTask(yamlTask("pid", "1", "      cold_cycles: 2\n")).slide.coldCycles, 2u);

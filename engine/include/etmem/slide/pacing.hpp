@@ -1,4 +1,4 @@
-// Pacing of swap-out (issue 12): a byte rate and a memory-pressure limit per task.
+// Pacing of swap-out: a byte rate and a memory-pressure limit per task.
 //
 // max_swap_rate: a token bucket filled at the rate. A batch asks the kernel for no more than
 // the bucket holds, and the bucket is charged with what pagemap then confirms as swapped
