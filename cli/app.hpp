@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Runs one `etmem` invocation: parse, then talk to etmemd through a DaemonClient, then print.
 #pragma once
 

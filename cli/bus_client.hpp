@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // DaemonClient over the system bus, through the proxies generated from dbus-interfaces/*.xml.
 #pragma once
 

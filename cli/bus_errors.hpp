@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Turns a D-Bus error (name + message) into the one line the user sees. No bus needed, so
 // every mapping is unit-tested.
 #pragma once

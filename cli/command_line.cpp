@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "command_line.hpp"
 
 #include "etmem/contract/bus_names.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem` command line: the objects, commands and options of etmem 1.0 and of etmem 1.1
 // (obj add|del, project start|stop), parsed into a Command without touching the bus.
 #pragma once

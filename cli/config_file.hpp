@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The client reads the config file and sends its text: the daemon runs as root and must not
 // open paths on a caller's behalf.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What the CLI asks of etmemd. BusClient implements it over D-Bus; tests use a fake.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // User-visible help texts. Their wording is etmem 1.0's (openEuler etmem: etmem.c,
 // etmem_migrate.c, and the project usage documented in its README), adapted only where this
 // etmem behaves differently:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The access-count histogram of a cycle as a small text bar chart, one line per count.
 #pragma once
 

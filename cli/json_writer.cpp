@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "json_writer.hpp"
 
 #include "text_util.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A tiny pretty-printing JSON writer: enough for `project show --json`, no dependency.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem: the command-line client of etmemd (a D-Bus proxy).
 #include "app.hpp"
 #include "bus_client.hpp"

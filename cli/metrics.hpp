@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem project show --format=openmetrics|prometheus`: every project's and task's counters
 // as metrics for a fleet's monitoring (node_exporter's textfile collector, a Prometheus
 // scrape). Pure rendering: no bus.

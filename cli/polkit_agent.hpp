@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A text polkit agent for the duration of one etmem call, as systemctl starts one: when
 // etmemd's polkit check needs a password, polkitd asks this agent, which prompts on the
 // terminal etmem runs in.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What `etmem project show` knows about a project: the Project object's properties, as
 // plain data so rendering needs no bus.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "project_properties.hpp"
 
 #include "raw_message.hpp"

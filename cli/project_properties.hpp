@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The Project interface's properties, read straight from a D-Bus reply into ProjectInfo.
 //
 // Not through sdbus::Variant: a Variant copies its value into a message of its own, and

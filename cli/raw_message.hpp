@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The sd_bus_message* inside an sdbus::Message, for what sdbus-c++ 1.2 has no call for.
 #pragma once
 

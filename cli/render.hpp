@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem project show` output: a table for people, JSON for scripts.
 #pragma once
 

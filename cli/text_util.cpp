@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "text_util.hpp"
 
 #include <fmt/format.h>

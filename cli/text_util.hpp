@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Small text helpers shared by the config-file check, the JSON writer and the table.
 #pragma once
 

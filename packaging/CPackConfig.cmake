@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MulanPSL-2.0
 # Debian package of etmem: `cpack -G DEB` in a build directory (tests/deploy/check_deb.sh).
 #
 # CPack's DEB generator rather than a debian/ source package built with dpkg-buildpackage:

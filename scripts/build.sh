@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Configures and builds etmem into ./build (or $ETMEM_BUILD_DIR). Warnings are errors.
 # Arguments, if any, are the targets to build (default: everything).
 set -euo pipefail

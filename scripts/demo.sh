@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # The main job, shown end to end: installs what is needed, builds, starts a private system
 # bus and etmemd on it, starts a demo workload with a known hot and cold set, and drives a
 # project against it with the etmem command — add, start, show, stop, delete.

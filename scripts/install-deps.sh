@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Installs every Debian package etmem needs to build, test and demo.
 # Idempotent; run as root on Debian 12 (bookworm).
 set -euo pipefail

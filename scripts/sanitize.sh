@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Builds the unit and bus tiers with AddressSanitizer+UBSan and the unit tier (the engine's
 # worker pools, the project runner, the DAMON collector, the registry's poster) with
 # ThreadSanitizer, each in a build directory of its own, and runs them. Part of

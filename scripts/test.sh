@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # The whole test suite: installs what is needed, checks formatting, builds with warnings
 # as errors, and runs every test — unit, bus, deployment, fuzz and the tests that boot real
 # kernels in throw-away VMs (tests/vm), the unit and bus tiers again under sanitizers

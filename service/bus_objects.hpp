@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The D-Bus skin over the registry: the manager object, one object per project, and the
 // ObjectManager at the root. Adaptors only check authorization, translate types and map
 // ServiceError to named D-Bus errors; the logic is the registry's.

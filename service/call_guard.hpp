@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Looks at every method call before sd-bus dispatches it and refuses, at once and with
 // org.freedesktop.DBus.Error.LimitsExceeded, the reads that would hurt etmemd or its other
 // callers:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Wiring of etmemd: bus, registry, objects, notifications, signals; and its lifecycle.
 #pragma once
 

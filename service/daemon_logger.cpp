@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "daemon_logger.hpp"
 
 #include <fmt/format.h>

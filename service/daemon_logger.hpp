@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd's logger: the journal with structured fields when a journal listens, stderr
 // otherwise. sd_journal_send reports success even with no journal, so the socket is probed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Failures a client can cause, each with the D-Bus error name it is answered with (the
 // names are the contract's: etmem/contract/error_names.hpp).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "event_loop.hpp"
 
 #include <poll.h>

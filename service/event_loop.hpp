@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd's single event loop: the bus connection, signals, work posted by worker threads,
 // and the watchdog ping, all on one thread — so the registry and the bus objects are only
 // ever touched from here and need no locks.

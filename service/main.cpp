@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd: the etmem service. See daemon.cpp for its lifecycle.
 #include <sdbus-c++/Error.h>
 #include <cstdio>

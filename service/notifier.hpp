@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The service manager's notification protocol (sd_notify): READY, STATUS, STOPPING and
 // watchdog pings. Every call is a no-op when NOTIFY_SOCKET is unset.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd's command line, as the original etmemd takes it.
 #pragma once
 

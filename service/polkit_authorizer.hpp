@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Who may change etmemd: polkit decides, for the caller identified by the bus.
 //
 // etmemd runs as root; every mutating D-Bus call (AddProject, RemoveProject, StartProject,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The projects etmemd manages: what each is, whether it runs, what its cycles found.
 //
 // The registry is the manager's logic without the bus: the D-Bus objects are a thin skin

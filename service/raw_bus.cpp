@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "raw_bus.hpp"
 
 #include <sdbus-c++/sdbus-c++.h>

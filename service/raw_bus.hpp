@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The sd-bus objects inside sdbus-c++ 1.2's, for what it has no call for (message flags,
 // filters, the write queue).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "state_store.hpp"
 
 #include <fcntl.h>

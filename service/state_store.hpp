@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Persistence of projects in the state directory (see stateDirectoryFor in options.hpp).
 //
 // One file per project, "<encoded name>.project", written atomically (temp file, fsync,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "systemd_units.hpp"
 
 #include <fmt/format.h>

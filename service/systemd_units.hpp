@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The unit -> cgroup lookup the engine's resolver asks for `type: unit` tasks, answered by
 // systemd on the system bus (GetUnit, then the unit's ControlGroup).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Control-plane benchmark: how etmemd's D-Bus API scales to 1,000 projects.
 //
 // Starts a private system bus and etmemd (the bus-test harness), then measures

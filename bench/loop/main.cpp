@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Event-loop benchmark: what a client that waits on polkit, a flood of calls, or a stop
 // costs everybody else. On a private system bus with etmemd (the bus-test harness):
 //   - read latency (ListProjects, Properties.Get) with no check pending, and while 8

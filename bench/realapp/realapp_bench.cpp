@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem against the kernel's own reclaim on a real application, run as root in a
 // test guest with a swap device: Debian's memcached holding --items values of 4,000 bytes
 // (>= 100 MiB), read through libmemcached with Zipfian key popularity. Popularity follows

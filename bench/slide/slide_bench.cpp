@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine's benchmark, run as root in a test guest with a swap device:
 //  1. selection quality: etmem's cycle vs the kernel's own reclaim (cgroup v2 memory.reclaim
 //     of the same number of bytes) on the same workload: cold-swapped %, hot-swapped %, and

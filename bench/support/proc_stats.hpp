@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Small /proc and sysfs readers the engine benchmarks share: what a benchmark measures of a
 // process (resident and swapped kB, major faults) and one-line files it reads or writes.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The D-Bus API itself, driven with busctl and sdbus-c++: results, named errors, properties,
 // introspection, ObjectManager and PropertiesChanged.
 #include <atomic>

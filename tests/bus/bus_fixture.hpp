@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // GoogleTest fixture: a private system bus, a target process to point projects at, and one
 // etmemd (READY=1 awaited) per test. Helpers drive it through the CLI, busctl and sdbus-c++.
 #pragma once

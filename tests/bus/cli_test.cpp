@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The etmem CLI against a real etmemd: every command, and every error path ends with a
 // non-zero exit and exactly one line on stderr saying what went wrong.
 #include <regex>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's commands against a real etmemd on a private bus: an obj add sequence of
 // project, engine and task files, project start|stop|show, obj del, and the Manager's
 // AddObjects/RemoveObjects called directly; bad files change nothing.

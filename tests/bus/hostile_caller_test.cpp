@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What any local user ("nobody" here) could do to etmemd, and must not be able to: knock it
 // off the bus with one read, stall it for everyone by not reading replies, pin its memory
 // with oversized arguments while polkit is slow, and take every reply slot etmemd has at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd's life: sd_notify, signals, persistence across restarts, instances, options.
 #include <set>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Nothing lost, nothing doubled: the bus name before the state, one daemon per state
 // directory, bad or unreadable state files never blocking a start, stop and remove on a full
 // or read-only state directory, every changing property announced.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "polkit_fixture.hpp"
 
 #include <sys/stat.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // GoogleTest fixture for bus tests with polkit in the picture: the private bus carries
 // polkit's policy and other users may reach it. It lives apart from polkit_rig.hpp, which
 // bench/loop links without GoogleTest.

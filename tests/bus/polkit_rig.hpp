@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // polkit for bus tests: the real polkitd on the private bus (etmem's action and the test's
 // own rules bind-mounted in a mount namespace of its own), or a stand-in for a hung one; and
 // what a password prompt needs: a user with a password, polkit's setuid helper on the same

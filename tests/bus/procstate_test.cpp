@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Acting on the right processes and keeping state that cannot be lost or hang, against a
 // real etmemd on a private bus: clients in other pid or cgroup namespaces, a daemon out of
 // descriptors or threads, state file names, a FIFO as the lock file, 1.1's region projects

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // polkit's password prompt through etmem, end to end: a non-root user runs etmem on a
 // terminal, polkitd (real, on the private bus) wants that user's password, pkttyagent
 // (started by etmem) asks for it, polkit's setuid helper checks it with PAM, and etmemd acts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What the daemon reports by name: Report and TaskReports (statistics as dictionaries that
 // a new figure extends without a new signature), Gates, TaskGates and TaskSettings (the
 // config as the daemon holds it), and org.freedesktop.LogControl1.

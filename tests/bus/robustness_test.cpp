@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The daemon survives whatever clients send, unchanged, and serves several clients at once.
 #include <random>
 

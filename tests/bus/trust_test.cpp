@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmemd as a root service operators can trust: identity from the bus, a loop no client
 // can stall (polkit slow or silent), stray signals and a lost bus that never kill it.
 #include <fcntl.h>

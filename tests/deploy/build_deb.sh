@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Builds the Debian package of a build tree into OUT_DIR and prints its path.
 # Usage: build_deb.sh BUILD_DIR OUT_DIR [DEBIAN_REVISION]
 # A revision other than the configured one gives a newer build of the same tree (the

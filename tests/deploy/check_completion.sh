@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Drives the bash completion of etmem and etmemd as bash-completion would (COMP_WORDS,
 # COMP_CWORD, COMP_LINE, COMP_POINT), with project names from a real etmemd on a private
 # system bus, and checks the candidates; then that every option `etmem ... help` prints is

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Builds the Debian package and checks it as an administrator (and lintian) would: lintian
 # clean of errors and warnings (overrides carry their reasons), the same files as
 # `cmake --install --prefix /usr`, the example config a conffile in /etc/etmem, copyright

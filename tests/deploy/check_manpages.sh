@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # The manual pages render without a warning, carry the build's version, and document every
 # command and option the programs' own help prints (so help and manual cannot drift).
 # Usage: check_manpages.sh MAN_BUILD_DIR VERSION ETMEM ETMEMD

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # etmem's metrics as real consumers read them: a real etmemd on a private system bus runs a
 # project against a process of this test; `etmem project show --format=prometheus` is
 # written into a directory that a real node_exporter's textfile collector serves, and the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # systemd-analyze security of every unit, offline, under a threshold (0..100 scale; the
 # printed exposure is that divided by 10). Prints each unit's exposure level.
 # Usage: check_security.sh UNIT_BUILD_DIR THRESHOLD

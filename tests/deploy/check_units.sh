@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # systemd-analyze verify of every configured unit must print nothing at all.
 # Usage: check_units.sh UNIT_BUILD_DIR ETMEMD_BINARY
 # The configured units name the installed etmemd (e.g. /usr/local/sbin/etmemd), which need

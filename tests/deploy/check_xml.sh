@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # The polkit policy and the bus policy validated against their DTDs.
 # Usage: check_xml.sh SOURCE_DIR
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The polkit Authorizer against the REAL polkitd, on a private system bus.
 //
 // A private dbus-daemon (type system, our bus policy included) and /usr/lib/polkit-1/polkitd

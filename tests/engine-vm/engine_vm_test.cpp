@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine against real kernels, run as root in a test guest (tests/vm): the
 // workload's cold pages leave, its hot pages stay, every checksum holds; marking pages idle
 // needs the clear_refs TLB flush; a target exiting mid-cycle is dropped; no swap is reported.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's gates on a real kernel, run as root in a test guest: sysmem_threshold holds
 // swapping off while MemFree is above it and lets it run once a balloon brings MemFree below;
 // swap_threshold leaves a small target untouched; dram_percent 40 leaves 40% (+-5 points) of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // libFuzzer target for the config readers (both forms).
 //
 // Input: the first byte picks the core count (low 6 bits) and whether every line's leading

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Builds the config fuzzer with clang++ (the main build uses g++) and runs it for a bounded
 # time over the corpus kept in the repository. New inputs go to a scratch directory, never
 # into the source tree. Fails when libFuzzer finds a crash, a leak or a timeout.

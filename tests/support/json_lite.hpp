@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A strict, small JSON reader: enough for tests to check that `etmem project show --json`
 // prints well-formed JSON and to look values up in it. Not a general-purpose library.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The private system bus config of the tests, rendered from the one template the demo uses
 // too (scripts/private-system-bus.conf.in), so the tests' bus and the demo's cannot drift.
 #pragma once

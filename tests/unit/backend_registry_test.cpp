@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The backends' rows: the names a config may write come from them, one each.
 #include <gtest/gtest.h>
 

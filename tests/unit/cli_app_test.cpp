@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // One `etmem` run end to end against a fake etmemd: exit codes, what goes to stdout and
 // stderr, and that nothing reaches the daemon when the command line or the file is wrong.
 #include "app.hpp"

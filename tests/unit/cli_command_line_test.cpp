@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem's command line: every command and option of etmem 1.0, long forms, and the ways a
 // command line can be wrong.
 #include "command_line.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem project show --format=openmetrics|prometheus: a fixed set of projects rendered
 // exactly, and the rules the two formats impose checked line by line.
 #include "metrics.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Reading Project properties straight out of a D-Bus message (GetAll's a{sv},
 // GetManagedObjects' a{oa{sa{sv}}}): what is read, what is skipped, and in which order the
 // projects come out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem project show` output: the table for people and the JSON for scripts.
 #include "json_writer.hpp"
 #include "render.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem project show` for unit targets and pacing: the cgroup a unit resolved to, why it
 // has no process, and what held swap-out back, in the table and in JSON.
 #include <gtest/gtest.h>

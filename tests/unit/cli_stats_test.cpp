@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // `etmem project show`: per-project and per-task statistics, and the access-count chart.
 #include "histogram_chart.hpp"
 #include "render.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Table cells show every control character a terminal would act on as '?'.
 #include "text_util.hpp"
 

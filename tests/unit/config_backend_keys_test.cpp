@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The optional per-task backend keys: scanner and swapper.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A task's engine and the engine's own keys: the normalized text, the lists of keys messages
 // give and the unknown-engine rejection, the same in every file form.
 #include <gtest/gtest.h>

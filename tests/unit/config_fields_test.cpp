@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Every config key at and just beyond each edge of its range, in the YAML form; each
 // rejection must name line, column, key path, value and the allowed range.
 #include <gtest/gtest.h>

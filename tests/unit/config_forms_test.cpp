@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The two file forms (YAML and etmem 1.0's `key : value` lines), the rule that picks between
 // them, and the normalized YAML both give.
 #include <gtest/gtest.h>

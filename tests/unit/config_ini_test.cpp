@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's INI form and its keys (sysmem_threshold, swapcache marks, swap_threshold,
 // dram_percent, swap_flag, task name) in all three forms, at and beyond their edges.
 #include <gtest/gtest.h>

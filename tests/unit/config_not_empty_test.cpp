@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Texts that hold something but no config are reported for what they are, never as empty.
 #include <gtest/gtest.h>
 

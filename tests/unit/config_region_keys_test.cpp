@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's optional DAMON region keys in options: sample_interval, aggr_interval,
 // update_interval (microseconds), min_nr_regions, max_nr_regions.
 #include <gtest/gtest.h>

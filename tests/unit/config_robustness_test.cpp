@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Bad input of every kind gives a ConfigError that says what is wrong and where, never a
 // crash, a hang, or a bare parser exception.
 #include <gtest/gtest.h>

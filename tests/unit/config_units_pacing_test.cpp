@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Config keys for units and pacing: task types unit and cgroup, max_swap_rate and
 // pressure_limit, in the YAML and etmem 1.0 forms; every rejection names the key, the value
 // and what is allowed.

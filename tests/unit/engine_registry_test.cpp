@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The engine registry: rows a config can name, each with keys of its own.
 #include <gtest/gtest.h>
 

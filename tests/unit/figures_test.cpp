@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Named statistics: how a cycle's figures are totalled across cycles and combined over a
 // project's tasks, by name, so a new figure needs no new field anywhere.
 #include "etmem/figures.hpp"

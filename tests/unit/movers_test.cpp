@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Movers: the registry by destination, and the swap mover's wrapping of a swap backend and its
 // confirmation from pagemap.
 #include <fcntl.h>

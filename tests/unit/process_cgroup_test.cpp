@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Types cgroup and unit: every process of a cgroup and its descendants, from cgroup.procs,
 // held by pidfd; a unit that is not running is a note, not an error. The hierarchy is a
 // directory laid out as cgroup2's (the host runs cgroup v1; the VM test uses real cgroups),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Target resolution when etmemd is short of descriptors, and which clients' pids and cgroup
 // paths mean to etmemd what they mean to the client.
 #include <dirent.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Target resolution against real processes this test starts.
 #include "etmem/process.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The cycle scheduler against a recording engine: the order of calls, the counts, and that
 // stopping never waits out an interval.
 #include "etmem/project_runner.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The gates and engine settings the daemon reports, named and valued as the config writes
 // them.
 #include "etmem/settings.hpp"

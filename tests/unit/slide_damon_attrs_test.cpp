@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The DAMON scanner's monitoring attributes: derived from interval and the candidates' size
 // unless the project's region keys give them.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Claiming DAMON kdamonds, against a temp directory standing in for sysfs and /run: etmem
 // creates its pool only when nobody has kdamonds, never rewrites nr_kdamonds otherwise, and a
 // claim ends with its lock (as it does when a daemon crashes).

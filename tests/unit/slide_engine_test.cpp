@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine's counting, classification and reporting, on real child processes (their
 // smaps and pagemap are real) with a scripted scanner and a recording swapper. Nothing here
 // swaps: the host has no swap to use, and none is turned on.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's gates as pure rules over /proc text, and Gates over a fake /proc tree.
 #include <gtest/gtest.h>
 

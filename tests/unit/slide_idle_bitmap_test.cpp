@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The page_idle bitmap word/chunk arithmetic, against a temp file standing in for
 // /sys/kernel/mm/page_idle/bitmap (the real kernel is exercised in the VM tests).
 #include <unistd.h>

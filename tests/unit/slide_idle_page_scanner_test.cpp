@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The idle_page scanner's rounds on a real child (its smaps, pagemap, clear_refs and
 // soft-dirty bits are the kernel's), with a temp file standing in for
 // /sys/kernel/mm/page_idle/bitmap: a bit the test clears stands for a page the kernel found

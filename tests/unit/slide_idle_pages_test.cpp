@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The openEuler etmem_scan/etmem_swap formats, tested against a test encoder built from the
 // documented format (the modules cannot run here).
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include <gtest/gtest.h>
 
 #include "etmem/kernel/memory_map.hpp"

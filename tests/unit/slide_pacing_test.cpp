@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Pacing logic (max_swap_rate, pressure_limit) on a simulated clock: the confirmed rate,
 // the Senpai share, pausing and resuming, coldest-first order and what is held back.
 #include "etmem/slide/pacing.hpp"

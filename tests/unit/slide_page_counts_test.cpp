@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine's resident-proportional state (PageCounts), its present-page walks
 // (PAGEMAP_SCAN and the chunked fallback) and its bounded swap batches, on this process and
 // on a child with a sparse 1 TiB reservation. Nothing here swaps (a recording swapper).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MulanPSL-2.0
 """Reads an etmem-workload layout and that process's pagemap: prints the fraction of its
 cold pages and of its hot pages that read as swapped ("cold=0.973 hot=0.000")."""
 import struct

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MulanPSL-2.0
 """Samples VmSwap of a pid every 0.2 s for DURATION seconds; prints the largest swap-out rate
 over any WINDOW-second window, the mean rate from the first to the last growth, and the
 total swapped, in MiB(/s): "max_window=7.93 mean=5.10 total=96.2"."""

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Runs as root in a throw-away VM under systemd (tests/vm runner, backports kernel): etmemd
 # from the build tree on the guest's real system bus, targets given as systemd units, and
 # swap-out paced by max_swap_rate and pressure_limit. Prints one "ok"/"FAIL" line per proof

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MulanPSL-2.0
 # etmem's VM test tier as a CMake function, for any test tier to call:
 #
 #   etmem_add_vm_test(NAME <name>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem-workload: memory with a known hot set and cold set.
 //
 // Allocates --hot + --cold pages in one private anonymous mapping; which pages are hot is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Drives an etmem-workload process from a test or benchmark: launches it, reads the layout
 // it writes (where its pages are, which are hot), stops it, and checks its pages against
 // pagemap. Shared by the engine's VM tests and the slide benchmark; needs etmem-engine.

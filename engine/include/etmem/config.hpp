@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The project configuration model and its readers.
 //
 // Two file forms give the same model: YAML (the documented form) and etmem 1.0's

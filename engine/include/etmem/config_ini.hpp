@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's objects: a 1.1 file adds (or removes) a project, an engine or tasks, either
 // all in one file or each in its own file added in turn (`etmem obj add|del`).
 #pragma once

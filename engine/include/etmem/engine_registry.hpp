@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The engines this build has, one explicit row each: a task's `engine` key picks the row.
 //
 // A row names the engine, makes it for a task and lists the engine's own task keys, so the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Named statistics: what a cycle counted, or how a task is set up, as an ordered list of
 // named values. A new outcome (pages migrated to a node, say) is a new name that the
 // scheduler totals, the daemon sums over tasks and reports, and the CLI shows, with no new

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The logging seam between the engine and whoever hosts it. The engine says what happened
 // and to which project/task/pid; the host (etmemd) decides where it goes (journal, stderr).
 #pragma once

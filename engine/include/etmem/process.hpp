@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Target processes: resolution of a task to the current pids, held by pidfd.
 #pragma once
 

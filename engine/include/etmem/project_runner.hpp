@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The cycle scheduler: runs every task of a project on its own worker thread.
 //
 // A cycle of one task:

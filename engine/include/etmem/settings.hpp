@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // How a project and its tasks are set up, as named values the daemon reports, so a client
 // reads the gates and the engine's settings instead of parsing them back out of the config.
 // Names are the config's keys.

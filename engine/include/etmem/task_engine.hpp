@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The seam between the cycle scheduler and an engine that decides what is cold.
 //
 // The scheduler (ProjectRunner) owns timing: per task and per cycle it resolves the targets,

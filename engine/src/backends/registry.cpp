@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What the backends' rows (backends.hpp) feed: parsing a config's choice, the probe, the
 // sentence for a missing backend and the factory.
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // parseConfig: text checks, then the reader the text is written for, then the one validator.
 #include "etmem/config.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The keys each section of a config accepts; shared by the validator and the readers (the
 // legacy reader places a key in its section by the key's name, since etmem 1.0's indentation
 // is not reliable enough to do so). A task's keys are the few every task has plus the keys

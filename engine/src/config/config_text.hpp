@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Checks on the raw text that come before either reader, and helpers to show user text safely.
 #pragma once
 

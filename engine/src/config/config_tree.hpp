@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The reader-neutral tree both config readers build and the one validator reads.
 //
 // Keeping the two file forms apart from the rules means the rules (ranges, required keys,

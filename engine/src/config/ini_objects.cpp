@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Adding and removing 1.1 objects on an existing project's config.
 #include <fmt/format.h>
 

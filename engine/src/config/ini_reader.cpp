@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "config/ini_reader.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's config form: `[project]`, `[engine]` and `[task]` sections of `key=value`
 // lines (GKeyFile-like: `#` starts a comment line, blanks around `=` are dropped).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The value checks every key reader shares (the validator's and each engine's key table),
 // so a key's rejection reads the same whichever table the key comes from.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.0's own config form: one `key : value` or `section:` per line, indented with any
 // mix of tabs and spaces. The original README's example is such a file; it is not YAML.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // "Did you mean ...?" for unknown keys, so a typo is caught and its fix is named.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // toYaml: the one normalized text of a config. Every key is written, in a fixed order, and
 // policies is always a list, so two files meaning the same project give the same text.
 #include <fmt/format.h>

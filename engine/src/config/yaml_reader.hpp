@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #pragma once
 
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "etmem/process.hpp"
 
 #include "etmem/project_runner.hpp"  // describeTask

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "etmem/kernel/idle_bitmap.hpp"
 
 #include <unistd.h>

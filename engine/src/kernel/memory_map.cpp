@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "etmem/kernel/memory_map.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The movers by destination: explicit rows, so a static library keeps every one of them
 // (self-registering objects would be dropped by the linker when nothing references them).
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The make functions of the movers kMovers (movers.cpp) lists, one per mover file.
 #pragma once
 

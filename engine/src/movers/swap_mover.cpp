@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The swap mover: takes pages out to the active swap devices through a swap backend
 // (process_madvise(MADV_PAGEOUT) or openEuler's /proc/PID/swap_pages, swappers.cpp) and
 // confirms from pagemap: a page moved when its entry reads "swapped" (bit 62). What the

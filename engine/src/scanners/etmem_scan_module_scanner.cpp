@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The idle_pages scanner: openEuler's /proc/PID/idle_pages (etmem_scan module). Reading walks the
 // page tables from the file position, test-and-clears the accessed bits and returns the byte stream
 // decoded by IdlePagesDecoder. A round reads every candidate mapping once; clear_refs 4 then

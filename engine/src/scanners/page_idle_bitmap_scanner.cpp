@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The idle_page scanner, on idle page tracking: /proc/PID/pagemap gives the PFN (and the soft-dirty
 // bit) of every present page; /sys/kernel/mm/page_idle/bitmap marks PFNs idle and tells which are
 // still idle. Only the target's own anonymous pages (pagemap "swappable") are tracked. One round,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "slide/backend_choice.hpp"
 
 #include <fmt/format.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Backend choice for a slide task: the access scanner and the mover it uses, from the
 // options (pinned, auto, or a test's override) and what probing this machine finds, with a
 // sentence for each one missing. Made once per task; making them starts nothing.

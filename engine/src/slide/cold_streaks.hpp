@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Cold streaks (cold_cycles): a page may go only once it has been cold in that many
 // consecutive cycles. Each target keeps one byte per cold resident page for the cycle it
 // came with and the one it is in; between cycles the streaks are carried by pid, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Counting: a cycle's scan rounds become a weighted access count per resident candidate page
 // of each target (weight 1 for a read, 3 for a write where the scanner tells them apart;
 // weightOf and addWeight in slide_engine.hpp), kept in page_counts.hpp's chunks.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What kept a cycle from doing all its work, said once each, from any worker: the report's
 // error (LastError), and a journal warning when it changes.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "slide/cycle_pacing.hpp"
 
 #include <condition_variable>

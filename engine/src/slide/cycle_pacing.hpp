@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Pacing of one task's eviction across a cycle (max_swap_rate, pressure_limit; the rules are
 // pacing.hpp's): the task's targets share one pacer, so they move pages one after another,
 // and a cycle's moves are spread over at most its pacing window (the project's interval).

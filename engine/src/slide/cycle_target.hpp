@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // One target of the slide engine during one cycle: what the stages (counting, cold streaks,
 // eviction) keep of it, and the walk over its resident candidate pages they share.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Eviction, the act stage of the slide engine, per target: classifies the resident candidate
 // pages by their counts (count >= T: hot, else cold), selects which cold pages go (cold
 // streaks, etmem 1.1's gates and dram_percent budget, the options' selector), batches them

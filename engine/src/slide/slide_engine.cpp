@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine wires its stages together over a cycle: backend choice (made once),
 // counting (beginCycle and scan), cold streaks and eviction (act), on a worker pool made
 // once per cycle. Each stage is a file of its own and says how it stops.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A fixed set of workers for one cycle: every stage of the cycle hands them the targets, so
 // no thread is made per round. The calling thread works too.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The madvise swapper: process_madvise(MADV_PAGEOUT) on the target's pidfd.
 #include <sys/mman.h>
 #include <sys/syscall.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The swap_pages swapper: openEuler's /proc/PID/swap_pages (etmem_swap module).
 #include <fcntl.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A private system bus with etmemd on it: what the bus-level tests and the control-plane
 // benchmark share. Nothing here touches the host's bus, systemd or /var/lib/etmem.
 #pragma once

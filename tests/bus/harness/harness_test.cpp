@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Checks of the harness itself, runnable before etmemd exists: if these fail, a failing bus
 // test says nothing about etmemd.
 #include <gtest/gtest.h>

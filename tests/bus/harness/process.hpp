@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Child processes for bus-level tests: spawn, wait with a deadline, capture output.
 // Every child is owned by a Process object; destroying it kills and reaps the child, so a
 // failing test never leaves a daemon behind.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem-connect-as UID ADDRESS NAME: connects to the bus at ADDRESS as uid UID
 // (setresuid(UID, UID, 0) around the connect), becomes root again (setresuid(0, 0, 0)), then
 // calls etmemd's StartProject(NAME). A daemon that reads the caller's uid from /proc/<pid>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem-hostile-caller CONNECTIONS CALLS METHOD BYTES [read]: what a hostile local user does
 // to etmemd, on the bus of $DBUS_SYSTEM_BUS_ADDRESS. Opens CONNECTIONS connections and sends
 // CALLS calls of METHOD on each:

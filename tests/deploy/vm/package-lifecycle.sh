@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Runs as root inside a throw-away VM booted with systemd (tests/vm runner): the Debian
 # package's life cycle with apt and dpkg under the real systemd, dbus-daemon and polkitd.
 # install (enabled and started as postinst says, D-Bus activation, polkit action, conffile,

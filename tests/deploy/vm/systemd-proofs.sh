@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MulanPSL-2.0
 # Runs as root inside a throw-away VM booted with systemd (tests/vm runner): installs etmem
 # from the build tree with `cmake --install --prefix /usr`, then proves the deployment under
 # the real systemd, dbus-daemon and polkitd. Prints one "ok"/"FAIL" line per proof; exits 1

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "project_registry.hpp"
 
 #include <gtest/gtest.h>

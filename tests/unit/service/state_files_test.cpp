@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The state directory holds plain files only: a FIFO, device or symlink in it never blocks
 // etmemd's start or stands in for a project.
 #include <fcntl.h>

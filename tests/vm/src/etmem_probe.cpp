@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem-probe: reports which of the kernel and system features etmem builds on are present on
 // the running system (meant for the VM test guests, harmless on any machine: it only reads,
 // and touches nothing but its own memory unless --activate asks it to start polkitd).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Small helpers shared by the guest-side probe and the guest tests: /proc and pagemap reading,
 // pidfd/process_madvise wrappers. Header-only so the VM tier depends on nothing but the kernel.
 #pragma once

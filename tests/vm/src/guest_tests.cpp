@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Tests that run INSIDE a VM test guest (tests/vm/etmem-vm-run), as root, on a kernel the host
 // does not have. A test whose feature the runner promised (ETMEM_VM_FEATURES) fails when the
 // feature is absent; otherwise (e.g. run by hand on a host) it is skipped.

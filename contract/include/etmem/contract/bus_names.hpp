@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // How instance names and project names map onto D-Bus names and object paths.
 // Shared by etmemd and the etmem CLI so both derive the same names.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The D-Bus errors etmemd answers with: one name per kind, shared by the daemon (which
 // throws them) and the CLI (which explains them).
 #pragma once

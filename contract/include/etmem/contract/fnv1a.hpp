@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // FNV-1a, 64 bits: the hash in shortened bus names and state file names. Both are stored or
 // seen by others, so it must never change: it is the same on every build and machine.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Sizes both sides enforce, so the CLI refuses early exactly what the daemon would refuse.
 #pragma once
 

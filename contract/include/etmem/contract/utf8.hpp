@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A D-Bus string must be valid UTF-8: the check both sides use on names and config text.
 #pragma once
 

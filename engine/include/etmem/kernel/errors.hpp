@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // How the kernel's answers reach the engines: a target that is gone, or an interface that
 // cannot work here.
 #pragma once

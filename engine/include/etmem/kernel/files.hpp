@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Reading and writing the small text files of /proc and /sys.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Moving bits of /sys/kernel/mm/page_idle/bitmap the efficient way.
 //
 // The file has one bit per PFN and is read and written in 8-byte words at offset

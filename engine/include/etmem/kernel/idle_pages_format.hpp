@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The byte stream of openEuler's /proc/PID/idle_pages (etmem_scan module) and the text
 // written to /proc/PID/swap_pages (etmem_swap module). See KERNEL-INTERFACES.md.
 #pragma once

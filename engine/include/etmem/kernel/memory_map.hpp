@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Which memory of a target the slide engine considers, and how page ranges are batched.
 //
 // Candidates are the mappings whose pages swap can take: private mappings (anonymous, or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // /proc/PID/pagemap: one 64-bit entry per virtual page.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Where the kernel interfaces live; tests point them elsewhere.
 #pragma once
 

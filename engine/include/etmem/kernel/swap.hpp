@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Whether the kernel has somewhere to swap to.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A target's files under /proc/PID, opened so that they are the target's own.
 #pragma once
 

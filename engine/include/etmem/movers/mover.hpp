@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Movers: what an engine does with the pages it chose. A Mover asks the kernel to take page
 // ranges of a target to a destination (swap today; a NUMA node next), then confirms from the
 // kernel which pages are there, so the figures count what happened, not what was asked.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The damon scanner's parts that tests and tools reach: its monitoring attributes and its
 // claims on kdamonds.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The engines' backends: access scanners (which pages were used) and swappers (push pages
 // out), chosen by probing the running kernel, overridable by configuration.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem 1.1's gates on the slide engine's act stage: when a cycle may swap, how much of a
 // target it may swap, and the swap-cache marks. The rules are pure functions over what
 // /proc says (so they are unit-tested on text); Gates reads /proc and applies them.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Pacing of swap-out: a byte rate and a memory-pressure limit per task.
 //
 // max_swap_rate: a token bucket filled at the rate. A batch asks the kernel for no more than

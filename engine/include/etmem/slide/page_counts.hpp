@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine's per-target state for one cycle: a weighted access count per resident
 // page, kept in fixed chunks of kChunkPages pages (2 MiB of address space) that exist only
 // where a page was seen present or accessed. A target that reserves 1 TiB and touches

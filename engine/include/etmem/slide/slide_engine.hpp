@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine: per cycle, `loop` scan rounds count how often each candidate page was
 // accessed (weight 1 for a read, 3 for a write where the scanner tells them apart); act()
 // classifies every resident candidate page (count >= T: hot, else cold) and moves the cold

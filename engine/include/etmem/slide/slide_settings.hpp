@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The slide engine's own task keys, as a task config holds them (TaskConfig::slide).
 //
 // Each field is one key of the table in engine/src/engines/slide/slide_keys.cpp, which reads,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "engines/slide/slide.hpp"
 
 #include "etmem/slide/slide_engine.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Engine slide's registry row: its keys (slide_keys.cpp) and its maker.
 #pragma once
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Engine slide's task keys: one row each, read, checked and written from here in every file
 // form (YAML, etmem 1.0's lines, etmem 1.1's [task]). A new slide key is a field of
 // SlideSettings (etmem/slide/slide_settings.hpp), a row here and its paragraph in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The monitoring attributes the damon scanner gives DAMON (see etmem/scanners/damon.hpp).
 #include <algorithm>
 

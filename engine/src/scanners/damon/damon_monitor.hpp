@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // A cycle's targets, watched together by one kdamond, and each target's share of what it saw.
 #pragma once
 

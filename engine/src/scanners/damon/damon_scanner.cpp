@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The damon scanner: DAMON with the vaddr operations, through /sys/kernel/mm/damon/admin.
 //
 // A cycle's targets are watched together by one kdamond (up to kMaxTargetsPerKdamond; more

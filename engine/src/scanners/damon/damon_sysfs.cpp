@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "scanners/damon/damon_sysfs.hpp"
 
 #include <fcntl.h>

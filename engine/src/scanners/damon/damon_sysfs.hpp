@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // The DAMON sysfs files that take DAMON's sysfs lock (a kdamond's state and the nr_* files):
 // the kernel answers EBUSY while a kdamond's tried-regions request holds that lock (up to a
 // window, and another etmem project's kdamond may be the one), so these ask again.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 #include "scanners/damon/kdamond_config.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // What a kdamond of the damon scanner is told: one context with the vaddr operations, a
 // target per process with its candidates as initial regions, and a `stat` scheme per target.
 #pragma once

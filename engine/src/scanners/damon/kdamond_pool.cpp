@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // etmem's pool of kdamonds and the claims on them (see etmem/scanners/damon.hpp).
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MulanPSL-2.0
 // Reading every aggregation window of a kdamond that is on.
 #pragma once
 
