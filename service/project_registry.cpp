@@ -468,14 +468,9 @@ std::string savedText(const std::string& name, const ProjectConfig& config, bool
     if (config.swapcacheHighWmark && config.swapcacheLowWmark)
         text += fmt::format("swapcache_high_wmark={}\nswapcache_low_wmark={}\n",
                             *config.swapcacheHighWmark, *config.swapcacheLowWmark);
-    auto addRegionKey = [&](std::string_view key, std::uint64_t value) {
-        if (value != 0) text += fmt::format("{}={}\n", key, value);  // 0: derived, not given
-    };
-    addRegionKey("sample_interval", config.region.sampleIntervalUs);
-    addRegionKey("aggr_interval", config.region.aggrIntervalUs);
-    addRegionKey("update_interval", config.region.updateIntervalUs);
-    addRegionKey("min_nr_regions", config.region.minNrRegions);
-    addRegionKey("max_nr_regions", config.region.maxNrRegions);
+    for (const RegionKey& key : kRegionKeys)  // 0: derived, not given
+        if (config.region.*key.field != 0)
+            text += fmt::format("{}={}\n", key.name, config.region.*key.field);
     return text;
 }
 

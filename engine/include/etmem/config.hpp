@@ -70,6 +70,20 @@ struct RegionScanConfig {
     bool operator==(const RegionScanConfig&) const = default;
 };
 
+// The region keys with their fields, in the order every config form writes them; a key whose
+// value is 0 (derived) is not written.
+struct RegionKey {
+    std::string_view name;
+    std::uint64_t RegionScanConfig::*field;
+};
+inline constexpr RegionKey kRegionKeys[] = {
+    {"sample_interval", &RegionScanConfig::sampleIntervalUs},
+    {"aggr_interval", &RegionScanConfig::aggrIntervalUs},
+    {"update_interval", &RegionScanConfig::updateIntervalUs},
+    {"min_nr_regions", &RegionScanConfig::minNrRegions},
+    {"max_nr_regions", &RegionScanConfig::maxNrRegions},
+};
+
 struct ProjectConfig {
     unsigned loop = 1;
     unsigned interval = 1;

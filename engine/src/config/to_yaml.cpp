@@ -100,14 +100,8 @@ std::string taskYaml(const TaskConfig& task) {
 // The region keys given (0 is "derived" and is left out, so parsing gives it back).
 std::string regionYaml(const RegionScanConfig& region) {
     std::string yaml;
-    const auto add = [&](std::string_view key, std::uint64_t value) {
-        if (value != 0) yaml += fmt::format("  {}: {}\n", key, value);
-    };
-    add("sample_interval", region.sampleIntervalUs);
-    add("aggr_interval", region.aggrIntervalUs);
-    add("update_interval", region.updateIntervalUs);
-    add("min_nr_regions", region.minNrRegions);
-    add("max_nr_regions", region.maxNrRegions);
+    for (const RegionKey& key : kRegionKeys)
+        if (region.*key.field != 0) yaml += fmt::format("  {}: {}\n", key.name, region.*key.field);
     return yaml;
 }
 

@@ -55,14 +55,8 @@ FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
     if (task.slide.maxSwapRate != 0) settings.setCount("max_swap_rate", task.slide.maxSwapRate);
     if (task.slide.pressureLimit != 0)
         settings.set(Figure{"pressure_limit", task.slide.pressureLimit, Combine::Max});
-    const auto region = [&](std::string_view key, std::uint64_t value) {
-        if (value != 0) settings.setCount(key, value);
-    };
-    region("sample_interval", project.region.sampleIntervalUs);
-    region("aggr_interval", project.region.aggrIntervalUs);
-    region("update_interval", project.region.updateIntervalUs);
-    region("min_nr_regions", project.region.minNrRegions);
-    region("max_nr_regions", project.region.maxNrRegions);
+    for (const RegionKey& key : kRegionKeys)
+        if (project.region.*key.field != 0) settings.setCount(key.name, project.region.*key.field);
     return settings;
 }
 
