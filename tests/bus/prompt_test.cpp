@@ -3,6 +3,10 @@
 // terminal, polkitd (real, on the private bus) wants that user's password, pkttyagent
 // (started by etmem) asks for it, polkit's setuid helper checks it with PAM, and etmemd acts
 // on polkit's answer.
+#include <unistd.h>
+
+#include <string>
+
 #include "polkit_fixture.hpp"
 
 namespace etmem::test {
@@ -10,8 +14,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kUser = "etmemtest-prompt";
-constexpr const char* kGroup = "etmemtest-managers";
+// Named after the test process: ctest runs this suite's tests side by side, and one test's
+// teardown must not delete the account another is prompting for.
+const std::string kUser = "etmemtest-p" + std::to_string(::getpid());
+const std::string kGroup = "etmemtest-m" + std::to_string(::getpid());
 
 // Members of the test's group may manage etmem after proving who they are (AUTH_SELF):
 // polkit then needs the caller's own password, which only the prompt can get.
@@ -43,8 +49,7 @@ class PasswordPrompt : public WithPolkit {
         auto terminal = std::make_unique<Terminal>(argv, bus_->environment());
         EXPECT_TRUE(terminal->waitFor("AUTHENTICATING FOR org.openeuler.etmem.manage", 20s))
             << terminal->output();
-        EXPECT_TRUE(terminal->waitFor("Authenticating as: " + std::string(kUser), 5s))
-            << terminal->output();
+        EXPECT_TRUE(terminal->waitFor("Authenticating as: " + kUser, 5s)) << terminal->output();
         EXPECT_TRUE(terminal->waitFor("Password:", 5s)) << terminal->output();
         EXPECT_TRUE(terminal->waitForEchoOff(5s)) << "the password would be shown";
         terminal->type(typed + "\n");
