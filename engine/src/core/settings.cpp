@@ -10,18 +10,6 @@ void setText(FigureList& figures, std::string_view name, std::string value) {
     figures.set(Figure{std::string(name), std::move(value), Combine::Join});
 }
 
-// A byte count in the largest unit that writes it exactly ("10g"), as the normalized config
-// writes swap_threshold (to_yaml.cpp), so the gates read the same from either.
-std::string sizeText(std::uint64_t bytes) {
-    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
-    for (unsigned i = 0; i < 4; ++i) {
-        const unsigned shift = 10 * (4 - i);
-        if (bytes % (std::uint64_t{1} << shift) == 0)
-            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
-    }
-    return fmt::format("{}k", bytes >> 10);  // sizes are whole kilobytes by construction
-}
-
 }  // namespace
 
 FigureList projectGates(const ProjectConfig& project) {
@@ -38,7 +26,7 @@ FigureList projectGates(const ProjectConfig& project) {
 FigureList taskGates(const TaskConfig& task) {
     FigureList gates;
     if (task.slide.swapThresholdBytes != 0)
-        setText(gates, "swap_threshold", sizeText(task.slide.swapThresholdBytes));
+        setText(gates, "swap_threshold", slide::swapThresholdText(task.slide.swapThresholdBytes));
     if (task.slide.dramPercent != 0)
         setText(gates, "dram_percent", fmt::format("{}", task.slide.dramPercent));
     setText(gates, "swap_flag", task.slide.swapFlag ? "yes" : "no");

@@ -44,4 +44,7 @@ struct SlideSettings {
     bool operator==(const SlideSettings&) const = default;
 };
 
+// swap_threshold as the config writes it: the largest unit that writes it exactly ("10g").
+std::string swapThresholdText(std::uint64_t bytes);
+
 }  // namespace etmem::slide

@@ -71,17 +71,9 @@ void readSwapThreshold(const KeyValue& value, TaskConfig& task) {
     }
 }
 
-// The largest unit that writes the size exactly ("10g"); sizes are whole kilobytes.
 std::optional<std::string> writeSwapThreshold(const TaskConfig& task) {
-    const std::uint64_t bytes = task.slide.swapThresholdBytes;
-    if (bytes == 0) return std::nullopt;
-    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
-    for (unsigned i = 0; i < 4; ++i) {
-        const unsigned shift = 10 * (4 - i);
-        if (bytes % (std::uint64_t{1} << shift) == 0)
-            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
-    }
-    return fmt::format("{}k", bytes >> 10);
+    if (task.slide.swapThresholdBytes == 0) return std::nullopt;
+    return swapThresholdText(task.slide.swapThresholdBytes);
 }
 
 // --- max_swap_rate: bytes per second, 4096..1T, with an optional K, M or G suffix (powers of
@@ -197,6 +189,17 @@ constexpr EngineKey kSlideKeys[] = {
 
 std::span<const EngineKey> slideKeys() {
     return kSlideKeys;
+}
+
+// The largest unit that writes the size exactly; sizes are whole kilobytes by construction.
+std::string swapThresholdText(std::uint64_t bytes) {
+    static constexpr char kUnits[] = {'t', 'g', 'm', 'k'};
+    for (unsigned i = 0; i < 4; ++i) {
+        const unsigned shift = 10 * (4 - i);
+        if (bytes % (std::uint64_t{1} << shift) == 0)
+            return fmt::format("{}{}", bytes >> shift, kUnits[i]);
+    }
+    return fmt::format("{}k", bytes >> 10);
 }
 
 }  // namespace etmem::slide
