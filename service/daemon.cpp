@@ -38,15 +38,15 @@ unsigned onlineCores() {
 }
 
 // What this kernel offers the slide engine, for the manager's properties and the log.
-BackendInfo describeBackends(slide::ScannerChoice scannerKind) {
-    slide::BackendProbe probe = slide::probeBackends();
+BackendInfo describeBackends(backends::ScannerChoice scannerKind) {
+    backends::BackendProbe probe = backends::probeBackends();
     BackendInfo info;
     std::string why;
     // Naming only: choose*() makes no backend, so nothing starts or stops here.
-    if (auto scanner = slide::chooseScanner(scannerKind, probe, why))
-        info.scanner = std::string(slide::toString(*scanner));
-    if (auto swapper = slide::chooseSwapper(slide::SwapperChoice::automatic(), probe, why))
-        info.swapper = std::string(slide::toString(*swapper));
+    if (auto scanner = backends::chooseScanner(scannerKind, probe, why))
+        info.scanner = std::string(backends::toString(*scanner));
+    if (auto swapper = backends::chooseSwapper(backends::SwapperChoice::automatic(), probe, why))
+        info.swapper = std::string(backends::toString(*swapper));
     info.missing = probe.sentences();
     return info;
 }
@@ -54,19 +54,19 @@ BackendInfo describeBackends(slide::ScannerChoice scannerKind) {
 // The scanner a task with `scanner: auto` gets. $ETMEM_DEFAULT_SCANNER pins one for the
 // whole daemon: test rigs on shared hosts use it so that etmemd never claims the host's
 // DAMON; an operator may use it to keep every project on one backend.
-slide::ScannerChoice defaultScanner() {
+backends::ScannerChoice defaultScanner() {
     const char* env = std::getenv("ETMEM_DEFAULT_SCANNER");
-    if (env == nullptr || *env == '\0') return slide::ScannerChoice::automatic();
+    if (env == nullptr || *env == '\0') return backends::ScannerChoice::automatic();
     try {
-        return slide::parseScannerChoice(env);
+        return backends::parseScannerChoice(env);
     } catch (const std::invalid_argument& e) {
         throw std::runtime_error(fmt::format("ETMEM_DEFAULT_SCANNER: {}", e.what()));
     }
 }
 
 // Each task's engine is the registry row its `engine` key names.
-TaskEngineFactory engineFactory(slide::ScannerChoice fallbackScanner) {
-    return makeEngineFactory({.defaultScanner = std::string(slide::toString(fallbackScanner))});
+TaskEngineFactory engineFactory(backends::ScannerChoice fallbackScanner) {
+    return makeEngineFactory({.defaultScanner = std::string(backends::toString(fallbackScanner))});
 }
 
 // Keeps STATUS= current whenever the set of projects or their states change.
@@ -107,7 +107,7 @@ int runDaemon(const DaemonOptions& options) {
     Notifier notifier;
     const std::string busName = bus::busNameForInstance(options.instance);
 
-    const slide::ScannerChoice scannerKind = defaultScanner();
+    const backends::ScannerChoice scannerKind = defaultScanner();
     auto bus = sdbus::createSystemBusConnection();
     EventLoop loop(*bus);  // blocks the signals before any worker thread exists
 

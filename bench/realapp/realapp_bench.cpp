@@ -58,6 +58,8 @@
 #include "proc_stats.hpp"
 
 using namespace etmem;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 using namespace etmem::slide;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

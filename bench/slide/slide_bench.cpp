@@ -36,6 +36,8 @@
 #include "workload_client.hpp"
 
 using namespace etmem;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 using namespace etmem::slide;
 namespace fs = std::filesystem;
 

@@ -5,9 +5,9 @@
 #include <set>
 #include <string_view>
 
-#include "etmem/slide/backends.hpp"
+#include "etmem/backends/backends.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
 namespace {
 
 TEST(BackendRows, NamesAreUniqueAndAConfigMayWriteEachAfterAuto) {
@@ -31,4 +31,4 @@ TEST(BackendRows, EveryRowSaysWhatItNeedsAndHowToProbeAndMakeIt) {
 }
 
 }  // namespace
-}  // namespace etmem::slide
+}  // namespace etmem::backends

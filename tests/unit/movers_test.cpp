@@ -15,7 +15,7 @@
 namespace etmem::movers {
 namespace {
 
-class CountingSwapper final : public slide::Swapper {
+class CountingSwapper final : public backends::Swapper {
   public:
     std::string_view name() const override { return "counting"; }
     std::uint64_t swapOut(const Target&, std::span<const PageRange> ranges,
@@ -28,7 +28,7 @@ class CountingSwapper final : public slide::Swapper {
     int calls = 0;
 };
 
-MoverConfig swapConfig(std::shared_ptr<slide::Swapper> swapper, bool swapActive) {
+MoverConfig swapConfig(std::shared_ptr<backends::Swapper> swapper, bool swapActive) {
     MoverConfig config;
     config.swapperOverride = std::move(swapper);
     config.swapActiveOverride = swapActive;
@@ -51,7 +51,7 @@ TEST(Movers, ANodeHasNoMoverYet) {
 
 TEST(Movers, SwapWithoutABackendSaysWhy) {
     MoverConfig config;
-    config.swapper = slide::parseSwapperChoice("swap_pages");
+    config.swapper = backends::parseSwapperChoice("swap_pages");
     std::string why;
     EXPECT_EQ(makeMover(config, {}, why), nullptr);
     EXPECT_FALSE(why.empty());
@@ -68,7 +68,7 @@ TEST(SwapMover, WrapsItsBackend) {
     Target self;
     self.pid = ::getpid();
     const PageRange ranges[] = {{0x10000, 0x12000}, {0x20000, 0x21000}};
-    EXPECT_EQ(mover->move({self, -1}, ranges, {}), 3 * slide::kPageSize);
+    EXPECT_EQ(mover->move({self, -1}, ranges, {}), 3 * kernel::kPageSize);
     EXPECT_EQ(swapper->calls, 1);
 }
 
@@ -84,10 +84,10 @@ TEST(SwapMover, SaysWhenNoSwapIsActive) {
 TEST(SwapMover, ConfirmsFromPagemap) {
     // Resident pages of our own: none reads as swapped.
     const std::size_t pages = 4;
-    void* memory = ::mmap(nullptr, pages * slide::kPageSize, PROT_READ | PROT_WRITE,
+    void* memory = ::mmap(nullptr, pages * kernel::kPageSize, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     ASSERT_NE(memory, MAP_FAILED);
-    std::fill_n(static_cast<char*>(memory), pages * slide::kPageSize, 1);
+    std::fill_n(static_cast<char*>(memory), pages * kernel::kPageSize, 1);
     UniqueFd pagemap(::open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC));
     ASSERT_TRUE(pagemap);
     std::string why;
@@ -96,9 +96,9 @@ TEST(SwapMover, ConfirmsFromPagemap) {
     Target self;
     self.pid = ::getpid();
     const auto start = reinterpret_cast<std::uint64_t>(memory);
-    const PageRange ranges[] = {{start, start + pages * slide::kPageSize}};
+    const PageRange ranges[] = {{start, start + pages * kernel::kPageSize}};
     EXPECT_EQ(mover->confirm({self, pagemap.get()}, ranges, {}), 0u);
-    ::munmap(memory, pages * slide::kPageSize);
+    ::munmap(memory, pages * kernel::kPageSize);
 }
 
 }  // namespace

@@ -5,10 +5,10 @@
 
 #include <vector>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/scanners/damon.hpp"
-#include "etmem/slide/backends.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
 using namespace etmem::scanners::damon;
 namespace {
 
@@ -63,4 +63,4 @@ TEST(SlideDamonAttrs, FromTheProjectConfig) {
 }
 
 }  // namespace
-}  // namespace etmem::slide
+}  // namespace etmem::backends

@@ -8,10 +8,11 @@
 
 #include <fstream>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/scanners/damon.hpp"
-#include "etmem/slide/backends.hpp"
 
-using namespace etmem::slide;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 using namespace etmem::scanners::damon;
 namespace fs = std::filesystem;
 

@@ -18,6 +18,8 @@
 #include "etmem/slide/slide_engine.hpp"
 
 using namespace etmem;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 using namespace etmem::slide;
 
 namespace {

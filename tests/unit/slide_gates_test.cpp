@@ -11,6 +11,8 @@
 #include "etmem/slide/gates.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;
 namespace {
 
 constexpr std::string_view kMemInfo =

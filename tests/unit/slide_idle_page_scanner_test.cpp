@@ -19,12 +19,13 @@
 #include <map>
 #include <sstream>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/pagemap.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/unique_fd.hpp"
 
 using namespace etmem;
-using namespace etmem::slide;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 namespace fs = std::filesystem;
 
 namespace {

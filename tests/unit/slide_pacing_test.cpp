@@ -9,6 +9,8 @@
 #include <fstream>
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;
 namespace {
 
 using Clock = Pacer::Clock;

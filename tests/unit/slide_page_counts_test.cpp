@@ -21,6 +21,8 @@
 #include "etmem/unique_fd.hpp"
 
 using namespace etmem;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 using namespace etmem::slide;
 
 namespace {

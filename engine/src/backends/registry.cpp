@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/pagemap.hpp"
 #include "etmem/kernel/swap.hpp"
-#include "etmem/slide/backends.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 
 namespace {
 
@@ -128,4 +130,4 @@ std::unique_ptr<Swapper> makeSwapper(SwapperChoice choice, const BackendProbe& p
     return chosen ? chosen->row()->make(settings) : nullptr;
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

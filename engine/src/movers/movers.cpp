@@ -10,7 +10,7 @@ namespace {
 
 struct MoverRow {
     Destination::Kind kind;
-    std::unique_ptr<Mover> (*make)(const MoverConfig&, const slide::BackendProbe&, std::string&);
+    std::unique_ptr<Mover> (*make)(const MoverConfig&, const backends::BackendProbe&, std::string&);
 };
 
 // A new mover: its file and one row here (its make function declared in movers.hpp).
@@ -30,7 +30,7 @@ std::string Destination::describe() const {
     return "";
 }
 
-std::unique_ptr<Mover> makeMover(const MoverConfig& config, const slide::BackendProbe& probe,
+std::unique_ptr<Mover> makeMover(const MoverConfig& config, const backends::BackendProbe& probe,
                                  std::string& why) {
     for (const auto& row : kMovers)
         if (row.kind == config.destination.kind) return row.make(config, probe, why);

@@ -10,7 +10,7 @@
 namespace etmem::movers {
 
 // swap_mover.cpp: pages to swap through the configured swap backend.
-std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const slide::BackendProbe& probe,
+std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const backends::BackendProbe& probe,
                                      std::string& why);
 
 }  // namespace etmem::movers

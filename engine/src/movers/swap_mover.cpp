@@ -17,7 +17,7 @@ namespace {
 
 class SwapMover final : public Mover {
   public:
-    SwapMover(std::shared_ptr<slide::Swapper> swapper, const MoverConfig& config)
+    SwapMover(std::shared_ptr<backends::Swapper> swapper, const MoverConfig& config)
         : swapper_(std::move(swapper)),
           paths_(config.paths),
           swapActiveOverride_(config.swapActiveOverride) {}
@@ -38,11 +38,11 @@ class SwapMover final : public Mover {
     std::uint64_t confirm(const MoveTarget& target, std::span<const PageRange> ranges,
                           std::stop_token stop) override {
         std::uint64_t swapped = 0;
-        std::vector<slide::PagemapEntry> buffer;
+        std::vector<kernel::PagemapEntry> buffer;
         for (const auto& range : ranges) {
-            bool complete = slide::readPagemap(
+            bool complete = kernel::readPagemap(
                 target.pagemapFd, range, stop,
-                [&](std::uint64_t, std::span<const slide::PagemapEntry> entries) {
+                [&](std::uint64_t, std::span<const kernel::PagemapEntry> entries) {
                     for (const auto& entry : entries) swapped += entry.swapped() ? 1 : 0;
                 },
                 buffer);
@@ -52,21 +52,21 @@ class SwapMover final : public Mover {
     }
 
   private:
-    std::shared_ptr<slide::Swapper> swapper_;
-    slide::KernelPaths paths_;
+    std::shared_ptr<backends::Swapper> swapper_;
+    kernel::KernelPaths paths_;
     std::optional<bool> swapActiveOverride_;
     Destination destination_ = Destination::swap();
 };
 
 }  // namespace
 
-std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const slide::BackendProbe& probe,
+std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const backends::BackendProbe& probe,
                                      std::string& why) {
-    std::shared_ptr<slide::Swapper> swapper = config.swapperOverride;
+    std::shared_ptr<backends::Swapper> swapper = config.swapperOverride;
     // A swap backend reads only where the kernel's files are; it has no project keys.
     static const ProjectConfig kNoProjectKeys{};
-    const slide::BackendSettings settings{config.paths, false, kNoProjectKeys};
-    if (!swapper) swapper = slide::makeSwapper(config.swapper, probe, settings, why);
+    const backends::BackendSettings settings{config.paths, false, kNoProjectKeys};
+    if (!swapper) swapper = backends::makeSwapper(config.swapper, probe, settings, why);
     if (!swapper) return nullptr;
     return std::make_unique<SwapMover>(std::move(swapper), config);
 }

@@ -10,11 +10,13 @@
 #include <system_error>
 #include <vector>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/files.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/unique_fd.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 namespace {
 
 // A read of n bytes covers n * 8 pages; this is 256 MiB of address space per read.
@@ -101,4 +103,4 @@ std::unique_ptr<AccessScanner> makeEtmemScanModuleScanner(const BackendSettings&
     return std::make_unique<IdlePagesScanner>(settings.paths);
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

@@ -13,13 +13,15 @@
 #include <mutex>
 #include <vector>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/files.hpp"
 #include "etmem/kernel/idle_bitmap.hpp"
 #include "etmem/kernel/pagemap.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/unique_fd.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 namespace {
 
 // A present page of a round: its address and pagemap entry. For a page inside a THP the
@@ -322,4 +324,4 @@ std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths, boo
     return std::make_unique<IdlePageScanner>(paths, pagemapScan);
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

@@ -7,6 +7,9 @@
 
 namespace etmem::slide {
 
+using namespace etmem::backends;
+using namespace etmem::kernel;
+
 SlideBackends chooseBackends(const SlideOptions& options, const ProjectConfig& project) {
     SlideBackends backends;
     BackendProbe probe;

@@ -7,16 +7,16 @@
 #include <memory>
 #include <string>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/log.hpp"
 #include "etmem/movers/mover.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/slide/slide_engine.hpp"
 
 namespace etmem::slide {
 
 struct SlideBackends {
-    std::shared_ptr<AccessScanner> scanner;  // nullptr: scannerWhy says why
-    std::shared_ptr<movers::Mover> mover;    // nullptr: moverWhy says why
+    std::shared_ptr<backends::AccessScanner> scanner;  // nullptr: scannerWhy says why
+    std::shared_ptr<movers::Mover> mover;              // nullptr: moverWhy says why
     std::string scannerWhy;
     std::string moverWhy;
     bool pagemapScan = false;  // the PAGEMAP_SCAN ioctl is there (and not turned off)

@@ -14,6 +14,9 @@
 
 namespace etmem::slide {
 
+using namespace etmem::backends;
+using namespace etmem::kernel;
+
 std::uint8_t weightOf(PageAccess access) {
     switch (access) {
         case PageAccess::Read:

@@ -17,8 +17,8 @@ namespace etmem::slide {
 // Candidate discovery (smaps) and the baseline: opens the target's pagemap, learns its
 // present pages for a region scanner, and starts the scanner's session. Throws
 // TargetSkipped when the candidates are too large to walk without PAGEMAP_SCAN.
-void startCounting(TargetState& state, const KernelPaths& paths, bool pagemapScan,
-                   AccessScanner& scanner, std::stop_token stop);
+void startCounting(TargetState& state, const kernel::KernelPaths& paths, bool pagemapScan,
+                   backends::AccessScanner& scanner, std::stop_token stop);
 
 // One scan round: adds what the scanner saw since the last round to the counts.
 void countRound(TargetState& state, std::stop_token stop);

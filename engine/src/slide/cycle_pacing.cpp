@@ -5,6 +5,8 @@
 
 namespace etmem::slide {
 
+using namespace etmem::kernel;
+
 CyclePacing::CyclePacing(const ProjectConfig& project, const TaskConfig& task, KernelPaths paths)
     : paths_(std::move(paths)) {
     if (PacingLimits limits{task.slide.maxSwapRate, task.slide.pressureLimit}; limits.active()) {

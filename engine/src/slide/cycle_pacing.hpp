@@ -24,7 +24,7 @@ namespace etmem::slide {
 
 class CyclePacing {
   public:
-    CyclePacing(const ProjectConfig& project, const TaskConfig& task, KernelPaths paths);
+    CyclePacing(const ProjectConfig& project, const TaskConfig& task, kernel::KernelPaths paths);
 
     // Whether the task sets max_swap_rate or pressure_limit.
     bool active() const { return pacer_.has_value(); }
@@ -36,15 +36,15 @@ class CyclePacing {
     void begin(const Target* first);
     // Moves `cold` (coldest first) of one target in paced batches and returns how many pages
     // the mover confirmed. The task's targets take turns.
-    std::uint64_t move(TargetState& state, movers::Mover& mover, const std::vector<PageRange>& cold,
-                       std::stop_token stop);
+    std::uint64_t move(TargetState& state, movers::Mover& mover,
+                       const std::vector<kernel::PageRange>& cold, std::stop_token stop);
     // The eviction's pacing into the report, and a journal line when it starts or ends.
     void end(CycleReport& cycle, Logger& logger, const LogContext& log);
 
   private:
     std::filesystem::path pressureFile(const Target& target) const;
 
-    KernelPaths paths_;
+    kernel::KernelPaths paths_;
     std::optional<Pacer> pacer_;  // empty when the task sets neither limit
     std::mutex pacerMutex_;
     std::chrono::seconds window_{1};

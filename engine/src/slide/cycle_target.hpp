@@ -8,11 +8,11 @@
 #include <stop_token>
 #include <vector>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/memory_map.hpp"
 #include "etmem/kernel/pagemap.hpp"
 #include "etmem/log.hpp"
 #include "etmem/process.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/slide/page_counts.hpp"
 #include "etmem/unique_fd.hpp"
 
@@ -27,12 +27,12 @@ class TargetSkipped : public std::runtime_error {
 struct TargetState {
     Target target;  // the engine's own pidfd
     LogContext log;
-    std::vector<Vma> vmas;  // the candidate mappings
+    std::vector<kernel::Vma> vmas;  // the candidate mappings
     UniqueFd pagemap;
     bool dropped = false;
     // Counting: the weighted access count of each page, and the scanner's session.
     PageCounts counts;
-    std::unique_ptr<ScanSession> session;
+    std::unique_ptr<backends::ScanSession> session;
     bool presentOnly = false;  // the scanner reports present pages only
     // Cold streaks (cold_cycles > 1): the consecutive cold cycles of each cold page, as of
     // the previous cycle and as of this one (1 byte per cold resident page).
@@ -45,15 +45,15 @@ struct TargetState {
 // candidate mappings in address order, skipping the mappings that hold none (as the
 // idle_page scanner does). Returns false if stopped.
 template <typename Visit>
-bool forEachCandidatePage(const TargetState& state, PresentPagemap& present, std::stop_token stop,
-                          Visit visit) {
+bool forEachCandidatePage(const TargetState& state, kernel::PresentPagemap& present,
+                          std::stop_token stop, Visit visit) {
     for (const auto& vma : state.vmas) {
         if (!vma.mayHoldCandidatePages) continue;
         bool complete =
             present.read(vma.range, readStraight(vma), stop,
-                         [&](std::uint64_t address, std::span<const PagemapEntry> entries) {
+                         [&](std::uint64_t address, std::span<const kernel::PagemapEntry> entries) {
                              for (std::size_t i = 0; i < entries.size(); ++i)
-                                 if (entries[i].swappable()) visit(address + i * kPageSize);
+                                 if (entries[i].swappable()) visit(address + i * kernel::kPageSize);
                          });
         if (!complete) return false;
     }

@@ -7,6 +7,8 @@
 
 namespace etmem::slide {
 
+using namespace etmem::kernel;
+
 bool isHot(std::uint8_t count, unsigned threshold) {
     return count >= std::min<unsigned>(threshold, kMaxCount);
 }

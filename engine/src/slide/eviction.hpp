@@ -53,11 +53,13 @@ class Eviction {
   private:
     std::uint64_t classifyAndMove(TargetState& state, std::stop_token stop, bool mayMove,
                                   Classification& classes, std::uint64_t budget);
-    std::uint64_t moveInBatches(TargetState& state, PresentPagemap& present,
+    std::uint64_t moveInBatches(TargetState& state, kernel::PresentPagemap& present,
                                 ColdSelection& selection, std::stop_token stop,
                                 const Classification& classes);
-    std::vector<PageRange> chosenColdestFirst(TargetState& state, PresentPagemap& present,
-                                              ColdSelection& selection, std::stop_token stop);
+    std::vector<kernel::PageRange> chosenColdestFirst(TargetState& state,
+                                                      kernel::PresentPagemap& present,
+                                                      ColdSelection& selection,
+                                                      std::stop_token stop);
     std::optional<std::uint8_t> choose(TargetState& state, std::uint64_t address,
                                        ColdSelection& selection) const;
     std::uint64_t confirmChosen(TargetState& state, std::stop_token stop);

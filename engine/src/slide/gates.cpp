@@ -17,6 +17,8 @@
 #include "etmem/unique_fd.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;
 namespace {
 
 // openEuler's etmem_swap module: ioctls on /proc/PID/swap_pages (magic 0x77) that set the

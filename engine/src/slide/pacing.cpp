@@ -11,6 +11,8 @@
 #include <sstream>
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;
 namespace {
 
 // The bucket holds a tenth of a second of the rate: a batch is never larger, so the

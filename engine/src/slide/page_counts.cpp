@@ -5,6 +5,8 @@
 
 namespace etmem::slide {
 
+using namespace etmem::kernel;
+
 std::size_t PageCounts::lowerBound(std::uint64_t base) const {
     auto it = std::lower_bound(chunks_.begin(), chunks_.end(), base,
                                [](const Chunk& chunk, std::uint64_t b) { return chunk.base < b; });

@@ -21,6 +21,8 @@
 #include "slide/worker_pool.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::kernel;
 namespace {
 
 class SlideEngine final : public TaskEngine {

@@ -9,9 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "etmem/slide/backends.hpp"
+#include "etmem/backends/backends.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 namespace {
 
 // process_madvise(pidfd, ranges, MADV_PAGEOUT): up to IOV_MAX coalesced ranges per call.
@@ -104,4 +106,4 @@ std::unique_ptr<Swapper> makeMadviseSwapper() {
     return std::make_unique<MadviseSwapper>();
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

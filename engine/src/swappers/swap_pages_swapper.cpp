@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <vector>
 
-#include "etmem/slide/backends.hpp"
+#include "etmem/backends/backends.hpp"
 #include "etmem/unique_fd.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 namespace {
 
 // openEuler's /proc/PID/swap_pages: one hex address per page, 200 lines per write.
@@ -55,4 +57,4 @@ std::unique_ptr<Swapper> makeSwapPagesSwapper(const BackendSettings& settings) {
     return std::make_unique<SwapPagesSwapper>(settings.paths);
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

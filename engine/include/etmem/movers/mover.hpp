@@ -26,13 +26,13 @@
 #include <string>
 #include <string_view>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/memory_map.hpp"
 #include "etmem/process.hpp"
-#include "etmem/slide/backends.hpp"
 
 namespace etmem::movers {
 
-using slide::PageRange;
+using kernel::PageRange;
 
 // Where a mover takes pages.
 struct Destination {
@@ -55,12 +55,12 @@ struct MoverConfig {
     Destination destination;
     // Kind::Swap: the swap backend (madvise: process_madvise(MADV_PAGEOUT); swap_pages:
     // openEuler's etmem_swap module); auto picks the first this machine offers.
-    slide::SwapperChoice swapper{};
+    backends::SwapperChoice swapper{};
     // Where the kernel interfaces live (tests point them elsewhere).
-    slide::KernelPaths paths;
+    kernel::KernelPaths paths;
     // Tests: this backend instead of one chosen by probing, and whether swap is active
     // instead of reading /proc/swaps.
-    std::shared_ptr<slide::Swapper> swapperOverride;
+    std::shared_ptr<backends::Swapper> swapperOverride;
     std::optional<bool> swapActiveOverride;
 };
 
@@ -83,7 +83,7 @@ class Mover {
     // Asks the kernel to move these ranges. Returns the bytes the kernel accepted to work
     // on: not proof of anything, only logged. Returns promptly once stop is requested (a
     // caller hands it at most kMaxBytesPerCall and kMaxIovecsPerCall ranges at a time).
-    // Throws slide::TargetGone or slide::BackendUnavailable.
+    // Throws kernel::TargetGone or kernel::BackendUnavailable.
     virtual std::uint64_t move(const MoveTarget& target, std::span<const PageRange> ranges,
                                std::stop_token stop) = 0;
     // How many pages of these ranges the kernel now shows at the destination. Stops early
@@ -94,7 +94,7 @@ class Mover {
 
 // The mover for a config, or nullptr with `why` set when this machine cannot offer it.
 // Making one changes nothing: a mover acts only from move().
-std::unique_ptr<Mover> makeMover(const MoverConfig& config, const slide::BackendProbe& probe,
+std::unique_ptr<Mover> makeMover(const MoverConfig& config, const backends::BackendProbe& probe,
                                  std::string& why);
 
 }  // namespace etmem::movers

@@ -24,10 +24,10 @@
 #include <string_view>
 #include <vector>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/config.hpp"
 #include "etmem/kernel/memory_map.hpp"
 #include "etmem/process.hpp"
-#include "etmem/slide/backends.hpp"
 
 namespace etmem::slide {
 
@@ -83,7 +83,7 @@ struct GateDecision {
 // The gates of one task. Reads /proc under paths; stateless between cycles.
 class Gates {
   public:
-    Gates(GateSettings settings, KernelPaths paths);
+    Gates(GateSettings settings, kernel::KernelPaths paths);
 
     // Once per cycle: sysmem_threshold and swap_flag.
     GateDecision forCycle() const;
@@ -96,7 +96,7 @@ class Gates {
     std::optional<MemInfo> readMemInfo() const;
 
     GateSettings settings_;
-    KernelPaths paths_;
+    kernel::KernelPaths paths_;
 };
 
 }  // namespace etmem::slide

@@ -31,8 +31,6 @@
 
 namespace etmem::slide {
 
-using namespace etmem::kernel;  // pages, ranges and mappings
-
 struct PacingLimits {
     std::uint64_t maxSwapRate = 0;  // bytes/s; 0: no limit
     double pressureLimit = 0;       // percent; 0: not paced by pressure
@@ -105,13 +103,13 @@ class Pacer {
 // waits (returns false when stopped). Returns the confirmed pages; state says what pacing
 // did. readPressure is called between batches when a pressure limit is set.
 struct PacedSwapIo {
-    std::function<void(std::span<const PageRange>)> swap;
-    std::function<std::uint64_t(std::span<const PageRange>)> confirm;
+    std::function<void(std::span<const kernel::PageRange>)> swap;
+    std::function<std::uint64_t(std::span<const kernel::PageRange>)> confirm;
     std::function<std::optional<double>()> pressure;
     std::function<bool(Pacer::Clock::duration, std::stop_token)> sleep;
     std::function<Pacer::Clock::time_point()> now;
 };
-std::uint64_t swapOutPaced(Pacer& pacer, std::span<const PageRange> cold,
+std::uint64_t swapOutPaced(Pacer& pacer, std::span<const kernel::PageRange> cold,
                            Pacer::Clock::time_point deadline, const PacedSwapIo& io,
                            std::stop_token stop, PacingState& state);
 // The state of a cycle that pressure pauses before it scans (pacer.paused() after

@@ -20,10 +20,8 @@
 
 namespace etmem::slide {
 
-using namespace etmem::kernel;  // pages, ranges and mappings
-
 inline constexpr std::uint64_t kChunkPages = 512;
-inline constexpr std::uint64_t kChunkBytes = kChunkPages * kPageSize;
+inline constexpr std::uint64_t kChunkBytes = kChunkPages * kernel::kPageSize;
 
 class PageCounts {
   public:
@@ -39,12 +37,12 @@ class PageCounts {
     // where new). Calls touch(count&) for every page, so callers can add a weight.
     template <typename Touch>
     void forPages(std::uint64_t address, std::uint64_t pages, Touch touch) {
-        std::uint64_t end = address + pages * kPageSize;
+        std::uint64_t end = address + pages * kernel::kPageSize;
         while (address < end) {
             Chunk& chunk = chunkFor(address);
             std::uint64_t chunkEnd = std::min(end, chunk.base + kChunkBytes);
-            auto first = static_cast<std::size_t>((address - chunk.base) / kPageSize);
-            auto last = static_cast<std::size_t>((chunkEnd - chunk.base) / kPageSize);
+            auto first = static_cast<std::size_t>((address - chunk.base) / kernel::kPageSize);
+            auto last = static_cast<std::size_t>((chunkEnd - chunk.base) / kernel::kPageSize);
             for (std::size_t i = first; i < last; ++i) touch(chunk.counts[i]);
             address = chunkEnd;
         }
@@ -53,14 +51,14 @@ class PageCounts {
     // observations that may span unpopulated address space. Costs what the chunks cost.
     template <typename Touch>
     void forExistingPages(std::uint64_t address, std::uint64_t pages, Touch touch) {
-        std::uint64_t end = address + pages * kPageSize;
+        std::uint64_t end = address + pages * kernel::kPageSize;
         for (std::size_t at = lowerBound(address - address % kChunkBytes);
              at < chunks_.size() && chunks_[at].base < end; ++at) {
             Chunk& chunk = chunks_[at];
             std::uint64_t from = std::max(address, chunk.base);
             std::uint64_t to = std::min(end, chunk.base + kChunkBytes);
-            for (std::uint64_t a = from; a < to; a += kPageSize)
-                touch(chunk.counts[(a - chunk.base) / kPageSize]);
+            for (std::uint64_t a = from; a < to; a += kernel::kPageSize)
+                touch(chunk.counts[(a - chunk.base) / kernel::kPageSize]);
         }
     }
     // Makes sure the pages have chunks (their counts stay as they are).

@@ -31,7 +31,7 @@
 #include <span>
 #include <vector>
 
-#include "etmem/slide/backends.hpp"
+#include "etmem/backends/backends.hpp"
 #include "etmem/task_engine.hpp"
 
 namespace etmem::slide {
@@ -39,7 +39,7 @@ namespace etmem::slide {
 inline constexpr std::uint8_t kMaxCount = 254;
 
 // Weight of one observation: 0 idle, 1 read, 3 written.
-std::uint8_t weightOf(PageAccess access);
+std::uint8_t weightOf(kernel::PageAccess access);
 // counts[i] += weight, saturating at kMaxCount.
 void addWeight(std::uint8_t& count, std::uint8_t weight);
 
@@ -67,12 +67,12 @@ struct ColdSelection {
 using ColdSelector = std::function<void(ColdSelection&)>;
 
 struct SlideOptions {
-    ScannerChoice scanner;  // auto
-    SwapperChoice swapper;  // auto
-    KernelPaths paths;
+    backends::ScannerChoice scanner;  // auto
+    backends::SwapperChoice swapper;  // auto
+    kernel::KernelPaths paths;
     // Set to use these backends instead of probing (tests); ownership moves to the engine.
-    std::shared_ptr<AccessScanner> scannerOverride;
-    std::shared_ptr<Swapper> swapperOverride;
+    std::shared_ptr<backends::AccessScanner> scannerOverride;
+    std::shared_ptr<backends::Swapper> swapperOverride;
     std::optional<bool> swapActiveOverride;
     // Tests: pretend the kernel has no PAGEMAP_SCAN (the chunked pagemap path).
     bool withoutPagemapScan = false;

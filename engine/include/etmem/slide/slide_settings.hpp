@@ -28,7 +28,7 @@ inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
 
 struct SlideSettings {
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
-    // Backends pinned by the task: "auto" (probe) or a backend name (slide/backends.hpp).
+    // Backends pinned by the task: "auto" (probe) or a backend name (etmem/backends/backends.hpp).
     std::string scanner = "auto";
     std::string swapper = "auto";
     // etmem 1.1's keys.

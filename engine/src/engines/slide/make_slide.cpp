@@ -5,6 +5,8 @@
 
 namespace etmem::slide {
 
+using namespace etmem::backends;
+
 std::unique_ptr<TaskEngine> makeSlideTaskEngine(const EngineContext& context,
                                                 const EngineHost& host) {
     // The engine probes its backends itself, so a kernel that gains a feature (swap turned

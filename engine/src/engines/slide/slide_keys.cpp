@@ -17,9 +17,11 @@
 #include "config/config_text.hpp"
 #include "config/key_value.hpp"
 #include "engines/slide/slide.hpp"
-#include "etmem/slide/backends.hpp"
+#include "etmem/backends/backends.hpp"
 
 namespace etmem::slide {
+
+using namespace etmem::backends;
 namespace {
 
 using config::KeyValue;
@@ -156,7 +158,7 @@ constexpr EngineKey kSlideKeys[] = {
      [](const TaskConfig& task) -> std::optional<std::string> {
          return task.slide.swapFlag ? "yes" : "no";
      }},
-    // scanner, swapper: auto (probe) or a backend of slide/backends.hpp; default auto, always
+    // scanner, swapper: auto (probe) or a backend of backends/backends.hpp; default auto, always
     // written.
     {"scanner", KeyPlacement::Leading, false,
      [](const KeyValue& value, TaskConfig& task) {

@@ -36,16 +36,17 @@
 
 #include <fmt/format.h>
 
+#include "etmem/backends/backends.hpp"
 #include "etmem/kernel/files.hpp"
 #include "etmem/kernel/pagemap.hpp"
 #include "etmem/scanners/damon.hpp"
-#include "etmem/slide/backends.hpp"
 #include "etmem/unique_fd.hpp"
 #include "scanners/damon/damon_monitor.hpp"
 
 namespace etmem::scanners::damon {
 
-using namespace etmem::slide;
+using namespace etmem::backends;
+using namespace etmem::kernel;
 
 namespace {
 
@@ -154,7 +155,9 @@ class DamonScanner final : public AccessScanner {
 
 }  // namespace etmem::scanners::damon
 
-namespace etmem::slide {
+namespace etmem::backends {
+
+using namespace etmem::kernel;
 
 namespace fs = std::filesystem;
 
@@ -180,4 +183,4 @@ std::unique_ptr<AccessScanner> makeDamonScanner(const BackendSettings& settings)
         settings.paths, scanners::damon::damonTuningOf(settings.project));
 }
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends

@@ -8,7 +8,7 @@
 // (engine/src/backends/registry.cpp); `auto` picks the first available in row order.
 //
 // Adding a scanner: a file engine/src/scanners/<what>_scanner.cpp that defines
-// probe<What>Scanner and make<What>Scanner (in etmem::slide), and here their two declarations
+// probe<What>Scanner and make<What>Scanner (in etmem::backends), and here their two declarations
 // and its row in kScannerRows, where its place ranks it for auto. A swapper likewise, under
 // engine/src/swappers/ and in kSwapperRows.
 #pragma once
@@ -32,11 +32,14 @@
 #include "etmem/kernel/target_files.hpp"
 #include "etmem/process.hpp"
 
-namespace etmem::slide {
+namespace etmem::backends {
 
 // The engines and their backends speak the kernel's vocabulary (pages, ranges, mappings,
 // its paths and its errors).
-using namespace etmem::kernel;
+using kernel::KernelPaths;
+using kernel::PageAccess;
+using kernel::PageRange;
+using kernel::Vma;
 
 // Receives a round's observations: `pages` pages from `address` were accessed as `access`.
 // Pages not reported were idle.
@@ -222,4 +225,4 @@ std::unique_ptr<AccessScanner> makeIdlePageScanner(const KernelPaths& paths = {}
                                                    bool pagemapScan = false);
 std::unique_ptr<Swapper> makeMadviseSwapper();  // needs no settings
 
-}  // namespace etmem::slide
+}  // namespace etmem::backends
