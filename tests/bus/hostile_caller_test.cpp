@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <sstream>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "etmem/contract/limits.hpp"
@@ -22,6 +25,20 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kLimitsExceeded = "org.freedesktop.DBus.Error.LimitsExceeded";
 
 // A valid config of about `bytes` bytes: cgroup tasks with long paths, as a large real one.
+constexpr bool kSanitized = ETMEM_SANITIZED;
+
+// How many calls the flooder's summary ("<count> <outcome>" lines) says ended in `outcome`.
+int refusals(const std::string& summary, std::string_view outcome) {
+    std::istringstream lines(summary);
+    std::string line;
+    while (std::getline(lines, line)) {
+        const auto space = line.find(' ');
+        if (space != std::string::npos && line.substr(space + 1) == outcome)
+            return std::stoi(line.substr(0, space));
+    }
+    return 0;
+}
+
 std::string largeConfig(std::size_t bytes) {
     std::string path = "etmem.slice";
     while (path.size() < 3000) path += "/" + std::string(200, 'c');
@@ -207,8 +224,10 @@ TEST_F(HostileCaller, UnreadRepliesStallNoOneAndTheirMemoryReturns) {
         static_cast<long long>(percentile(during, 0.5).count()),
         static_cast<long long>(percentile(during, 0.99).count()), before, peak, after);
     EXPECT_LT(percentile(during, 0.99), std::max(percentile(idle, 0.99) * 4, 50000us));
-    EXPECT_LT(peak - before, 64 * 1024);
-    EXPECT_LT(after - before, 16 * 1024);
+    if (!kSanitized) {
+        EXPECT_LT(peak - before, 64 * 1024);
+        EXPECT_LT(after - before, 16 * 1024);
+    }
     expectAliveAndServing(1);
 }
 
@@ -228,18 +247,23 @@ class HostileCallerHeldChecks : public HostileCaller {
 
 TEST_F(HostileCallerHeldChecks, OversizedArgumentsAreRefusedBeforePolkitIsAsked) {
     const long before = rssKiB();
-    long peak = before;
+    std::atomic<long> peak = before;
     std::atomic<bool> flooding{true};
     std::jthread sampler([&] {
         while (flooding) {
-            peak = std::max(peak, rssKiB());
+            peak = std::max(peak.load(), rssKiB());
             std::this_thread::sleep_for(20ms);
         }
     });
-    // 32 configs of 8 MiB: each refused at once, none waits for polkit.
+    // 32 configs of 8 MiB: each refused at once, none waits for polkit. etmemd refuses them
+    // (InvalidConfig); while 127 MiB of them wait for a slow etmemd (a sanitizer build),
+    // dbus-daemon refuses the rest itself (LimitsExceeded): either way none is held.
     const std::string outcomes = floodAndRead({"4", "8", "add", std::to_string(8 << 20)});
-    EXPECT_NE(outcomes.find("32 org.openeuler.Etmem.Error.InvalidConfig"), std::string::npos)
+    EXPECT_EQ(refusals(outcomes, "org.openeuler.Etmem.Error.InvalidConfig") +
+                  refusals(outcomes, kLimitsExceeded),
+              32)
         << outcomes;
+    EXPECT_GT(refusals(outcomes, "org.openeuler.Etmem.Error.InvalidConfig"), 0) << outcomes;
     EXPECT_EQ(polkit_->held(), 0u);
 
     // Configs within the limit wait for polkit, but only as many bytes as a caller may hold.
@@ -252,9 +276,12 @@ TEST_F(HostileCallerHeldChecks, OversizedArgumentsAreRefusedBeforePolkitIsAsked)
     flooding = false;
     sampler.join();
     const long after = rssKiB();
-    std::printf("RSS %ld KiB before, %ld at the peak, %ld after the floods\n", before, peak, after);
-    EXPECT_LT(peak - before, 64 * 1024);
-    EXPECT_LT(after - before, 32 * 1024);
+    std::printf("RSS %ld KiB before, %ld at the peak, %ld after the floods\n", before, peak.load(),
+                after);
+    if (!kSanitized) {
+        EXPECT_LT(peak - before, 64 * 1024);
+        EXPECT_LT(after - before, 32 * 1024);
+    }
     expectAliveAndServing(0);
 }
 
