@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
+#include "etmem/psi/psi_settings.hpp"
 #include "etmem/slide/slide_settings.hpp"
 
 namespace etmem {
@@ -55,6 +56,8 @@ struct TaskConfig {
     std::string name{};
     // The keys of engine slide; default values when the task runs another engine.
     slide::SlideSettings slide;
+    // The keys of engine psi; default values when the task runs another engine.
+    psi::PsiSettings psi;
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <optional>
 #include <span>
+#include <utility>
 
 #include "config/config_schema.hpp"
 #include "config/config_text.hpp"
@@ -37,7 +38,8 @@ constexpr std::string_view kProjectKeys[] = {"name",
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
 // [task]'s keys: these, then the engines' Param keys (T), max_threads and the engines' other
 // keys (etmem/engine_registry.hpp).
-constexpr std::string_view kTaskHeadKeys[] = {"project", "engine", "name", "type", "value"};
+constexpr std::string_view kTaskHeadKeys[] = {"project", "engine", "name",
+                                              "type",    "value",  "cg_dir"};
 
 std::vector<std::string_view> taskKeys() {
     std::vector<std::string_view> keys(std::begin(kTaskHeadKeys), std::end(kTaskHeadKeys));
@@ -53,8 +55,12 @@ std::vector<std::string_view> taskKeys() {
     return keys;
 }
 
-// scan_type values: page (default) and region (DAMON). 1.1's psi engine is not provided.
-constexpr std::string_view kScanTypes[] = {"page", "region"};
+// scan_type values: page (default), region (DAMON) and psi (engine psi's projects, whose tasks
+// name their cgroup by cg_dir).
+constexpr std::string_view kScanTypes[] = {"page", "region", "psi"};
+// What a scan_type=psi project leaves out: 1.1's psi engine has only interval.
+constexpr std::pair<std::string_view, std::string_view> kPsiProjectDefaults[] = {{"loop", "1"},
+                                                                                 {"sleep", "1"}};
 
 struct IniLine {
     std::string_view key;
@@ -241,7 +247,7 @@ ConfigNode taskNode(const Section& section, const IniName& name, const EngineRow
                            [&](const MapEntry& entry) { return entry.key == key; });
     };
     for (const IniLine& line : section.lines) {
-        if (line.key == "project" || line.key == "name") continue;
+        if (line.key == "project" || line.key == "name" || line.key == "cg_dir") continue;
         if (std::find(paramNames.begin(), paramNames.end(), line.key) == paramNames.end())
             task.entries.push_back(entryOf(line));
         else if (!given(line.key))  // as etmem has always read [task]: a repeated T is ignored
@@ -287,6 +293,39 @@ class IniBuilder {
             }
             file_.options.push_back(entryOf(line));
         }
+        if (psiScan_) addPsiProjectDefaults(section);
+    }
+
+    void addPsiProjectDefaults(const Section& section) {
+        for (const auto& [key, value] : kPsiProjectDefaults) {
+            if (findLine(section, key) != nullptr) continue;
+            file_.options.push_back(
+                MapEntry{std::string(key), section.at,
+                         ConfigNode{Kind::Scalar, section.at, std::string(value), {}, {}}});
+        }
+    }
+
+    // etmem 1.1's cg_dir=path (relative to the cgroup root; "parent/*" for every child) is a
+    // task of type cgroup: the same relative path in the cgroup v2 hierarchy, where 1.1 read
+    // it under cgroup v1's memory and cpuacct controllers.
+    static void addCgroupDir(const Section& section, ConfigNode& task) {
+        const IniLine* dir = findLine(section, "cg_dir");
+        if (dir == nullptr) return;
+        for (std::string_view key : {"type", "value"}) {
+            if (const IniLine* other = findLine(section, key)) {
+                failAt(other->keyAt, pathOf(section, key), other->value,
+                       fmt::format("a task names its processes either by cg_dir (line {}) or by "
+                                   "type and value; give one of them",
+                                   dir->keyAt.line));
+            }
+        }
+        const std::string_view relative =
+            dir->value.substr(std::min(dir->value.find_first_not_of('/'), dir->value.size()));
+        task.entries.push_back(
+            MapEntry{"type", dir->keyAt, ConfigNode{Kind::Scalar, dir->keyAt, "cgroup", {}, {}}});
+        task.entries.push_back(
+            MapEntry{"value", dir->valueAt,
+                     ConfigNode{Kind::Scalar, dir->valueAt, std::string(relative), {}, {}}});
     }
 
     void readScanType(const Section& section, const IniLine& line) {
@@ -294,10 +333,11 @@ class IniBuilder {
             std::end(kScanTypes)) {
             failAt(line.valueAt, pathOf(section, "scan_type"), line.value,
                    fmt::format("value '{}' is not a scan type this etmem has; allowed page | "
-                               "region (region is the DAMON scanner)",
+                               "region | psi (region is the DAMON scanner, psi the psi engine)",
                                displayText(line.value)));
         }
         regionScan_ = line.value == "region";
+        psiScan_ = line.value == "psi";
         file_.regionScan = regionScan_;
     }
 
@@ -348,6 +388,7 @@ class IniBuilder {
                                displayText(file_.projectRef)));
         }
         ConfigNode task = taskNode(section, name, findEngine(engine.value));
+        addCgroupDir(section, task);
         if (regionScan_ && findLine(section, "scanner") == nullptr) {
             task.entries.push_back(MapEntry{"scanner", section.at,
                                             ConfigNode{Kind::Scalar, section.at, "damon", {}, {}}});
@@ -363,6 +404,7 @@ class IniBuilder {
 
     IniFile file_;
     bool regionScan_ = false;
+    bool psiScan_ = false;
 };
 
 }  // namespace

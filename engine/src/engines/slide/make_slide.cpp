@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MulanPSL-2.0
 #include "engines/slide/slide.hpp"
 
+#include "etmem/psi/psi_engine.hpp"
 #include "etmem/slide/slide_engine.hpp"
 
 namespace etmem::slide {
@@ -16,7 +17,11 @@ std::unique_ptr<TaskEngine> makeSlideTaskEngine(const EngineContext& context,
     options.scanner =
         parseScannerChoice(settings.scanner == "auto" ? host.defaultScanner : settings.scanner);
     options.swapper = parseSwapperChoice(settings.swapper);
-    return makeSlideEngine(context, std::move(options));
+    // The engine copies what it needs of the task when it is made.
+    TaskConfig task = context.task;
+    task.slide.pressureLimit = psi::composedPressureLimit(context.project, context.task);
+    const EngineContext composed{context.project, task, context.log, context.logger};
+    return makeSlideEngine(composed, std::move(options));
 }
 
 }  // namespace etmem::slide
