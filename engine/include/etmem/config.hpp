@@ -57,7 +57,7 @@ struct TaskConfig {
     // The keys of engine slide; default values when the task runs another engine.
     slide::SlideSettings slide;
     // The keys of engine psi; default values when the task runs another engine.
-    psi::PsiSettings psi;
+    psi::PsiSettings psi{};
 
     bool operator==(const TaskConfig&) const = default;
 };
