@@ -6,6 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <utility>
+#include <variant>
+#include <vector>
 
 namespace etmem::cli {
 namespace {
@@ -56,6 +59,39 @@ const std::array<StatMetric, 10>& statMetrics() {
          [](const Statistics& s) { return integer(s.pids.size()); }},
     }};
     return metrics;
+}
+
+// Figures of engines other than slide (Statistics::others), under the figure's name: written
+// only for the projects and tasks that report them.
+struct FigureMetric {
+    std::string_view name;  // after etmem_project_ / etmem_task_, without _total
+    std::string_view figure;
+    Kind kind;
+    std::string_view unit;
+    std::string_view help;
+};
+
+constexpr FigureMetric kFigureMetrics[] = {
+    {"reclaimed_bytes", "total_bytes_reclaimed", Kind::Counter, "bytes",
+     "Bytes the psi engine reclaimed through memory.reclaim since the project started."},
+    {"reclaim_backoffs", "total_reclaim_backoffs", Kind::Counter, "",
+     "Rounds the psi engine backed off because pressure reached its goal."},
+    {"last_cycle_reclaimed_bytes", "bytes_reclaimed", Kind::Gauge, "bytes",
+     "Bytes the psi engine reclaimed in the last cycle."},
+    {"memory_pressure_percent", "pressure", Kind::Gauge, "",
+     "The psi engine's measured memory stall (PSI some) in the last cycle, percent of time."},
+    {"reclaim_rate", "reclaim_rate", Kind::Gauge, "",
+     "The psi engine's current reclaim rate (share of use above the floor per round)."},
+};
+
+// The figure's value as a sample, or "" when the statistics do not have it.
+std::string figureValue(const Statistics& stats, std::string_view figure) {
+    for (const auto& other : stats.others) {
+        if (other.name != figure) continue;
+        if (const auto* count = std::get_if<std::uint64_t>(&other.value)) return integer(*count);
+        if (const auto* text = std::get_if<std::string>(&other.value)) return *text;
+    }
+    return "";
 }
 
 // Label values escape backslash, double quote and newline (both formats).
@@ -114,6 +150,29 @@ std::string taskLabels(const ProjectInfo& project, const TaskStatistics& task) {
                        labelValue(task.task));
 }
 
+void writeFigureMetrics(Writer& writer, const std::vector<ProjectInfo>& projects) {
+    for (const auto& metric : kFigureMetrics) {
+        for (const bool perTask : {false, true}) {
+            std::vector<std::pair<std::string, std::string>> samples;
+            for (const auto& project : projects) {
+                if (!perTask) {
+                    if (auto value = figureValue(project.stats, metric.figure); !value.empty())
+                        samples.emplace_back(projectLabels(project), std::move(value));
+                    continue;
+                }
+                for (const auto& task : project.taskStatistics) {
+                    if (auto value = figureValue(task.stats, metric.figure); !value.empty())
+                        samples.emplace_back(taskLabels(project, task), std::move(value));
+                }
+            }
+            if (samples.empty()) continue;
+            writer.family(fmt::format("etmem_{}_{}", perTask ? "task" : "project", metric.name),
+                          metric.kind, metric.unit, metric.help);
+            for (const auto& [labels, value] : samples) writer.sample(labels, value);
+        }
+    }
+}
+
 }  // namespace
 
 std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsFormat format) {
@@ -137,6 +196,7 @@ std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsForma
                 writer.sample(taskLabels(project, task), metric.value(task.stats));
         }
     }
+    writeFigureMetrics(writer, projects);
     return writer.finish();
 }
 
