@@ -188,5 +188,6 @@ journalctl -u etmemd-test.service --no-pager -o cat | grep "^project pressure: "
 busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
     org.openeuler.Etmem.Project TaskPacing
 
+source "$here/psi-proofs.sh"
 echo "units proofs: $failures failed"
 ((failures == 0))
