@@ -41,15 +41,18 @@ etmem_stall=$(awk -v s="$(($(stall_us "$cg") - stall0))" -v t="$(($(now_us) - t0
     'BEGIN { printf "%.4f", 100 * s / t }')
 shown=$("$etmem" project show -n psi 2>&1)
 json=$("$etmem" project show -n psi --json 2>&1)
-# The phase change: the working set moves onto pages etmem reclaimed.
+# The phase change: the working set moves to other pages for a while (etmem reclaims the old
+# ones, now cold), then back: they refault as working set, and the workload stalls.
+echo 2 >/run/wl/psi-etmem.phase
+sleep 12
 backoffs=$(backoff_lines psi)
-touch /run/wl/psi-etmem.phase
+echo 1 >/run/wl/psi-etmem.phase
 phase_at=$(now_us)
 wait_until 20 eval '(( $(backoff_lines psi) > backoffs ))'
 backoff_after=$(awk -v d="$(($(now_us) - phase_at))" 'BEGIN { printf "%.1f", d / 1e6 }')
 "$etmem" migrate stop -n psi
 systemctl stop psi-etmem.service
-echo "figure psi: one-shot memory.reclaim of the cold set freed $(mib $oneshot) MiB; etmem (pressure $psi_goal) freed $(mib $saved) MiB in $phase_seconds s ($(awk -v a=$saved -v b=$oneshot 'BEGIN { printf "%.2f", a / b }') of it) at a stall of $etmem_stall% (goal $psi_goal%); backed off $backoff_after s after the phase change (rounds every 2 s)"
+echo "figure psi: one-shot memory.reclaim of the cold set freed $(mib $oneshot) MiB; etmem (pressure $psi_goal) freed $(mib $saved) MiB in $phase_seconds s ($(awk -v a=$saved -v b=$oneshot 'BEGIN { printf "%.2f", a / b }') of it) at a stall of $etmem_stall% (goal $psi_goal%); backed off $backoff_after s after the working set came back (rounds every 2 s)"
 expect "psi: etmem reclaims at least 80% of a one-shot reclaim of the cold set" \
     awk -v a="$saved" -v b="$oneshot" 'BEGIN { exit !(b > 0 && a >= 0.8 * b) }'
 expect "psi: the workload's stall stays within the goal +25% ($etmem_stall%)" \
@@ -58,7 +61,8 @@ expect "psi: after the phase change it backs off within two rounds ($backoff_aft
     awk -v d="$backoff_after" 'BEGIN { exit !(d <= 5.0) }'
 expect "psi: project show has the reclaim figures" grep -q "bytes_reclaimed" <<<"$shown"
 expect "psi: --json has them too" grep -q '"total_bytes_reclaimed"' <<<"$json"
-journalctl -u etmemd-test.service --no-pager -o cat | grep "^project psi: .*backing off" | tail -n 2
+echo "figure psi: guest lru_gen $(cat /sys/kernel/mm/lru_gen/enabled 2>/dev/null || echo absent)"
+journalctl -u etmemd-test.service --no-pager -o cat | grep "^project psi: " | tail -n 4
 
 # --- Senpai's loop (senpai_repro.py) on the same workload, same rounds and goal -----------
 start_phase_unit psi-senpai 128 16
