@@ -76,7 +76,7 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "    value: 7\n    engine: cslide\n    param:\n      T: 1\n");
     EXPECT_STREQ(yaml.what(),
                  "line 8, column 13: options.policies.engine: value 'cslide' is not a known "
-                 "engine; allowed slide");
+                 "engine; allowed slide | psi");
     const ConfigError legacy = rejectionOf(
         "options:\n\tloop : 1\n\tinterval : 1\n\tsleep : 1\n\tpolicies:\n\t\ttype : pid\n"
         "\t\tvalue : 7\n\t\tengine : cslide\n\t\tparam:\n\t\t\tT : 1\n");
@@ -86,7 +86,7 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=cslide\nproject=p\n");
     EXPECT_STREQ(ini.what(),
                  "line 7, column 6: [engine].name: value 'cslide' is not an engine this etmem "
-                 "has; allowed slide");
+                 "has; allowed slide | psi");
 }
 
 TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
@@ -95,14 +95,16 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     EXPECT_NE(std::string(scalar.what())
                   .find("expected one task (a section with the keys type, value, max_threads, "
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit and cold_cycles) or a list"),
+                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, pressure, "
+                        "reclaim_rate_min, reclaim_rate_max, reclaim_rate, reclaim_max_bytes, "
+                        "limit_min_bytes and limit_min_ratio) or a list"),
               std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=slide\nproject=p\n"
         "[task]\nproject=p\nengine=slide\nname=t\ntype=pid\nvalue=1\nT=1\nzzzzzzzzzz=1\n");
     EXPECT_NE(std::string(ini.what())
-                  .find("allowed here: project, engine, name, type, value, T, max_threads, "
+                  .find("allowed here: project, engine, name, type, value, cg_dir, T, max_threads, "
                         "swap_threshold, dram_percent, swap_flag, scanner, swapper, "
                         "max_swap_rate, pressure_limit, cold_cycles"),
               std::string::npos)

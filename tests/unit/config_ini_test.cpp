@@ -244,9 +244,9 @@ TEST(ConfigIni, ErrorsHaveLineColumnAndSuggestions) {
     EXPECT_EQ(undeclared.line(), 8);
     EXPECT_TRUE(contains(undeclared, "no [engine] section")) << undeclared.what();
 
-    ConfigError psi = errorOf("[project]\nname=p\nscan_type=psi\nloop=1\ninterval=1\nsleep=1\n");
+    ConfigError psi = errorOf("[project]\nname=p\nscan_type=pmu\nloop=1\ninterval=1\nsleep=1\n");
     EXPECT_EQ(psi.line(), 3);
-    EXPECT_TRUE(contains(psi, "page | region")) << psi.what();
+    EXPECT_TRUE(contains(psi, "page | region | psi")) << psi.what();
 
     ConfigError noT = errorOf(
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\n"
