@@ -284,7 +284,8 @@ std::string ProjectRegistry::launch(Project& project) {
     // is kept, so a bigger host later runs it as written.
     ProjectConfig fitted = project.config;
     std::vector<std::string> warnings = fitToHost(fitted, cores_);
-    for (const auto& warning : warnings) logger_.log(LogLevel::Warning, {project.name, {}, 0}, warning);
+    for (const auto& warning : warnings)
+        logger_.log(LogLevel::Warning, {project.name, {}, 0}, warning);
     std::unique_ptr<ProjectRunner> runner;
     try {
         runner = std::make_unique<ProjectRunner>(project.name, std::move(fitted), engines_, logger_,

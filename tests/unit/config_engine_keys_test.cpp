@@ -92,11 +92,12 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
 TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     const ConfigError scalar =
         rejectionOf("options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies: 3\n");
-    EXPECT_NE(std::string(scalar.what())
-                  .find("expected one task (a section with the keys type, value, max_threads, "
-                        "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit and cold_cycles) or a list"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(scalar.what())
+            .find("expected one task (a section with the keys type, value, max_threads, "
+                  "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
+                  "swap_flag, max_swap_rate, pressure_limit, cold_cycles and mode) or a list"),
+        std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=slide\nproject=p\n"

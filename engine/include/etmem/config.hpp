@@ -94,9 +94,14 @@ struct ProjectConfig {
     std::optional<unsigned> swapcacheLowWmark;
     std::vector<TaskConfig> tasks;
     RegionScanConfig region;
+    // mode for every task that does not give its own; unset: act.
+    std::optional<slide::RunMode> mode;
 
     bool operator==(const ProjectConfig&) const = default;
 };
+
+// The mode a task runs in: its own, else its project's, else act.
+slide::RunMode effectiveMode(const ProjectConfig& project, const TaskConfig& task);
 
 // A rejected configuration. line/column are 1-based; 0 where the fault has no position
 // (an empty file, say). what() is the full human sentence: message (the broken rule and

@@ -240,6 +240,15 @@ void readProjectGates(const ConfigNode& options, const std::string& path, Projec
     }
 }
 
+// --- options.mode: act | observe; unset: act, unless a task gives its own.
+
+std::optional<slide::RunMode> readProjectMode(const ConfigNode& options, const std::string& path) {
+    const MapEntry* entry = findEntry(options, "mode");
+    if (entry == nullptr) return std::nullopt;
+    return slide::parseRunMode(
+        KeyValue(*entry, joinPath(path, "mode"), 1).choice(slide::kRunModeNames));
+}
+
 // --- end of etmem 1.1's keys
 
 // --- the task's engine and the engine's own keys (its registry row)
@@ -402,6 +411,7 @@ ProjectConfig validateConfig(const ConfigNode& root, [[maybe_unused]] const Pars
     config.sleep = readUnsigned(optionsNode, "sleep", "options", {kMinSleep, kMaxSleep, ""});
     config.region = readRegionScan(optionsNode, config.interval);
     readProjectGates(optionsNode, "options", config);
+    config.mode = readProjectMode(optionsNode, "options");
     config.tasks = readPolicies(*findEntry(optionsNode, "policies"), "options.policies",
                                 config.loop, tasksOptional);
     return config;
@@ -410,6 +420,10 @@ ProjectConfig validateConfig(const ConfigNode& root, [[maybe_unused]] const Pars
 }  // namespace etmem::config
 
 namespace etmem {
+
+slide::RunMode effectiveMode(const ProjectConfig& project, const TaskConfig& task) {
+    return task.slide.mode.value_or(project.mode.value_or(slide::RunMode::Act));
+}
 
 unsigned hostMaxThreads(unsigned cores) {
     return 2 * std::max(1u, cores) + 1;
@@ -425,8 +439,8 @@ std::vector<std::string> fitToHost(ProjectConfig& config, unsigned cores) {
                                     ? std::string("options.policies.max_threads")
                                     : fmt::format("options.policies[{}].max_threads", i);
         warnings.push_back(fmt::format(
-            "{}: value {} is more than this machine allows; {} used (2*cores+1 with {} cores)",
-            key, maxThreads, high, std::max(1u, cores)));
+            "{}: value {} is more than this machine allows; {} used (2*cores+1 with {} cores)", key,
+            maxThreads, high, std::max(1u, cores)));
         maxThreads = high;
     }
     return warnings;

@@ -49,6 +49,11 @@ struct Classification {
     std::uint64_t hot = 0;
     std::uint64_t cold = 0;
     std::vector<std::uint64_t> histogram;
+    // idleByAge[i]: cold pages whose cold streak is 2^i..2^(i+1)-1 cycles (the last bucket:
+    // 2^i or more); cold_streaks.hpp makes the idle-age report of it.
+    std::vector<std::uint64_t> idleByAge;
+    // Pages etmem swapped out in earlier cycles that are resident again (refaults).
+    std::uint64_t refaults = 0;
 };
 bool isHot(std::uint8_t count, unsigned threshold);
 void classifyInto(Classification& result, std::uint8_t count, unsigned loop, unsigned threshold);
