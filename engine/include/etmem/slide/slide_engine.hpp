@@ -2,7 +2,9 @@
 // The slide engine: per cycle, `loop` scan rounds count how often each candidate page was
 // accessed (weight 1 for a read, 3 for a write where the scanner tells them apart); act()
 // classifies every resident candidate page (count >= T: hot, else cold) and moves the cold
-// ones to swap through a mover (etmem/movers/mover.hpp).
+// ones to swap through a mover (etmem/movers/mover.hpp); in mode observe it counts what it
+// would move (would_swap_pages) and moves nothing. Every cycle also reports the idle ages
+// (idle_bytes_N) and the refaults of the pages it moved before (etmem/figures.hpp).
 //
 // Cost follows what is resident, not the address space. State: one count byte per page in
 // 2 MiB chunks that exist only where pages were seen (page_counts.hpp), freed at the end of
