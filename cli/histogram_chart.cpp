@@ -8,6 +8,8 @@
 #include <cmath>
 #include <limits>
 
+#include "text_util.hpp"
+
 namespace etmem::cli {
 namespace {
 
@@ -111,6 +113,24 @@ std::vector<std::string> histogramChart(const std::vector<std::uint64_t>& histog
         if (hotFrom && *hotFrom >= bucket.first && *hotFrom <= bucket.last)
             line += fmt::format("  <- hot from k={} (T)", *hotFrom);
         lines.push_back(std::move(line));
+    }
+    return lines;
+}
+
+std::vector<std::string> idleAgeChart(const std::vector<std::pair<unsigned, std::uint64_t>>& ages,
+                                      const ChartStyle& style) {
+    std::uint64_t largest = 0;
+    std::size_t labelWidth = 0, bytesWidth = 0;
+    for (const auto& [age, bytes] : ages) {
+        largest = std::max(largest, bytes);
+        labelWidth = std::max(labelWidth, fmt::formatted_size(">= {} cycles", age));
+        bytesWidth = std::max(bytesWidth, humanBytes(bytes).size());
+    }
+    std::vector<std::string> lines;
+    for (const auto& [age, bytes] : ages) {
+        lines.push_back(fmt::format(
+            "{:<{}}  {}  {:>{}}", fmt::format(">= {} {}", age, age == 1 ? "cycle" : "cycles"),
+            labelWidth, bar(bytes, largest, style), humanBytes(bytes), bytesWidth));
     }
     return lines;
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MulanPSL-2.0
-// The access-count histogram of a cycle as a small text bar chart, one line per count.
+// The access-count histogram of a cycle as a small text bar chart, one line per count; and
+// the idle-age report (bytes cold for at least 1, 2, 4 ... cycles) the same way.
 #pragma once
 
 #include <cstddef>
@@ -7,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace etmem::cli {
@@ -31,5 +33,10 @@ struct ChartStyle {
 std::vector<std::string> histogramChart(const std::vector<std::uint64_t>& histogram,
                                         std::optional<std::uint32_t> hotFrom,
                                         const ChartStyle& style);
+
+// One line per age, bars scaled to the largest (the youngest: the report is cumulative):
+//   ">= 4 cycles  ##########                                12.0 MiB"
+std::vector<std::string> idleAgeChart(const std::vector<std::pair<unsigned, std::uint64_t>>& ages,
+                                      const ChartStyle& style);
 
 }  // namespace etmem::cli

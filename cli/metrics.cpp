@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MulanPSL-2.0
 #include "metrics.hpp"
 
+#include "observe_figures.hpp"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -173,6 +175,68 @@ void writeFigureMetrics(Writer& writer, const std::vector<ProjectInfo>& projects
     }
 }
 
+// The slide engine's dry run, refaults and idle ages of each task (observe_figures.hpp);
+// a family is written only when some task reports its figures.
+void writeObserveMetrics(Writer& writer, const std::vector<ProjectInfo>& projects) {
+    struct Row {
+        const ProjectInfo* project;
+        const TaskStatistics* task;
+        ObserveFigures figures;
+    };
+    std::vector<Row> rows;
+    for (const auto& project : projects) {
+        for (const auto& task : project.taskStatistics)
+            rows.push_back({&project, &task, observeFigures(task.stats)});
+    }
+    using Field = std::optional<std::uint64_t> ObserveFigures::*;
+    struct CountFamily {
+        std::string_view name;
+        Kind kind;
+        std::string_view unit;
+        std::string_view help;
+        Field field;
+    };
+    static constexpr CountFamily kFamilies[] = {
+        {"etmem_task_would_swap_pages", Kind::Counter, "",
+         "Dry run (mode observe): pages the task would have swapped out since start; nothing "
+         "was moved.",
+         &ObserveFigures::totalWouldSwapPages},
+        {"etmem_task_would_swap_bytes", Kind::Counter, "bytes",
+         "Dry run (mode observe): bytes the task would have swapped out since start; nothing "
+         "was moved.",
+         &ObserveFigures::totalWouldSwapBytes},
+        {"etmem_task_last_cycle_would_swap_bytes", Kind::Gauge, "bytes",
+         "Dry run (mode observe): bytes the last cycle would have swapped out.",
+         &ObserveFigures::wouldSwapBytes},
+        {"etmem_task_refaults", Kind::Counter, "",
+         "Pages etmem swapped out that came back resident since start (read from pagemap).",
+         &ObserveFigures::totalRefaults},
+    };
+    for (const auto& family : kFamilies) {
+        bool any = false;
+        for (const auto& row : rows) any = any || (row.figures.*family.field).has_value();
+        if (!any) continue;
+        writer.family(family.name, family.kind, family.unit, family.help);
+        for (const auto& row : rows) {
+            if (const auto value = row.figures.*family.field)
+                writer.sample(taskLabels(*row.project, *row.task), integer(*value));
+        }
+    }
+    bool anyIdle = false;
+    for (const auto& row : rows) anyIdle = anyIdle || !row.figures.idleBytes.empty();
+    if (!anyIdle) return;
+    writer.family("etmem_task_idle_bytes", Kind::Gauge, "bytes",
+                  "Resident bytes cold for at least age_cycles consecutive cycles, as of the "
+                  "last cycle (cumulative).");
+    for (const auto& row : rows) {
+        for (const auto& [age, bytes] : row.figures.idleBytes) {
+            writer.sample(
+                fmt::format("{},age_cycles=\"{}\"", taskLabels(*row.project, *row.task), age),
+                integer(bytes));
+        }
+    }
+}
+
 }  // namespace
 
 std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsFormat format) {
@@ -197,6 +261,7 @@ std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsForma
         }
     }
     writeFigureMetrics(writer, projects);
+    writeObserveMetrics(writer, projects);
     return writer.finish();
 }
 

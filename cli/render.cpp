@@ -2,6 +2,7 @@
 #include "render.hpp"
 
 #include "json_writer.hpp"
+#include "observe_figures.hpp"
 #include "text_util.hpp"
 
 #include <fmt/format.h>
@@ -55,10 +56,38 @@ std::string valueText(const OtherFigure& figure) {
 // Figures of a newer daemon this CLI has no words for, as "name value, ...".
 std::string othersText(const std::vector<OtherFigure>& others) {
     std::string text;
-    for (const auto& figure : others)
+    for (const auto& figure : others) {
+        if (isObserveFigure(figure.name)) continue;  // lines of their own
         text += fmt::format("{}{} {}", text.empty() ? "" : ", ", printable(figure.name),
                             valueText(figure));
+    }
     return text;
+}
+
+// mode observe's dry run, refaults and the idle-age chart of one project or task.
+void appendObserveFigures(std::vector<std::string>& notes, const ObserveFigures& figures,
+                          const std::string& indent, const ChartStyle& chart) {
+    auto labelled = [&](std::string_view label, const std::string& value) {
+        notes.push_back(fmt::format("{}{:<15}{}", indent, label, value));
+    };
+    if (figures.wouldSwapPages) {
+        labelled(
+            "dry run:",
+            fmt::format("mode observe, nothing moved; would have swapped out {} pages ({}) "
+                        "in the last cycle, {} pages ({}) since start",
+                        *figures.wouldSwapPages, humanBytes(figures.wouldSwapBytes.value_or(0)),
+                        figures.totalWouldSwapPages.value_or(0),
+                        humanBytes(figures.totalWouldSwapBytes.value_or(0))));
+    }
+    if (figures.refaults) {
+        labelled("refaults:", fmt::format("{} swapped pages came back in the last cycle, {} since "
+                                          "start",
+                                          *figures.refaults, figures.totalRefaults.value_or(0)));
+    }
+    if (figures.idleBytes.empty()) return;
+    notes.push_back(indent + "resident memory cold for at least n consecutive cycles (idle ages):");
+    for (const auto& line : idleAgeChart(figures.idleBytes, chart))
+        notes.push_back(indent + "  " + line);
 }
 
 struct StatisticsBlock {
@@ -91,7 +120,10 @@ void appendStatistics(std::vector<std::string>& notes, const Statistics& stats,
                                  stats.scanner.empty() ? "-" : printable(stats.scanner),
                                  stats.swapper.empty() ? "-" : printable(stats.swapper)));
     }
-    if (stats.cycles != 0 && !stats.others.empty()) labelled("also:", othersText(stats.others));
+    const std::string others = othersText(stats.others);
+    if (stats.cycles != 0 && !others.empty()) labelled("also:", others);
+    if (stats.cycles != 0)
+        appendObserveFigures(notes, observeFigures(stats), block.indent, block.chart);
     if (!stats.lastError.empty()) labelled("last error:", printable(stats.lastError));
     if (stats.cycles == 0) return;
     if (stats.histogram.empty()) {

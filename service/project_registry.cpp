@@ -2,6 +2,7 @@
 #include "project_registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -126,8 +127,6 @@ std::string ProjectRegistry::stateFileClash(const std::string& name) const {
 
 std::string ProjectRegistry::launchProblem(const Project& project) const {
     if (!project.restoreError.empty()) return project.restoreError;
-    if (auto problem = checkHostLimits(project.config, cores_); !problem.empty())
-        return fmt::format("it cannot run on this machine: {}", problem);
     return selfTargetProblem(project.config);
 }
 
@@ -281,9 +280,15 @@ std::string ProjectRegistry::launch(Project& project) {
     auto report = [this, name = project.name, runId](const TaskStatus& status) {
         post_([this, name, runId, status] { applyStatus(name, runId, status); });
     };
+    // Runs within this host's bounds (etmem 1.1's max_threads clamp); the config as written
+    // is kept, so a bigger host later runs it as written.
+    ProjectConfig fitted = project.config;
+    std::vector<std::string> warnings = fitToHost(fitted, cores_);
+    for (const auto& warning : warnings)
+        logger_.log(LogLevel::Warning, {project.name, {}, 0}, warning);
     std::unique_ptr<ProjectRunner> runner;
     try {
-        runner = std::make_unique<ProjectRunner>(project.name, project.config, engines_, logger_,
+        runner = std::make_unique<ProjectRunner>(project.name, std::move(fitted), engines_, logger_,
                                                  std::move(report), environment_);
     } catch (const std::exception& e) {
         return e.what();  // its reports, if any, name a run id the project never has
@@ -292,7 +297,10 @@ std::string ProjectRegistry::launch(Project& project) {
     project.runId = runId;
     project.tasks.assign(project.config.tasks.size(), TaskStatus{});
     for (std::size_t i = 0; i < project.tasks.size(); ++i) project.tasks[i].taskIndex = i;
+    project.hostWarning = fmt::format("warning: {}", fmt::join(warnings, "; "));
+    if (warnings.empty()) project.hostWarning.clear();
     project.stats = ProjectStats{};
+    project.stats.lastError = project.hostWarning;
     project.state = ProjectState::Running;
     project.runner = std::move(runner);
     return {};
@@ -335,6 +343,7 @@ void ProjectRegistry::applyStatus(const std::string& name, std::uint64_t runId,
     if (stored.lastCycle.scanner.empty()) stored.lastCycle.scanner = "none";
     if (stored.lastCycle.swapper.empty()) stored.lastCycle.swapper = "none";
     project.stats = sumStats(project.tasks, project.config);
+    if (project.stats.lastError.empty()) project.stats.lastError = project.hostWarning;
     if (listener_) listener_->statsChanged(project);
     // A task whose engine could not even start makes the whole project failed: running
     // half of it would look like success to an operator who only reads the state.

@@ -60,6 +60,9 @@ struct Project {
 
     // Why the project cannot run at all (its state file could not be read); "" normally.
     std::string restoreError;
+    // What the host changed of the config to run it (max_threads lowered), "warning: ..."
+    // in LastError while no cycle has an error to report; "" when nothing.
+    std::string hostWarning;
 
     // Internal: the workers while running, and which run their reports belong to.
     std::unique_ptr<ProjectRunner> runner;

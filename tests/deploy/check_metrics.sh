@@ -56,9 +56,15 @@ YAML
 "$etmem" project add -n web -f "$work/p.yaml"
 "$etmem" project add -n 'quote"d' -f "$work/p.yaml"
 "$etmem" migrate start -n web
+# A dry run (mode observe): its would_swap families, and every task's idle ages and refaults.
+sed 's/^  sleep: 1$/  sleep: 1\n  mode: observe/' "$work/p.yaml" >"$work/dry.yaml"
+"$etmem" project add -n dry -f "$work/dry.yaml"
+"$etmem" migrate start -n dry
 cycles() { "$etmem" project show -n web --json | sed -n 's/^    "cycles": \([0-9]*\),/\1/p'; }
 has_cycled() { [[ $(cycles) -ge 1 ]]; }
 wait_for 30 has_cycled && ok "project web ran $(cycles) cycle(s)" || fail "no cycle in 30 s"
+dry_cycled() { "$etmem" project show -n dry --json | grep -q '"would_swap_bytes"'; }
+wait_for 30 dry_cycled && ok "project dry reports would_swap_bytes" || fail "no dry-run figure in 30 s"
 
 # node_exporter's textfile collector: the file written as the example service writes it.
 mkdir "$work/textfile"
@@ -78,6 +84,11 @@ grep -qE '^etmem_project_running\{project="quote\\"d"\} 0$' "$work/scrape" && ok
 grep -qE '^# TYPE etmem_project_cycles_total counter$' "$work/scrape" && ok "scrape: cycles is a counter" || fail "cycles not typed counter"
 grep -qE '^etmem_task_cycles_total\{project="web",task="pid:[0-9]+"\} [1-9]' "$work/scrape" && ok "scrape: the task's cycles" || fail "scrape lacks the task's cycles"
 grep -qE '^# TYPE etmem_project_swapped_bytes_total counter$' "$work/scrape" && ok "scrape: swapped bytes counter" || fail "swapped bytes"
+# node_exporter writes the labels sorted by name.
+grep -qE '^etmem_task_idle_bytes\{age_cycles="1",project="web",task="pid:[0-9]+"\} [0-9]+$' "$work/scrape" && ok "scrape: idle ages" || fail "scrape lacks etmem_task_idle_bytes"
+grep -qE '^etmem_task_refaults_total\{project="web",task="pid:[0-9]+"\} [0-9]+$' "$work/scrape" && ok "scrape: refaults" || fail "scrape lacks etmem_task_refaults_total"
+grep -qE '^etmem_task_would_swap_bytes_total\{project="dry",task="pid:[0-9]+"\} [0-9]+$' "$work/scrape" && ok "scrape: the dry run's would_swap bytes" || fail "scrape lacks the dry run's etmem_task_would_swap_bytes_total"
+grep -qE '^etmem_task_would_swap_bytes_total\{project="web"' "$work/scrape" && fail "an acting project has would_swap samples" || ok "scrape: no would_swap for an acting project"
 
 # OpenMetrics, by a parser that enforces the format (families, _total, # EOF).
 "$etmem" project show --format=openmetrics >"$work/om.txt"
@@ -92,6 +103,9 @@ samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
            for f in families.values() for s in f.samples}
 assert samples[("etmem_project_running", (("project", "web"),))] == 1
 assert samples[("etmem_project_cycles_total", (("project", "web"),))] >= 1
+assert families["etmem_task_idle_bytes"].unit == "bytes"
+assert families["etmem_task_refaults"].type == "counter"
+assert families["etmem_task_would_swap_bytes"].type == "counter"
 print(f"     {len(families)} families, {len(samples)} samples")
 PY
 then ok "OpenMetrics parser accepts --format=openmetrics"; else fail "OpenMetrics parser rejects it"; fi

@@ -572,3 +572,152 @@ TEST(SlideSparse, ATebibyteReservationCostsWhatIsResidentAndItsColdPagesGo) {
     EXPECT_LE(hot, 0.02);
     EXPECT_LT(seconds, 3 + 20.0) << "the walks must not follow the 1 TiB of address space";
 }
+
+namespace {
+
+// The workload's layout, with a switch: while `resting` is set its hot pages are reported
+// idle too (a workload whose hot set went quiet), so they turn cold and age.
+class RestingLayoutScanner final : public AccessScanner {
+  public:
+    explicit RestingLayoutScanner(const Workload& workload) : workload_(workload) {}
+    std::string_view name() const override { return "layout"; }
+    std::unique_ptr<ScanSession> watch(const Target&, std::span<const Vma>,
+                                       std::stop_token) override {
+        return std::make_unique<Session>(workload_, resting);
+    }
+    std::shared_ptr<std::atomic<bool>> resting = std::make_shared<std::atomic<bool>>(false);
+
+  private:
+    class Session final : public ScanSession {
+      public:
+        Session(const Workload& workload, std::shared_ptr<std::atomic<bool>> resting)
+            : workload_(workload), resting_(std::move(resting)) {}
+        void round(std::stop_token, AccessSink& sink) override {
+            if (*resting_) return;
+            for (std::size_t i = 0; i < workload_.pages; ++i)
+                if (workload_.isHot(i))
+                    sink.record(workload_.base + i * kPageSize, 1, PageAccess::Written);
+        }
+
+      private:
+        const Workload& workload_;
+        std::shared_ptr<std::atomic<bool>> resting_;
+    };
+    const Workload& workload_;
+};
+
+std::size_t swappedPagesOf(const Workload& workload) {
+    std::size_t swapped = 0;
+    for (const auto& entry : workload.entries()) swapped += entry.swapped();
+    return swapped;
+}
+
+void printObserveFigures(const char* what, const CycleReport& report) {
+    std::printf(
+        "FIGURE %s: cold %llu pages, would_swap %llu pages (%llu bytes), swapped %llu "
+        "bytes, refaults %llu, idle_bytes 1/2/4/8: %llu/%llu/%llu/%llu\n",
+        what, static_cast<unsigned long long>(report.pagesCold),
+        static_cast<unsigned long long>(report.extra.count(figure::kWouldSwapPages)),
+        static_cast<unsigned long long>(report.extra.count(figure::kWouldSwapBytes)),
+        static_cast<unsigned long long>(report.bytesSwapped),
+        static_cast<unsigned long long>(report.extra.count(figure::kRefaults)),
+        static_cast<unsigned long long>(report.extra.count(figure::idleBytesName(1))),
+        static_cast<unsigned long long>(report.extra.count(figure::idleBytesName(2))),
+        static_cast<unsigned long long>(report.extra.count(figure::idleBytesName(4))),
+        static_cast<unsigned long long>(report.extra.count(figure::idleBytesName(8))));
+}
+
+}  // namespace
+
+// Reads up to `count` of the workload's swapped cold pages through /proc/PID/mem, as the
+// workload would: they are faulted back in. Returns how many it read.
+std::size_t readSwappedColdPages(const Workload& workload, std::size_t count) {
+    UniqueFd mem(::open(("/proc/" + std::to_string(workload.pid()) + "/mem").c_str(), O_RDONLY));
+    if (!mem) return 0;
+    const auto entries = workload.entries();
+    std::vector<char> page(kPageSize);
+    std::size_t read = 0;
+    for (std::size_t i = 0; i < entries.size() && read < count; ++i) {
+        if (workload.isHot(i) || !entries[i].swapped()) continue;
+        if (::pread(mem.get(), page.data(), kPageSize,
+                    static_cast<off_t>(workload.base + i * kPageSize)) ==
+            static_cast<ssize_t>(kPageSize))
+            ++read;
+    }
+    return read;
+}
+
+// mode observe on the workload: dry cycles swap no page, and their idle ages follow the
+// layout (after five cycles, the hot set quiet since the third: the cold set 5 cycles cold,
+// the hot set 3). A real cycle then swaps what the last dry one said it would, within 2%;
+// the swapped pages read back are counted as refaults in the cycle after.
+TEST(SlideObserve, ADryRunSaysWhatARealRunSwapsAndIdleAgesFollowTheLayout) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    REQUIRE_FEATURE(probe.has("madvise"), "process_madvise");
+    constexpr std::size_t kHot = 256, kCold = 4096, kReadBack = 512;
+    Workload workload(kHot, kCold);
+    PrintLogger logger;
+    auto projectConfig = project(2);
+    auto taskConfig = task(3);
+    auto scanner = std::make_shared<RestingLayoutScanner>(workload);
+    auto engineIn = [&](RunMode mode) {
+        taskConfig.slide.mode = mode;
+        SlideOptions options;
+        options.scannerOverride = scanner;
+        options.swapper = parseSwapperChoice("madvise");
+        return makeSlideEngine(EngineContext{projectConfig, taskConfig, {}, logger},
+                               std::move(options));
+    };
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    const auto interval = std::chrono::milliseconds(200);
+
+    auto dry = engineIn(RunMode::Observe);
+    CycleReport lastDry;
+    for (int cycle = 1; cycle <= 6; ++cycle) {
+        *scanner->resting = cycle >= 3 && cycle <= 5;
+        lastDry = runCycle(*dry, targets, 2, interval);
+        EXPECT_EQ(lastDry.error, "");
+        EXPECT_EQ(lastDry.pagesSwapped, 0u);
+        EXPECT_EQ(swappedPagesOf(workload), 0u) << "the dry run moved a page in cycle " << cycle;
+        EXPECT_GE(lastDry.extra.count(figure::kWouldSwapPages), kCold);
+        if (cycle != 5) continue;
+        printObserveFigures("dry run, cycle 5 (hot set quiet since cycle 3)", lastDry);
+        const auto idle = [&](unsigned age) {
+            return lastDry.extra.count(figure::idleBytesName(age));
+        };
+        EXPECT_EQ(idle(1), lastDry.pagesCold * kPageSize);
+        EXPECT_GE(idle(4), kCold * kPageSize);  // the cold set: 5 cycles
+        // The quiet hot set: 3 cycles (>= 2, not >= 4); pages the workload's own run made
+        // resident since may join it.
+        EXPECT_GE(idle(2) - idle(4), kHot * kPageSize);
+        EXPECT_LE(idle(2) - idle(4), (kHot + 16) * kPageSize);
+        EXPECT_EQ(idle(8), 0u);
+    }
+    printObserveFigures("dry run, cycle 6", lastDry);
+    const std::uint64_t wouldSwap = lastDry.extra.count(figure::kWouldSwapBytes);
+
+    auto real = engineIn(RunMode::Act);
+    auto acted = runCycle(*real, targets, 2, interval);
+    printObserveFigures("real run, cycle 1", acted);
+    EXPECT_EQ(acted.error, "");
+    const double ratio = static_cast<double>(acted.bytesSwapped) /
+                         static_cast<double>(std::max<std::uint64_t>(wouldSwap, 1));
+    std::printf(
+        "FIGURE dry run vs real run: would swap %llu bytes, swapped %llu bytes, "
+        "ratio %.4f\n",
+        static_cast<unsigned long long>(wouldSwap),
+        static_cast<unsigned long long>(acted.bytesSwapped), ratio);
+    EXPECT_NEAR(ratio, 1.0, 0.02);
+    EXPECT_GE(swappedPagesOf(workload), kCold * 95 / 100);
+
+    const std::size_t readBack = readSwappedColdPages(workload, kReadBack);
+    EXPECT_EQ(readBack, kReadBack);
+    auto after = runCycle(*real, targets, 2, interval);
+    std::printf("FIGURE refaults: %zu swapped pages read back\n", readBack);
+    printObserveFigures("real run, cycle 2", after);
+    EXPECT_GE(after.extra.count(figure::kRefaults), readBack);
+    EXPECT_LE(after.extra.count(figure::kRefaults), readBack + 64);
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}

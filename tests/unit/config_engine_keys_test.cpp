@@ -95,7 +95,7 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     EXPECT_NE(std::string(scalar.what())
                   .find("expected one task (a section with the keys type, value, max_threads, "
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, pressure, "
+                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, mode, pressure, "
                         "reclaim_rate_min, reclaim_rate_max, reclaim_rate, reclaim_max_bytes, "
                         "limit_min_bytes and limit_min_ratio) or a list"),
               std::string::npos)

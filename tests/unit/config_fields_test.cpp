@@ -116,11 +116,12 @@ INSTANTIATE_TEST_SUITE_P(Interval, ConfigEdgeTest, ::testing::Values(
 INSTANTIATE_TEST_SUITE_P(Sleep, ConfigEdgeTest, ::testing::Values(
     EdgeCase{"sleep", "0", false, "1..1200"}, EdgeCase{"sleep", "1", true, ""},
     EdgeCase{"sleep", "1200", true, ""}, EdgeCase{"sleep", "1201", false, "1..1200"}));
-// 2*cores+1: 9 with 4 cores, 3 with 1 core.
+// Above 2*cores+1 (9 with 4 cores, 3 with 1 core) is accepted: lowered at launch (fitToHost).
 INSTANTIATE_TEST_SUITE_P(MaxThreads, ConfigEdgeTest, ::testing::Values(
-    EdgeCase{"max_threads", "0", false, "1..9"}, EdgeCase{"max_threads", "1", true, ""},
-    EdgeCase{"max_threads", "9", true, ""}, EdgeCase{"max_threads", "10", false, "1..9"},
-    EdgeCase{"max_threads", "3", true, "", 1}, EdgeCase{"max_threads", "4", false, "1..3", 1}));
+    EdgeCase{"max_threads", "0", false, "1..4294967295"}, EdgeCase{"max_threads", "1", true, ""},
+    EdgeCase{"max_threads", "9", true, ""}, EdgeCase{"max_threads", "10", true, ""},
+    EdgeCase{"max_threads", "3", true, "", 1}, EdgeCase{"max_threads", "4", true, "", 1},
+    EdgeCase{"max_threads", "4294967296", false, "1..4294967295"}));
 // 3*loop: 9 with loop 3, 360 with loop 120, 3 with loop 1.
 INSTANTIATE_TEST_SUITE_P(Threshold, ConfigEdgeTest, ::testing::Values(
     EdgeCase{"T", "0", false, "1..9"}, EdgeCase{"T", "1", true, ""},
@@ -143,7 +144,7 @@ INSTANTIATE_TEST_SUITE_P(WrongTypes, ConfigEdgeTest, ::testing::Values(
     EdgeCase{"loop", "-1", false, "1..120"}, EdgeCase{"loop", "0x10", false, "1..120"},
     EdgeCase{"loop", "18446744073709551616", false, "1..120"},
     EdgeCase{"interval", "1e3", false, "1..1200"}, EdgeCase{"sleep", "true", false, "1..1200"},
-    EdgeCase{"T", "three", false, "1..9"}, EdgeCase{"max_threads", "+2", false, "1..9"}));
+    EdgeCase{"T", "three", false, "1..9"}, EdgeCase{"max_threads", "+2", false, "1..4294967295"}));
 // clang-format on
 
 TEST(ConfigFieldsTest, ProcessNameOf15BytesIsAcceptedAnd16Rejected) {

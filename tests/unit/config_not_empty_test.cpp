@@ -57,19 +57,46 @@ TEST(ConfigNesting, DeepNestingIsRefusedEarly) {
               std::string::npos);  // brackets in a comment do not count
 }
 
-// max_threads against the cores: checked by parseConfig for new input, skipped with cores 0
-// (a saved project), and then said by checkHostLimits at launch.
-TEST(ConfigHostLimits, CheckedAtLaunchWhenNotAtParse) {
+// max_threads against the cores: accepted by parseConfig whatever the host, then lowered to
+// 2*cores+1 by fitToHost with a warning naming key, value and bound (etmem 1.1's rule).
+TEST(ConfigHostLimits, MaxThreadsAboveTheHostIsLoweredWithAWarning) {
     std::string text =
         "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies:\n    type: pid\n"
         "    value: 1\n    max_threads: 9\n    engine: slide\n    param:\n      T: 1\n";
-    EXPECT_THROW(parseConfig(text, ParseOptions{2}), ConfigError);
-    ProjectConfig config = parseConfig(text, ParseOptions{0});
+    ProjectConfig config = parseConfig(text, ParseOptions{2});
     EXPECT_EQ(config.tasks.at(0).maxThreads, 9u);
-    EXPECT_EQ(checkHostLimits(config, 4), "");
-    EXPECT_EQ(checkHostLimits(config, 2),
-              "options.policies.max_threads: value 9 is more than this machine allows; allowed "
-              "1..5 (2*cores+1 with 2 cores)");
+    ProjectConfig roomy = config;
+    EXPECT_TRUE(fitToHost(roomy, 4).empty());
+    EXPECT_EQ(roomy.tasks.at(0).maxThreads, 9u);
+    std::vector<std::string> warnings = fitToHost(config, 2);
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(warnings[0],
+              "options.policies.max_threads: value 9 is more than this machine allows; 5 used "
+              "(2*cores+1 with 2 cores)");
+    EXPECT_EQ(config.tasks.at(0).maxThreads, 5u);
+    EXPECT_EQ(hostMaxThreads(1), 3u);
+}
+
+// Values wrong on every machine stay errors, in every form.
+TEST(ConfigHostLimits, MaxThreadsZeroNegativeOrTextIsRefused) {
+    for (std::string value : {"0", "-1", "ten", "4294967296"}) {
+        std::string text =
+            "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies:\n    type: pid\n"
+            "    value: 1\n    max_threads: " +
+            value + "\n    engine: slide\n    param:\n      T: 1\n";
+        try {
+            parseConfig(text, ParseOptions{2});
+            ADD_FAILURE() << value << " accepted";
+        } catch (const ConfigError& e) {
+            EXPECT_EQ(e.key(), "options.policies.max_threads") << e.what();
+        }
+    }
+    const std::string ini =
+        "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n\n[engine]\nname=slide\n"
+        "project=p\n\n[task]\nproject=p\nengine=slide\nname=t\ntype=pid\nvalue=1\n"
+        "T=1\nmax_threads=10\n";
+    ProjectConfig fromIni = parseConfig(ini, ParseOptions{1});
+    EXPECT_EQ(fromIni.tasks.at(0).maxThreads, 10u);  // etmem 1.1's own test value
 }
 
 }  // namespace

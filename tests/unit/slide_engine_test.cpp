@@ -327,6 +327,110 @@ TEST(SlideEngine, NoSwapDeviceIsReportedAndNothingIsSwapped) {
     EXPECT_GT(report.pagesCold, 0u);  // classification still ran
 }
 
+// mode observe: every page act hands to the mover (every cold page, with cold_cycles 1) is
+// counted as would_swap, and the mover is never called; with no swap device the dry run
+// still reports, without an error.
+TEST(SlideEngine, ObserveCountsWhatActWouldMoveAndMovesNothing) {
+    Child child;
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    Fixture acting(3, 3, {child.page(0)});
+    auto actEngine = acting.engine();
+    const auto acted = acting.cycle(*actEngine, targets);
+    EXPECT_EQ(acting.swapper->pages.size(), acted.pagesCold);
+
+    for (bool swapActive : {true, false}) {
+        Fixture observing(3, 3, {child.page(0)});
+        observing.task.slide.mode = RunMode::Observe;
+        auto engine = observing.engine(swapActive);
+        auto report = observing.cycle(*engine, targets);
+        EXPECT_EQ(report.error, "");
+        EXPECT_EQ(observing.swapper->calls, 0);
+        EXPECT_EQ(report.pagesSwapped, 0u);
+        EXPECT_GE(report.pagesCold, kPages / 2);
+        EXPECT_EQ(report.extra.count(figure::kWouldSwapPages), report.pagesCold);
+        EXPECT_EQ(report.extra.count(figure::kWouldSwapBytes), report.pagesCold * kPageSize);
+        ASSERT_NE(report.extra.find(figure::kWouldSwapPages), nullptr);
+        EXPECT_TRUE(report.extra.find(figure::kWouldSwapPages)->accumulates);
+    }
+}
+
+// cold_cycles and the dry run: a page counts only once act would move it.
+TEST(SlideEngine, ObserveHonoursColdCycles) {
+    Child child;
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    Fixture fixture(3, 3, {child.page(0)});
+    fixture.task.slide.mode = RunMode::Observe;
+    fixture.task.slide.coldCycles = 2;
+    auto engine = fixture.engine();
+    auto first = fixture.cycle(*engine, targets);
+    EXPECT_EQ(first.extra.count(figure::kWouldSwapPages), 0u);
+    auto second = fixture.cycle(*engine, targets);
+    EXPECT_GE(second.extra.count(figure::kWouldSwapPages), kPages / 2);
+    EXPECT_LE(second.extra.count(figure::kWouldSwapPages), second.pagesCold);
+    EXPECT_EQ(fixture.swapper->calls, 0);
+}
+
+// A project in mode observe runs its tasks dry unless a task says act; an acting task
+// reports no would_swap figures.
+TEST(SlideEngine, AProjectsObserveModeAppliesUnlessTheTaskActs) {
+    Child child;
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    Fixture project(3, 3, {child.page(0)});
+    project.project.mode = RunMode::Observe;
+    auto dry = project.engine();
+    auto report = project.cycle(*dry, targets);
+    EXPECT_EQ(project.swapper->calls, 0);
+    EXPECT_GE(report.extra.count(figure::kWouldSwapPages), kPages / 2);
+
+    Fixture task(3, 3, {child.page(0)});
+    task.project.mode = RunMode::Observe;
+    task.task.slide.mode = RunMode::Act;
+    auto acting = task.engine();
+    report = task.cycle(*acting, targets);
+    EXPECT_EQ(task.swapper->calls, 1);
+    EXPECT_EQ(report.extra.find(figure::kWouldSwapPages), nullptr);
+}
+
+// The idle-age report: bytes cold for >= 1, 2, 4 ... cycles. Cycle 1 makes every cold page
+// 1 cycle old; while the hot pages rest, they join at age 1 and the others grow older
+// (nothing leaves: the recording swapper swaps nothing).
+TEST(SlideEngine, IdleAgesFollowHowLongEachPageHasBeenCold) {
+    Child child;
+    Fixture fixture(3, 3, {child.page(0)});
+    fixture.task.slide.mode = RunMode::Observe;
+    auto engine = fixture.engine();
+    std::vector<Target> targets;
+    targets.push_back(child.target());
+    auto idle = [](const CycleReport& report, unsigned age) {
+        return report.extra.count(figure::idleBytesName(age));
+    };
+    auto first = fixture.cycle(*engine, targets);
+    EXPECT_EQ(idle(first, 1), first.pagesCold * kPageSize);
+    EXPECT_EQ(idle(first, 2), 0u);
+
+    *fixture.scanner->resting = true;
+    std::vector<CycleReport> reports;
+    for (int cycle = 2; cycle <= 5; ++cycle) reports.push_back(fixture.cycle(*engine, targets));
+    // The child's other pages turn candidates while the test runs (copy-on-write after
+    // the fork), at age 1: the mapping's pages are the ones whose ages are known.
+    const std::uint64_t half = kPages / 2 * kPageSize;
+    const CycleReport& fifth = reports.back();
+    EXPECT_EQ(idle(fifth, 1), fifth.pagesCold * kPageSize);
+    EXPECT_GE(idle(fifth, 4), 2 * half);  // cold since cycle 1 or 2: 5 or 4 cycles
+    EXPECT_LE(idle(fifth, 4), idle(fifth, 2));
+    EXPECT_EQ(idle(fifth, 8), 0u);
+    // In cycle 4 the resting half is 3 cycles cold (>= 2, not >= 4), the other half 4.
+    const CycleReport& fourth = reports[2];
+    EXPECT_GE(idle(fourth, 4), half);
+    EXPECT_LE(idle(fourth, 4) + half, idle(fourth, 2));
+    for (unsigned age = 1; age <= 128; age *= 2)
+        EXPECT_NE(fifth.extra.find(figure::idleBytesName(age)), nullptr) << age;
+    EXPECT_EQ(fifth.extra.count(figure::kRefaults), 0u);
+}
+
 TEST(SlideEngine, AMissingScannerIsReportedWithWhatToDo) {
     if (probeBackends().has("idle_pages")) GTEST_SKIP() << "this kernel has etmem_scan";
     ProjectConfig project;

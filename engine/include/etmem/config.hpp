@@ -97,9 +97,14 @@ struct ProjectConfig {
     std::optional<unsigned> swapcacheLowWmark;
     std::vector<TaskConfig> tasks;
     RegionScanConfig region;
+    // mode for every task that does not give its own; unset: act.
+    std::optional<slide::RunMode> mode;
 
     bool operator==(const ProjectConfig&) const = default;
 };
+
+// The mode a task runs in: its own, else its project's, else act.
+slide::RunMode effectiveMode(const ProjectConfig& project, const TaskConfig& task);
 
 // A rejected configuration. line/column are 1-based; 0 where the fault has no position
 // (an empty file, say). what() is the full human sentence: message (the broken rule and
@@ -125,15 +130,16 @@ class ConfigError : public std::runtime_error {
 };
 
 struct ParseOptions {
-    // The number of online CPUs: max_threads accepts 1..2*cores+1. 0: the host is not
-    // checked here (a saved project, restored on a machine that may have changed); then
-    // checkHostLimits says at launch whether this host can run it.
+    // The number of online CPUs of the host that parses the config. max_threads is not
+    // bounded by it here: a config may run elsewhere, and fitToHost bounds it at launch.
     unsigned cores = 1;
 };
 
-// What a config asks of the host that this one (with `cores` online CPUs) cannot give, as
-// a sentence naming the key; "" when it fits.
-std::string checkHostLimits(const ProjectConfig& config, unsigned cores);
+// etmem 1.1's host-dependent bound: max_threads is at most 2 * cores + 1.
+unsigned hostMaxThreads(unsigned cores);
+// Lowers every task's max_threads above hostMaxThreads(cores) to that bound, as etmem 1.1
+// does, and returns a warning per task lowered, naming the key, the value and the bound.
+std::vector<std::string> fitToHost(ProjectConfig& config, unsigned cores);
 
 enum class ConfigFormat { Yaml, Legacy, Ini };
 

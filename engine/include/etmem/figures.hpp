@@ -72,6 +72,15 @@ inline constexpr std::string_view kPagesSwapped = "pages_swapped";
 inline constexpr std::string_view kBytesSwapped = "bytes_swapped";
 inline constexpr std::string_view kTotalPagesSwapped = "total_pages_swapped";
 inline constexpr std::string_view kTotalBytesSwapped = "total_bytes_swapped";
+// mode observe (a dry run): what the cycle would have swapped out; accumulating.
+inline constexpr std::string_view kWouldSwapPages = "would_swap_pages";
+inline constexpr std::string_view kWouldSwapBytes = "would_swap_bytes";
+// Pages etmem swapped out that came back resident in this cycle; accumulating.
+inline constexpr std::string_view kRefaults = "refaults";
+// The idle-age report: resident bytes cold for at least `ageCycles` consecutive cycles,
+// one figure per age 1, 2, 4 ... ("idle_bytes_4").
+inline constexpr std::string_view kIdleBytesPrefix = "idle_bytes_";
+std::string idleBytesName(unsigned ageCycles);
 }  // namespace figure
 
 }  // namespace etmem

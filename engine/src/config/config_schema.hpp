@@ -19,13 +19,16 @@ inline constexpr std::string_view kOptionKeys[] = {
     // etmem 1.1's DAMON region-scan keys (optional)
     "sample_interval", "aggr_interval", "update_interval", "min_nr_regions", "max_nr_regions",
     // etmem 1.1's project gates (optional)
-    "sysmem_threshold", "swapcache_high_wmark", "swapcache_low_wmark"};
+    "sysmem_threshold", "swapcache_high_wmark", "swapcache_low_wmark",
+    // the project's mode (act | observe), for tasks that do not give their own
+    "mode"};
 // The keys every task has, whatever its engine, and the section an engine's Param keys go in.
 inline constexpr std::string_view kTaskHeadKeys[] = {"type", "value", "max_threads", "engine"};
 inline constexpr std::string_view kTaskNameKey = "name";
 inline constexpr std::string_view kParamKey = "param";
 // Keys a section may leave out, but for the engines' keys (their rows say). As in etmem 1.0,
-// every other key is required; max_threads defaults to 1 and etmem 1.1's keys are optional.
+// every other key is required; max_threads defaults to 1 and etmem 1.1's keys are optional
+// (mode too: it is engine slide's optional key as well).
 inline constexpr std::string_view kOptionalKeys[] = {
     "max_threads",    "sysmem_threshold", "swapcache_high_wmark", "swapcache_low_wmark",
     "name",           "sample_interval",  "aggr_interval",        "update_interval",

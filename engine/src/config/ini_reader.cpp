@@ -34,7 +34,8 @@ constexpr std::string_view kProjectKeys[] = {"name",
                                              "aggr_interval",
                                              "update_interval",
                                              "min_nr_regions",
-                                             "max_nr_regions"};
+                                             "max_nr_regions",
+                                             "mode"};
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
 // [task]'s keys: these, then the engines' Param keys (T), max_threads and the engines' other
 // keys (etmem/engine_registry.hpp).

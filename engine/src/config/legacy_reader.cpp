@@ -114,6 +114,10 @@ class LegacyTreeBuilder {
         if (header) return openSection(*header, line);
         const std::optional<Section> known = sectionOfKnownKey(line.key);
         Section target = known.value_or(sectionForUnknown(line.key));
+        // A key both sections take (mode) is the project's before the first task, the
+        // current task's after it.
+        if (target == Section::Options && isKnownIn(line.key, taskKeys()) && isOpen(Section::Task))
+            target = Section::Task;
         if (known) requireOpen(target, line);
         if (!isOpen(target)) target = innermost();
         entriesOf(target).push_back(MapEntry{std::string(line.key), line.keyAt, valueNode(line)});

@@ -8,6 +8,8 @@
 //   loop, interval, sleep, policies:   keys of options
 //   type, value, max_threads, engine, param:   keys of the current task
 //   T                                  key of the current task's param section
+//   mode                               the project's before the first policies:, else
+//                                      the current task's
 // Several tasks: every `policies:` line starts a new task (the original README: "each task
 // starts with policies:"). A key repeated within one task is an error, not a new task.
 #pragma once

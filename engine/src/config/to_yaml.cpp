@@ -116,6 +116,7 @@ std::string toYaml(const ProjectConfig& config) {
         "{}",
         config.loop, config.interval, config.sleep, regionYaml(config.region));
     yaml += projectGatesYaml(config);
+    if (config.mode) yaml += fmt::format("  mode: {}\n", slide::toString(*config.mode));
     // A project without tasks yet (etmem 1.1 adds them later) has an empty list.
     yaml += config.tasks.empty() ? "  policies: []\n" : "  policies:\n";
     for (const TaskConfig& task : config.tasks) yaml += taskYaml(task);

@@ -183,15 +183,13 @@ std::string readTaskValue(const MapEntry& entry, const std::string& path, TaskTy
     return std::to_string(readNumber(entry, path, {1, kMaxPid, " (a process id)"}));
 }
 
-unsigned readMaxThreads(const ConfigNode& task, const std::string& path, unsigned cores) {
+// Any machine runs 1 or more threads; above 2*cores+1 is not refused here (the host that runs
+// the project may not be this one): fitToHost lowers it at launch, as etmem 1.1 does.
+unsigned readMaxThreads(const ConfigNode& task, const std::string& path) {
     const MapEntry* entry = findEntry(task, "max_threads");
     if (entry == nullptr) return 1;
-    if (cores == 0) {  // host not checked here: checkHostLimits at launch
-        const Range any{1, std::numeric_limits<unsigned>::max(), ""};
-        return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), any));
-    }
-    const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
-    const Range range{1, high, fmt::format(" (2*cores+1 with {} cores)", cores)};
+    const Range range{1, std::numeric_limits<unsigned>::max(),
+                      " (above 2*cores+1 lowered to that at launch)"};
     return static_cast<unsigned>(readNumber(*entry, joinPath(path, "max_threads"), range));
 }
 
@@ -240,6 +238,15 @@ void readProjectGates(const ConfigNode& options, const std::string& path, Projec
                          *config.swapcacheLowWmark, *config.swapcacheHighWmark,
                          *config.swapcacheHighWmark - 1));
     }
+}
+
+// --- options.mode: act | observe; unset: act, unless a task gives its own.
+
+std::optional<slide::RunMode> readProjectMode(const ConfigNode& options, const std::string& path) {
+    const MapEntry* entry = findEntry(options, "mode");
+    if (entry == nullptr) return std::nullopt;
+    return slide::parseRunMode(
+        KeyValue(*entry, joinPath(path, "mode"), 1).choice(slide::kRunModeNames));
 }
 
 // --- end of etmem 1.1's keys
@@ -312,13 +319,13 @@ void readParam(const ConfigNode& task, const std::string& path, const EngineRow&
     readEngineKeys(param, paramPath, engine, KeyPlacement::Param, loop, config);
 }
 
-TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& path, unsigned loop,
-                    const ParseOptions& options) {
+TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& path,
+                    unsigned loop) {
     const ConfigNode& task = section(node, owner, path, taskKeys());
     TaskConfig config;
     config.type = readType(*findEntry(task, "type"), joinPath(path, "type"));
     config.value = readTaskValue(*findEntry(task, "value"), joinPath(path, "value"), config.type);
-    config.maxThreads = readMaxThreads(task, path, options.cores);
+    config.maxThreads = readMaxThreads(task, path);
     const EngineRow& engine = readEngine(*findEntry(task, "engine"), joinPath(path, "engine"));
     config.engine = engine.name;
     checkEngineKeys(task, owner, path, engine);
@@ -331,13 +338,13 @@ TaskConfig readTask(const ConfigNode& node, Position owner, const std::string& p
 }
 
 std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& path, unsigned loop,
-                                     const ParseOptions& options, bool tasksOptional) {
+                                     bool tasksOptional) {
     const ConfigNode& policies = entry.value;
     // etmem 1.1 adds a project before its tasks (`obj add` of a [project] file).
     if (tasksOptional && policies.kind == Kind::Sequence && policies.items.empty()) return {};
     // An empty "policies:" is one task with every key missing, as in the line form.
     if (policies.kind == Kind::Map || policies.kind == Kind::Null) {
-        return {readTask(policies, entry.keyAt, path, loop, options)};
+        return {readTask(policies, entry.keyAt, path, loop)};
     }
     if (policies.kind != Kind::Sequence || policies.items.empty()) {
         fail(policies.at, path, policies.scalar,
@@ -349,7 +356,7 @@ std::vector<TaskConfig> readPolicies(const MapEntry& entry, const std::string& p
     std::vector<TaskConfig> tasks;
     for (std::size_t i = 0; i < policies.items.size(); ++i) {
         const ConfigNode& item = policies.items[i];
-        tasks.push_back(readTask(item, item.at, fmt::format("{}[{}]", path, i), loop, options));
+        tasks.push_back(readTask(item, item.at, fmt::format("{}[{}]", path, i), loop));
     }
     return tasks;
 }
@@ -390,7 +397,8 @@ RegionScanConfig readRegionScan(const ConfigNode& options, unsigned interval) {
 
 }  // namespace
 
-ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options,
+// No key is bounded by the host at parse time today (see ParseOptions).
+ProjectConfig validateConfig(const ConfigNode& root, [[maybe_unused]] const ParseOptions& options,
                              bool tasksOptional) {
     section(root, root.at, "", kRootKeys);
     const MapEntry& optionsEntry = *findEntry(root, "options");
@@ -403,8 +411,9 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
     config.sleep = readUnsigned(optionsNode, "sleep", "options", {kMinSleep, kMaxSleep, ""});
     config.region = readRegionScan(optionsNode, config.interval);
     readProjectGates(optionsNode, "options", config);
+    config.mode = readProjectMode(optionsNode, "options");
     config.tasks = readPolicies(*findEntry(optionsNode, "policies"), "options.policies",
-                                config.loop, options, tasksOptional);
+                                config.loop, tasksOptional);
     return config;
 }
 
@@ -412,20 +421,29 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
 
 namespace etmem {
 
-std::string checkHostLimits(const ProjectConfig& config, unsigned cores) {
-    const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
+slide::RunMode effectiveMode(const ProjectConfig& project, const TaskConfig& task) {
+    return task.slide.mode.value_or(project.mode.value_or(slide::RunMode::Act));
+}
+
+unsigned hostMaxThreads(unsigned cores) {
+    return 2 * std::max(1u, cores) + 1;
+}
+
+std::vector<std::string> fitToHost(ProjectConfig& config, unsigned cores) {
+    std::vector<std::string> warnings;
+    const unsigned high = hostMaxThreads(cores);
     for (std::size_t i = 0; i < config.tasks.size(); ++i) {
-        const unsigned maxThreads = config.tasks[i].maxThreads;
+        unsigned& maxThreads = config.tasks[i].maxThreads;
         if (maxThreads <= high) continue;
         const std::string key = config.tasks.size() == 1
                                     ? std::string("options.policies.max_threads")
                                     : fmt::format("options.policies[{}].max_threads", i);
-        return fmt::format(
-            "{}: value {} is more than this machine allows; allowed 1..{} "
-            "(2*cores+1 with {} cores)",
-            key, maxThreads, high, cores);
+        warnings.push_back(fmt::format(
+            "{}: value {} is more than this machine allows; {} used (2*cores+1 with {} cores)", key,
+            maxThreads, high, std::max(1u, cores)));
+        maxThreads = high;
     }
-    return {};
+    return warnings;
 }
 
 }  // namespace etmem

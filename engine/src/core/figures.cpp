@@ -82,3 +82,11 @@ void FigureList::accumulate(const FigureList& cycle) {
 }
 
 }  // namespace etmem
+
+namespace etmem::figure {
+
+std::string idleBytesName(unsigned ageCycles) {
+    return std::string(kIdleBytesPrefix) + std::to_string(ageCycles);
+}
+
+}  // namespace etmem::figure

@@ -36,6 +36,7 @@ FigureList taskGates(const TaskConfig& task) {
 FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
     FigureList settings;
     setText(settings, "engine", task.engine);
+    setText(settings, "mode", std::string(slide::toString(effectiveMode(project, task))));
     settings.setCount("T", task.slide.T);
     setText(settings, "scanner", task.slide.scanner);
     setText(settings, "swapper", task.slide.swapper);

@@ -15,6 +15,7 @@
 #include "etmem/process.hpp"
 #include "etmem/slide/page_counts.hpp"
 #include "etmem/unique_fd.hpp"
+#include "slide/swapped_pages.hpp"
 
 namespace etmem::slide {
 
@@ -34,10 +35,12 @@ struct TargetState {
     PageCounts counts;
     std::unique_ptr<backends::ScanSession> session;
     bool presentOnly = false;  // the scanner reports present pages only
-    // Cold streaks (cold_cycles > 1): the consecutive cold cycles of each cold page, as of
-    // the previous cycle and as of this one (1 byte per cold resident page).
+    // Cold streaks: the consecutive cold cycles of each cold page, as of the previous cycle
+    // and as of this one (1 byte per cold resident page).
     PageCounts previousStreaks;
     PageCounts streaks;
+    // The pages etmem swapped out of the process in earlier cycles, for refaults.
+    SwappedPages swapped;
     bool classified = false;  // this cycle's eviction classified its pages
 };
 

@@ -72,9 +72,10 @@ Eviction::Eviction(EvictionSettings settings, std::shared_ptr<movers::Mover> mov
       log_(std::move(log)) {}
 
 bool Eviction::begin(const Target* first) {
-    bool mayMove = mover_ != nullptr;
-    if (!mover_) errors_.add(moverWhy_);
-    if (mayMove) {
+    // A dry run moves nothing, so it needs no mover: it says what one would be handed.
+    bool mayMove = settings_.observe || mover_ != nullptr;
+    if (!mayMove) errors_.add(moverWhy_);
+    if (mayMove && !settings_.observe) {
         if (std::string why = mover_->unavailable(); !why.empty()) {
             errors_.add(std::move(why));
             mayMove = false;
@@ -87,6 +88,7 @@ bool Eviction::begin(const Target* first) {
 
 std::uint64_t Eviction::evict(TargetState& state, std::stop_token stop, bool mayMove,
                               Classification& classes) {
+    classes.refaults = state.swapped.takeRefaults(state.pagemap.get(), stop);
     const GateDecision gate = noteGate(gates_.forTarget(state.target), LogLevel::Debug);
     return classifyAndMove(state, stop, mayMove && gate.swap, classes, gate.budgetPages);
 }
@@ -96,14 +98,17 @@ std::uint64_t Eviction::evict(TargetState& state, std::stop_token stop, bool may
 std::uint64_t Eviction::classifyAndMove(TargetState& state, std::stop_token stop, bool mayMove,
                                         Classification& classes, std::uint64_t budget) {
     PresentPagemap present(state.pagemap.get(), settings_.pagemapScan);
+    classes.idleByAge.assign(kIdleAgeBuckets, 0);
     ColdSelection selection{state.target, 0, settings_.threshold,
                             std::vector<std::uint64_t>(std::size_t{kMaxCount} + 1, 0)};
     bool complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
         state.counts.forPages(address, 1, [&](std::uint8_t& count) {
             if (count > kMaxCount) return;  // seen twice (cannot happen in one walk)
             classifyInto(classes, count, settings_.loop, settings_.threshold);
-            if (!isHot(count, settings_.threshold) && streaks_.coldLongEnough(state, address))
-                selection.swapBudget[count]++;
+            if (isHot(count, settings_.threshold)) return;
+            const unsigned streak = streaks_.recordCold(state, address);
+            classes.idleByAge[idleAgeBucket(streak)]++;
+            if (streaks_.longEnough(streak)) selection.swapBudget[count]++;
         });
     });
     if (!complete) return 0;
@@ -113,9 +118,13 @@ std::uint64_t Eviction::classifyAndMove(TargetState& state, std::stop_token stop
     // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
     if (budget != kNoBudget) keepColdestFirst(selection.swapBudget, budget);
     if (settings_.selectCold) settings_.selectCold(selection);
-    if (pacing_.active())
-        return pacing_.move(state, *mover_, chosenColdestFirst(state, present, selection, stop),
-                            stop);
+    if (settings_.observe) return countChosen(state, present, selection, stop);
+    if (pacing_.active()) {
+        const std::vector<PageRange> chosen = chosenColdestFirst(state, present, selection, stop);
+        const std::uint64_t moved = pacing_.move(state, *mover_, chosen, stop);
+        state.swapped.remember(state.pagemap.get(), chosen, stop);
+        return moved;
+    }
     return moveInBatches(state, present, selection, stop, classes);
 }
 
@@ -131,6 +140,17 @@ std::optional<std::uint8_t> Eviction::choose(TargetState& state, std::uint64_t a
     selection.swapBudget[level]--;
     *count = kChosenForSwap;
     return level;
+}
+
+// The dry run's count: the pages choose() takes, exactly as moveInBatches would hand them
+// to the mover.
+std::uint64_t Eviction::countChosen(TargetState& state, PresentPagemap& present,
+                                    ColdSelection& selection, std::stop_token stop) {
+    std::uint64_t chosen = 0;
+    bool complete = forEachCandidatePage(state, present, stop, [&](std::uint64_t address) {
+        if (choose(state, address, selection)) ++chosen;
+    });
+    return complete ? chosen : 0;
 }
 
 std::uint64_t Eviction::moveInBatches(TargetState& state, PresentPagemap& present,
@@ -170,11 +190,11 @@ std::vector<PageRange> Eviction::chosenColdestFirst(TargetState& state, PresentP
 }
 
 // The chosen pages the mover confirms: asks it only about runs of chosen pages, chunk by
-// chunk.
+// chunk, and follows the ones swapped for refaults.
 std::uint64_t Eviction::confirmChosen(TargetState& state, std::stop_token stop) {
     const movers::MoveTarget target{state.target, state.pagemap.get()};
     std::uint64_t confirmed = 0;
-    std::vector<PageRange> runs;
+    std::vector<PageRange> runs, moved;
     for (const auto& chunk : state.counts.chunks()) {
         auto pages = chunk.pages();
         runs.clear();
@@ -190,8 +210,10 @@ std::uint64_t Eviction::confirmChosen(TargetState& state, std::stop_token stop) 
         }
         if (runs.empty()) continue;
         confirmed += mover_->confirm(target, runs, stop);
+        moved.insert(moved.end(), runs.begin(), runs.end());
         if (stop.stop_requested()) return confirmed;
     }
+    state.swapped.remember(state.pagemap.get(), moved, stop);
     return confirmed;
 }
 

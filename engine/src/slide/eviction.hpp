@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MulanPSL-2.0
-// Eviction, the act stage of the slide engine, per target: classifies the resident candidate
-// pages by their counts (count >= T: hot, else cold), selects which cold pages go (cold
+// Eviction, the act stage of the slide engine, per target: counts the refaults of the pages
+// it moved before, classifies the resident candidate pages by their counts (count >= T: hot,
+// else cold) and their cold streaks (the idle ages), selects which cold pages go (cold
 // streaks, etmem 1.1's gates and dram_percent budget, the options' selector), batches them
-// into bounded calls, paces them (cycle_pacing.hpp) and counts what the mover confirms.
+// into bounded calls, paces them (cycle_pacing.hpp) and counts what the mover confirms. In
+// mode observe the same selection is counted and nothing moves.
 //
 // How it stops: its walks read pagemap in chunks of at most 16 MiB of address space, a move
 // is at most kMaxBytesPerCall in kMaxIovecsPerCall ranges, and confirmation reads pagemap
@@ -33,6 +35,9 @@ struct EvictionSettings {
     unsigned threshold = 0;  // T
     bool pagemapScan = false;
     ColdSelector selectCold;  // none: every cold page the gates allow
+    // mode observe: everything as in act up to the choice of pages, which are then counted
+    // instead of moved (no mover needed, nothing paced).
+    bool observe = false;
 };
 
 class Eviction {
@@ -45,8 +50,9 @@ class Eviction {
     // destination available, etmem 1.1's project-wide gates); starts the cycle's pacing.
     // `first`: the cycle's first target, or nullptr.
     bool begin(const Target* first);
-    // Classifies one target's pages into `classes` and, when `mayMove`, moves the chosen
-    // cold ones. Returns how many pages the mover confirmed.
+    // Counts the target's refaults, classifies its pages into `classes` and, when `mayMove`,
+    // moves the chosen cold ones. Returns how many pages the mover confirmed; in mode
+    // observe, how many were chosen (what act would have handed to the mover).
     std::uint64_t evict(TargetState& state, std::stop_token stop, bool mayMove,
                         Classification& classes);
 
@@ -62,6 +68,8 @@ class Eviction {
                                                       std::stop_token stop);
     std::optional<std::uint8_t> choose(TargetState& state, std::uint64_t address,
                                        ColdSelection& selection) const;
+    std::uint64_t countChosen(TargetState& state, kernel::PresentPagemap& present,
+                              ColdSelection& selection, std::stop_token stop);
     std::uint64_t confirmChosen(TargetState& state, std::stop_token stop);
     GateDecision noteGate(GateDecision decision, LogLevel level);
 

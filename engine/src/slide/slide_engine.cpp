@@ -36,11 +36,12 @@ class SlideEngine final : public TaskEngine {
           backends_(chooseBackends(options, context.project)),
           streaks_(context.task.slide.coldCycles),
           pacing_(context.project, context.task, options.paths),
-          eviction_(
-              {loop_, context.task.slide.T, backends_.pagemapScan, std::move(options.selectCold)},
-              backends_.mover, backends_.moverWhy,
-              Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
-              streaks_, errors_, logger_, log_) {
+          observe_(effectiveMode(context.project, context.task) == RunMode::Observe),
+          eviction_({loop_, context.task.slide.T, backends_.pagemapScan,
+                     std::move(options.selectCold), observe_},
+                    backends_.mover, backends_.moverWhy,
+                    Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
+                    streaks_, errors_, logger_, log_) {
         logBackends(backends_, logger_, log_);
     }
 
@@ -83,6 +84,8 @@ class SlideEngine final : public TaskEngine {
         report.histogram.assign(std::size_t{3} * loop_ + 1, 0);
         const bool mayMove = eviction_.begin(firstTarget());
         std::mutex merge;
+        std::uint64_t wouldSwap = 0, refaults = 0;
+        std::vector<std::uint64_t> idleByAge(kIdleAgeBuckets, 0);
         forEachTarget(stop, [&](TargetState& state, std::stop_token token) {
             if (!state.session) return;
             Classification classes;
@@ -92,11 +95,22 @@ class SlideEngine final : public TaskEngine {
             report.pagesHot += classes.hot;
             report.pagesCold += classes.cold;
             report.pagesScanned += classes.hot + classes.cold;
-            report.pagesSwapped += moved;
+            (observe_ ? wouldSwap : report.pagesSwapped) += moved;
+            refaults += classes.refaults;
             for (std::size_t i = 0; i < classes.histogram.size(); ++i)
                 report.histogram[i] += classes.histogram[i];
+            for (std::size_t i = 0; i < classes.idleByAge.size(); ++i)
+                idleByAge[i] += classes.idleByAge[i];
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
+        if (observe_) {
+            report.extra.setCount(figure::kWouldSwapPages, wouldSwap, true);
+            report.extra.setCount(figure::kWouldSwapBytes, wouldSwap * kPageSize, true);
+        }
+        report.extra.setCount(figure::kRefaults, refaults, true);
+        const auto idleBytes = cumulativeIdleBytes(idleByAge);
+        for (std::size_t i = 0; i < kIdleAgeBuckets; ++i)
+            report.extra.setCount(figure::idleBytesName(1u << i), idleBytes[i]);
         pacing_.end(report, logger_, log_);
         streaks_.keep(states_);
         report.error = errors_.finish(logger_, log_);
@@ -160,6 +174,7 @@ class SlideEngine final : public TaskEngine {
     CycleErrors errors_;
     ColdStreaks streaks_;
     CyclePacing pacing_;
+    bool observe_;  // mode observe: a dry run
     Eviction eviction_;
     std::vector<TargetState> states_;
     std::unique_ptr<WorkerPool> pool_;

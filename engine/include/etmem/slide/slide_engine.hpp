@@ -2,7 +2,9 @@
 // The slide engine: per cycle, `loop` scan rounds count how often each candidate page was
 // accessed (weight 1 for a read, 3 for a write where the scanner tells them apart); act()
 // classifies every resident candidate page (count >= T: hot, else cold) and moves the cold
-// ones to swap through a mover (etmem/movers/mover.hpp).
+// ones to swap through a mover (etmem/movers/mover.hpp); in mode observe it counts what it
+// would move (would_swap_pages) and moves nothing. Every cycle also reports the idle ages
+// (idle_bytes_N) and the refaults of the pages it moved before (etmem/figures.hpp).
 //
 // Cost follows what is resident, not the address space. State: one count byte per page in
 // 2 MiB chunks that exist only where pages were seen (page_counts.hpp), freed at the end of
@@ -49,6 +51,11 @@ struct Classification {
     std::uint64_t hot = 0;
     std::uint64_t cold = 0;
     std::vector<std::uint64_t> histogram;
+    // idleByAge[i]: cold pages whose cold streak is 2^i..2^(i+1)-1 cycles (the last bucket:
+    // 2^i or more); cold_streaks.hpp makes the idle-age report of it.
+    std::vector<std::uint64_t> idleByAge;
+    // Pages etmem swapped out in earlier cycles that are resident again (refaults).
+    std::uint64_t refaults = 0;
 };
 bool isHot(std::uint8_t count, unsigned threshold);
 void classifyInto(Classification& result, std::uint8_t count, unsigned loop, unsigned threshold);

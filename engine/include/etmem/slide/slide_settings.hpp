@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace etmem::slide {
 
@@ -25,6 +27,14 @@ inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
 inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
 inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
 inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
+
+// mode: act moves the cold pages; observe is a dry run: every cycle scans and classifies as
+// act would and reports what it would move (would_swap_bytes, would_swap_pages), moving
+// nothing. A task's own mode wins over its project's; neither given: act.
+enum class RunMode { Act, Observe };
+inline constexpr std::string_view kRunModeNames[] = {"act", "observe"};
+std::string_view toString(RunMode mode);
+RunMode parseRunMode(std::string_view name);  // one of kRunModeNames
 
 struct SlideSettings {
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
@@ -40,6 +50,7 @@ struct SlideSettings {
     // cold_cycles: a cold page is swapped only once it was cold in this many consecutive
     // cycles (1: at once, etmem's own semantics).
     unsigned coldCycles = 1;
+    std::optional<RunMode> mode = std::nullopt;  // mode; unset: the project's
 
     bool operator==(const SlideSettings&) const = default;
 };

@@ -185,12 +185,29 @@ constexpr EngineKey kSlideKeys[] = {
                            " (consecutive cold cycles before a page is swapped)"}));
      },
      [](const TaskConfig& task) { return numberUnless(task.slide.coldCycles, 1); }},
+    // mode: act | observe (a dry run); default unset (the project's mode, else act).
+    {"mode", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         task.slide.mode = parseRunMode(value.choice(kRunModeNames));
+     },
+     [](const TaskConfig& task) -> std::optional<std::string> {
+         if (!task.slide.mode) return std::nullopt;
+         return std::string(toString(*task.slide.mode));
+     }},
 };
 
 }  // namespace
 
 std::span<const EngineKey> slideKeys() {
     return kSlideKeys;
+}
+
+std::string_view toString(RunMode mode) {
+    return kRunModeNames[static_cast<int>(mode)];
+}
+
+RunMode parseRunMode(std::string_view name) {
+    return name == toString(RunMode::Observe) ? RunMode::Observe : RunMode::Act;
 }
 
 // The largest unit that writes the size exactly; sizes are whole kilobytes by construction.
