@@ -52,8 +52,8 @@ void sendReply(Send&& send) noexcept {
 // heldBytes: what the call's arguments hold meanwhile.
 template <typename... Results, typename Change>
 void answerWhenAllowed(Authorizer& authorizer, const sdbus::IObject& object,
-                       sdbus::Result<Results...>&& result, Change change,
-                       std::size_t heldBytes = 0, std::string_view action = kManageAction) {
+                       sdbus::Result<Results...>&& result, Change change, std::size_t heldBytes = 0,
+                       std::string_view action = kManageAction) {
     auto reply = std::make_shared<sdbus::Result<Results...>>(std::move(result));
     authorizer.authorize(
         currentCaller(object), action, heldBytes,
@@ -183,9 +183,9 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     }
 
   private:
-    void Reload(sdbus::Result<std::vector<std::string>, std::vector<std::string>,
-                              std::vector<std::string>, std::vector<std::string>,
-                              std::vector<FileFailureRow>>&& result) override {
+    void Reload(
+        sdbus::Result<std::vector<std::string>, std::vector<std::string>, std::vector<std::string>,
+                      std::vector<std::string>, std::vector<FileFailureRow>>&& result) override {
         answerWhenAllowed(
             authorizer_, getObject(), std::move(result),
             [this](auto reply) {
@@ -523,10 +523,10 @@ class ProjectObject final
     std::string LastError() override {
         const Project& current = project();
         if (current.fileError.empty()) return current.stats.lastError;
-        const std::string refused =
-            fmt::format("the newest text of the file is refused, the project runs on the one "
-                        "before: {}",
-                        current.fileError);
+        const std::string refused = fmt::format(
+            "the newest text of the file is refused, the project runs on the one "
+            "before: {}",
+            current.fileError);
         return current.stats.lastError.empty()
                    ? refused
                    : fmt::format("{}; {}", refused, current.stats.lastError);
@@ -682,7 +682,8 @@ std::size_t propertyBytesBound(const Project& project) {
 bool isLargeProperty(std::string_view name) {
     for (std::string_view large :
          {"Config", "Tasks", "Pids", "Histogram", "TaskStatistics", "TaskTargets", "TaskPacing",
-          "LastError", "Projects", "Report", "ReloadErrors", "Source", "TaskReports", "Gates", "TaskGates", "TaskSettings"})
+          "LastError", "Projects", "Report", "ReloadErrors", "Source", "TaskReports", "Gates",
+          "TaskGates", "TaskSettings"})
         if (name == large) return true;
     return false;
 }

@@ -28,9 +28,8 @@ bool isProjectFileName(const std::string& fileName) {
     if (fileName.empty() || fileName.front() == '.') return false;
     const std::filesystem::path path(fileName);
     const std::string suffix = path.extension().string();
-    return !path.stem().empty() &&
-           std::find(kProjectSuffixes.begin(), kProjectSuffixes.end(), suffix) !=
-               kProjectSuffixes.end();
+    return !path.stem().empty() && std::find(kProjectSuffixes.begin(), kProjectSuffixes.end(),
+                                             suffix) != kProjectSuffixes.end();
 }
 
 // The file's text, or throws std::runtime_error saying why not. Never waits on a FIFO or a
@@ -50,7 +49,8 @@ std::string readTextFile(const std::filesystem::path& path) {
     while (got < text.size()) {
         ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error(fmt::format("cannot read it: {}", std::strerror(errno)));
+        if (n < 0)
+            throw std::runtime_error(fmt::format("cannot read it: {}", std::strerror(errno)));
         if (n == 0) break;  // shortened meanwhile: what is there is the text
         got += static_cast<std::size_t>(n);
     }
@@ -86,8 +86,8 @@ ProjectFileSet readProjectFiles(const std::filesystem::path& directory) {
     std::filesystem::directory_iterator it(directory, ec);
     if (ec) {
         if (ec != std::errc::no_such_file_or_directory)
-            set.failures.push_back({"", directory, 0, "",
-                                    fmt::format("cannot list the directory: {}", ec.message())});
+            set.failures.push_back(
+                {"", directory, 0, "", fmt::format("cannot list the directory: {}", ec.message())});
         return set;
     }
     std::map<std::string, std::vector<ProjectFile>> byName;
@@ -118,10 +118,9 @@ ProjectFileSet readProjectFiles(const std::filesystem::path& directory) {
         std::string all;
         for (const auto& file : files) all += (all.empty() ? "" : ", ") + file.path.string();
         for (const auto& file : files)
-            set.failures.push_back(
-                {name, file.path, 0, "",
-                 fmt::format("{} files give project '{}' ({}); keep one of them", files.size(),
-                             name, all)});
+            set.failures.push_back({name, file.path, 0, "",
+                                    fmt::format("{} files give project '{}' ({}); keep one of them",
+                                                files.size(), name, all)});
     }
     std::sort(set.failures.begin(), set.failures.end(),
               [](const auto& a, const auto& b) { return a.path < b.path; });
@@ -133,8 +132,8 @@ std::string ReloadReport::summary() const {
                        changed.size(), removed.size(), unchanged.size(), failed.size());
 }
 
-ProjectFiles::ProjectFiles(std::filesystem::path configurationDirectory,
-                           ProjectRegistry& registry, Logger& logger)
+ProjectFiles::ProjectFiles(std::filesystem::path configurationDirectory, ProjectRegistry& registry,
+                           Logger& logger)
     : directory_(std::move(configurationDirectory) / "projects.d"),
       registry_(registry),
       logger_(logger) {}
