@@ -190,3 +190,4 @@ busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
 
 echo "units proofs: $failures failed"
 ((failures == 0))
+"$here/fleet-proofs.sh" "$source_dir" "$build" && ((failures == 0)) # projects from files, same boot
