@@ -52,12 +52,9 @@ int printReload(const ReloadResult& result, std::ostream& out) {
     names("changed", result.changed);
     names("removed", result.removed);
     names("unchanged", result.unchanged);
-    for (const auto& failure : result.failed) {
-        out << "refused: " << failure.file;
-        if (failure.line != 0) out << ", line " << failure.line;
-        if (!failure.key.empty()) out << ", key " << failure.key;
-        out << ": " << failure.message << '\n';
-    }
+    // The message starts with the line, column and key where the reader knew them.
+    for (const auto& failure : result.failed)
+        out << "refused: " << failure.file << ": " << failure.message << '\n';
     out << fmt::format("{} added, {} changed, {} removed, {} unchanged, {} refused\n",
                        result.added.size(), result.changed.size(), result.removed.size(),
                        result.unchanged.size(), result.failed.size());

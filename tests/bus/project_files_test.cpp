@@ -209,7 +209,7 @@ TEST_F(ProjectFiles, ABrokenFileKeepsThePreviousProjectRunningAndTheReplySaysWhe
     // The CLI prints the file, line and key, and fails.
     auto cli = etmem({"reload"});
     EXPECT_EQ(cli.status.code, 1) << show(cli);
-    EXPECT_NE(cli.out.find("refused: " + path.string() + ", line 2, key options.loop"),
+    EXPECT_NE(cli.out.find("refused: " + path.string() + ": line 2, column 9: options.loop: "),
               std::string::npos)
         << show(cli);
     EXPECT_NE(daemon_->log().find("project file refused"), std::string::npos);

@@ -63,7 +63,8 @@ drop gamma.yml "$(config 1)"
 expect "systemctl reload succeeds" reload_ms
 echo "figure reload adding 3 projects: $(cat /run/fleet-ms) ms"
 expect "the three projects appear" test "$(projects)" = "alpha beta gamma "
-expect "... run and cycle" wait_until 60 eval 'for p in alpha beta gamma; do running $p && (($(cycles $p) >= 2)) || exit 1; done'
+all_cycling() { local p; for p in alpha beta gamma; do running $p && (($(cycles $p) >= 2)) || return 1; done; }
+expect "... run and cycle" wait_until 60 all_cycling
 expect "their Source names their file" test "$(property alpha Source)" = "file:$dir/alpha.yaml"
 
 before_alpha=$(cycles alpha) before_beta=$(cycles beta) before_gamma=$(cycles gamma)
@@ -82,7 +83,7 @@ drop beta.yaml "$(config 1 0)"
 expect "a broken file makes systemctl reload fail" eval '! reload_ms'
 expect "... the journal names file, line and key" \
     wait_until 10 journalctl -u etmemd.service --no-pager -o cat -q \
-    --grep "refused: $dir/beta.yaml, line 2, key options.loop"
+    --grep "refused: $dir/beta.yaml: line 2, column 9: options.loop: "
 expect "... the old project runs on" running beta
 beta_then=$(cycles beta)
 expect "... and keeps cycling" wait_until 30 eval '(($(cycles beta) > beta_then))'
