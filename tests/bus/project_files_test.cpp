@@ -4,7 +4,7 @@
 // them; they are never saved in the state directory, and a restart brings the same set.
 #include <csignal>
 
-#include "bus_fixture.hpp"
+#include "polkit_fixture.hpp"
 
 namespace etmem::test {
 namespace {
@@ -317,6 +317,61 @@ TEST_F(ProjectFiles, ARestartBringsTheSameSet) {
         EXPECT_TRUE(waitForState(name, "running")) << name;
     EXPECT_EQ(source("three"), "api");
     EXPECT_EQ(source("two"), "file:" + (projectsDir() / "two.conf").string());
+}
+
+// polkit's rules: "nobody" may reload, and do nothing else; everyone else falls to the
+// actions' default, auth_admin_keep, which without an agent is a refusal.
+constexpr const char* kReloadOnlyRules = R"js(
+polkit.addRule(function(action, subject) {
+    if (action.id == "org.openeuler.etmem.reload" && subject.user == "nobody") {
+        return polkit.Result.YES;
+    }
+});
+)js";
+
+class ReloadAuthorization : public WithPolkit {
+  protected:
+    Environment daemonExtraEnv() const override {
+        return {{"CONFIGURATION_DIRECTORY", (*dir_ / "conf").string()}};
+    }
+    void SetUp() override {
+        WithPolkit::SetUp();
+        if (IsSkipped() || HasFatalFailure()) return;
+        startPolkitd(kReloadOnlyRules);
+    }
+    CommandResult busctlAs(const std::string& user, const std::vector<std::string>& args) {
+        std::vector<std::string> argv{programs().busctl, "--address=" + bus_->address(),
+                                      "--timeout=60", "--allow-interactive-authorization=no"};
+        argv.insert(argv.end(), args.begin(), args.end());
+        return runCommand(asUser(user, argv), bus_->environment(), 70s);
+    }
+    std::vector<std::string> managerCall(const std::string& method) {
+        return {"call", defaultBusName(), managerPath(), std::string(etmem::bus::kManagerInterface),
+                method};
+    }
+};
+
+TEST_F(ReloadAuthorization, ItsOwnActionAllowsReloadingAndNothingElse) {
+    fs::create_directories(*dir_ / "conf" / "projects.d");
+    writeFile(*dir_ / "conf" / "projects.d" / "granted.yaml", validConfig());
+
+    auto denied = busctlAs("daemon", managerCall("Reload"));
+    EXPECT_FALSE(denied.status.success()) << show(denied);
+    EXPECT_NE(denied.err.find("org.openeuler.etmem.reload"), std::string::npos) << show(denied);
+    EXPECT_TRUE(listProjects().empty());
+
+    auto allowed = busctlAs("nobody", managerCall("Reload"));
+    EXPECT_TRUE(allowed.status.success()) << show(allowed);
+    EXPECT_NE(allowed.out.find("\"granted\""), std::string::npos) << show(allowed);
+    EXPECT_EQ(listProjects().size(), 1u);
+
+    // The reload action is not the manage action.
+    auto stop = busctlAs(
+        "nobody", {"call", defaultBusName(), managerPath(),
+                   std::string(etmem::bus::kManagerInterface), "StopProject", "s", "granted"});
+    EXPECT_FALSE(stop.status.success()) << show(stop);
+    EXPECT_NE(stop.err.find("org.openeuler.etmem.manage"), std::string::npos) << show(stop);
+    EXPECT_EQ(projectState("granted"), "running");
 }
 
 }  // namespace
