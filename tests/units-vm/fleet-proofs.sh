@@ -111,5 +111,6 @@ expect "... the state directory holds only the API's project" \
     eval '[[ $(ls /var/lib/etmem) == *delta* && $(ls /var/lib/etmem) != *alpha* ]]'
 
 systemctl stop etmemd.service fleet-wl.service
+echo "figure fleet proofs took $SECONDS s of guest time"
 echo "fleet proofs: $failures failed"
 ((failures == 0))
