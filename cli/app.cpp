@@ -39,7 +39,29 @@ BarGlyphs barGlyphsForLocale() {
                                                                      : BarGlyphs::Ascii;
 }
 
-void execute(const Command& command, const ClientFactory& connect, std::ostream& out) {
+// One line per outcome that has names, then one per refused file; the exit status says
+// whether every file is in force.
+int printReload(const ReloadResult& result, std::ostream& out) {
+    auto names = [&](std::string_view what, const std::vector<std::string>& list) {
+        if (list.empty()) return;
+        std::string joined;
+        for (const auto& name : list) joined += (joined.empty() ? "" : " ") + name;
+        out << what << ": " << joined << '\n';
+    };
+    names("added", result.added);
+    names("changed", result.changed);
+    names("removed", result.removed);
+    names("unchanged", result.unchanged);
+    // The message starts with the line, column and key where the reader knew them.
+    for (const auto& failure : result.failed)
+        out << "refused: " << failure.file << ": " << failure.message << '\n';
+    out << fmt::format("{} added, {} changed, {} removed, {} unchanged, {} refused\n",
+                       result.added.size(), result.changed.size(), result.removed.size(),
+                       result.unchanged.size(), result.failed.size());
+    return result.failed.empty() ? kExitSuccess : kExitFailure;
+}
+
+int execute(const Command& command, const ClientFactory& connect, std::ostream& out) {
     // Read the file before connecting: a wrong path must not depend on a running daemon.
     std::string configText;
     if (command.action == Action::ProjectAdd || command.action == Action::ObjAdd ||
@@ -68,6 +90,8 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
         case Action::ObjDel:
             client->removeObjects(configText);
             break;
+        case Action::Reload:
+            return printReload(client->reload(), out);
         case Action::ProjectShow: {
             auto projects = collectProjects(*client, command.projectName);
             MetricsFormat metrics{};
@@ -83,8 +107,10 @@ void execute(const Command& command, const ClientFactory& connect, std::ostream&
         case Action::ProjectHelp:
         case Action::MigrateHelp:
         case Action::ObjHelp:
+        case Action::ReloadHelp:
             break;  // answered before connecting
     }
+    return kExitSuccess;
 }
 
 }  // namespace
@@ -117,11 +143,15 @@ int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect,
         case Action::ObjHelp:
             out << helpText(HelpTopic::Obj);
             return kExitSuccess;
+        case Action::ReloadHelp:
+            out << helpText(HelpTopic::Reload);
+            return kExitSuccess;
         default:
             break;
     }
+    int status = kExitSuccess;
     try {
-        execute(command, connect, out);
+        status = execute(command, connect, out);
     } catch (const ConfigFileError& error) {
         err << "etmem: " << error.what() << '\n';
         return kExitFailure;
@@ -130,7 +160,7 @@ int runEtmem(const std::vector<std::string>& args, const ClientFactory& connect,
         return kExitFailure;
     }
     out.flush();
-    return kExitSuccess;
+    return status;
 }
 
 }  // namespace etmem::cli

@@ -62,6 +62,19 @@ class BusClient final : public DaemonClient {
         change("RemoveObjects", configText);
     }
 
+    ReloadResult reload() override {
+        ReloadResult result;
+        std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>> failed;
+        sdbus::MethodReply reply = change("Reload");
+        call([&] {
+            reply >> result.added >> result.changed >> result.removed >> result.unchanged >> failed;
+        });
+        for (auto& row : failed)
+            result.failed.push_back({std::move(std::get<0>(row)), std::get<1>(row),
+                                     std::move(std::get<2>(row)), std::move(std::get<3>(row))});
+        return result;
+    }
+
     std::vector<ProjectEntry> listProjects() override {
         std::vector<ProjectEntry> entries;
         call([&] {
@@ -112,23 +125,25 @@ class BusClient final : public DaemonClient {
     // ALLOW_INTERACTIVE_AUTHORIZATION, like systemctl's, and a text agent runs meanwhile so
     // polkit can ask for a password; root needs neither (etmemd allows root outright).
     template <typename... Args>
-    void change(const char* method, const Args&... args) {
+    sdbus::MethodReply change(const char* method, const Args&... args) {
+        sdbus::MethodReply reply;
         call([&] {
             const bool interactive = interactive_ && ::geteuid() != 0;
             std::optional<PolkitAgent> agent;
             if (interactive) agent.emplace();
             auto proxy = sdbus::createProxy(*connection_, busName_, std::string(bus::kManagerPath));
             auto message = proxy->createMethodCall(std::string(bus::kManagerInterface), method);
-            (message << ... << args);
+            ((message << args), ...);
             if (interactive) {
                 // sdbus-c++ 1.2 has no setter for ALLOW_INTERACTIVE_AUTHORIZATION.
                 sd_bus_message_set_allow_interactive_authorization(RawMessageAccess::raw(message),
                                                                    1);
-                proxy->callMethod(message, kInteractiveCallTimeout);
+                reply = proxy->callMethod(message, kInteractiveCallTimeout);
             } else {
-                proxy->callMethod(message);
+                reply = proxy->callMethod(message);
             }
         });
+        return reply;
     }
 
     template <typename Call>

@@ -49,7 +49,7 @@ struct CommandSpec {
     unsigned required;
 };
 
-constexpr std::array<CommandSpec, 13> kCommands = {{
+constexpr std::array<CommandSpec, 15> kCommands = {{
     {"project", "add", Action::ProjectAdd, kName | kFile | kSocket | kNoAskPassword, kName | kFile},
     {"project", "del", Action::ProjectDel, kName | kSocket | kNoAskPassword, kName},
     {"project", "show", Action::ProjectShow, kName | kSocket | kJson | kFormat | kNoAskPassword, 0},
@@ -63,6 +63,9 @@ constexpr std::array<CommandSpec, 13> kCommands = {{
     {"obj", "help", Action::ObjHelp, 0, 0},
     {"project", "start", Action::ProjectStart, kName | kSocket | kNoAskPassword, kName},
     {"project", "stop", Action::ProjectStop, kName | kSocket | kNoAskPassword, kName},
+    // `etmem reload` has no command word: its "" row; `etmem reload help` shows its help.
+    {"reload", "", Action::Reload, kSocket | kNoAskPassword, 0},
+    {"reload", "help", Action::ReloadHelp, 0, 0},
     // `etmem help` is handled before the object lookup.
     {"", "help", Action::Help, 0, 0},
 }};
@@ -75,6 +78,8 @@ std::string_view hintFor(HelpTopic topic) {
             return "see 'etmem migrate help'";
         case HelpTopic::Obj:
             return "see 'etmem obj help'";
+        case HelpTopic::Reload:
+            return "see 'etmem reload help'";
         case HelpTopic::Main:
             break;
     }
@@ -129,7 +134,10 @@ class OptionParser {
     }
 
   private:
-    std::string name() const { return fmt::format("{} {}", spec_.object, spec_.command); }
+    std::string name() const {
+        if (spec_.command.empty()) return std::string(spec_.object);
+        return fmt::format("{} {}", spec_.object, spec_.command);
+    }
 
     // --name VALUE or --name=VALUE; returns the index of the last argument consumed.
     std::size_t parseLong(std::span<const std::string> args, std::size_t i) {
@@ -257,6 +265,17 @@ Command parseCommandLine(const std::vector<std::string>& args) {
         topic = HelpTopic::Migrate;
     } else if (object == "obj") {
         topic = HelpTopic::Obj;
+    } else if (object == "reload") {
+        topic = HelpTopic::Reload;
+        // No command word: what follows are options (or "help").
+        const bool help = args.size() > 1 && isHelpWord(args[1]);
+        for (const auto& spec : kCommands) {
+            if (spec.object != object || spec.command != (help ? "help" : "")) continue;
+            Command command;
+            command.action = spec.action;
+            OptionParser(spec, topic, command).parse(std::span(args).subspan(help ? 2 : 1));
+            return command;
+        }
     } else {
         usageError(HelpTopic::Main, fmt::format("unknown object '{}'", object));
     }

@@ -26,6 +26,8 @@ enum class Action {
     ObjDel,        // etmem obj del -f FILE
     ProjectStart,  // etmem project start -n NAME (1.0: migrate start)
     ProjectStop,   // etmem project stop -n NAME (1.0: migrate stop)
+    Reload,        // etmem reload: the project files again
+    ReloadHelp,    // etmem reload help
 };
 
 struct Command {
@@ -38,7 +40,7 @@ struct Command {
     std::string format;       // --format=openmetrics|prometheus (project show); "" = table
 };
 
-enum class HelpTopic { Main, Project, Migrate, Obj };
+enum class HelpTopic { Main, Project, Migrate, Obj, Reload };
 
 // The usage texts of etmem 1.0 and 1.1, adapted where this etmem differs (see help_texts.cpp).
 std::string_view helpText(HelpTopic topic);

@@ -4,6 +4,7 @@
 
 #include "project_info.hpp"
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -17,6 +18,18 @@ namespace etmem::cli {
 class ClientError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
+};
+
+// What a reload of the project files did (the Manager's Reload).
+struct ReloadResult {
+    struct Failure {
+        std::string file;
+        std::uint32_t line = 0;  // 0: not known
+        std::string key;         // "": not known
+        std::string message;
+    };
+    std::vector<std::string> added, changed, removed, unchanged;
+    std::vector<Failure> failed;
 };
 
 struct ProjectEntry {
@@ -39,6 +52,8 @@ class DaemonClient {
     // etmem 1.1's obj add / obj del of a 1.1 file's text.
     virtual void addObjects(const std::string& configText) = 0;
     virtual void removeObjects(const std::string& configText) = 0;
+    // Brings the projects defined by files in line with the files.
+    virtual ReloadResult reload() { throw ClientError("this client cannot reload etmemd"); }
     virtual std::vector<ProjectEntry> listProjects() = 0;
     // nullopt when the project went away after it was listed.
     virtual std::optional<ProjectInfo> projectDetails(const ProjectEntry& entry) = 0;

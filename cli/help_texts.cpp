@@ -17,6 +17,7 @@ constexpr std::string_view kMainHelp =
     "\n"
     "Usage:\n"
     "    etmem OBJECT COMMAND\n"
+    "    etmem reload [options]\n"
     "    etmem help\n"
     "    etmem --version\n"
     "\n"
@@ -75,6 +76,25 @@ constexpr std::string_view kObjHelp =
     "       their project= names.\n"
     "    3. Without a socket name the default etmemd is used.\n";
 
+constexpr std::string_view kReloadHelp =
+    "\n"
+    "Usage:\n"
+    "    etmem reload [options]\n"
+    "    etmem reload help\n"
+    "\n"
+    "Options:\n"
+    "    -s|--socket <socket_name> Socket name to connect\n"
+    "    --no-ask-password         Do not ask for a password (polkit)\n"
+    "\n"
+    "Notes:\n"
+    "    1. etmemd reads the project files again (projects.d in its configuration\n"
+    "       directory, /etc/etmem by default), as 'systemctl reload etmemd' does: a new\n"
+    "       file's project is added and started, a changed file's restarted, a removed\n"
+    "       file's deleted; an unchanged file's project is left as it runs.\n"
+    "    2. A file that is refused leaves its project as it was; etmem lists it with\n"
+    "       its line and key and exits with status 1.\n"
+    "    3. Needs root or polkit's consent (action org.openeuler.etmem.reload).\n";
+
 constexpr std::string_view kMigrateHelp =
     "\n"
     "Usage:\n"
@@ -103,6 +123,8 @@ std::string_view helpText(HelpTopic topic) {
             return kMigrateHelp;
         case HelpTopic::Obj:
             return kObjHelp;
+        case HelpTopic::Reload:
+            return kReloadHelp;
         case HelpTopic::Main:
             break;
     }

@@ -79,6 +79,9 @@ struct TaskPacingInfo {
 struct ProjectInfo {
     std::string name;
     std::string state;  // stopped | running | failed
+    // "api", or "file:<path>" for a project a file in projects.d defines; "" from a daemon
+    // older than Source.
+    std::string source;
     std::uint32_t loop = 0;
     std::uint32_t interval = 0;
     std::uint32_t sleep = 0;

@@ -55,6 +55,7 @@ void visitFields(Fields& fields, Visit&& visit) {
     Statistics& stats = info.stats;
     visit("Name", info.name);
     visit("State", info.state);
+    visit("Source", info.source);
     visit("Loop", info.loop);
     visit("Interval", info.interval);
     visit("Sleep", info.sleep);

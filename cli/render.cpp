@@ -222,6 +222,9 @@ std::vector<Line> tableLines(const std::vector<ProjectInfo>& projects, BarGlyphs
             lines.push_back(first);
         }
         std::vector<std::string> notes;
+        // Said only for files: where to change the project is then not the API.
+        if (project.source.starts_with("file:"))
+            notes.push_back("  source: " + printable(project.source));
         appendStatistics(notes, project.stats,
                          {"  ", commonThreshold(project.tasks), {glyphs, kProjectBarWidth, 16}});
         if (!project.gates.empty()) {
@@ -390,6 +393,8 @@ std::string renderJson(const std::vector<ProjectInfo>& projects) {
         json.string(project.name);
         json.key("state");
         json.string(project.state);
+        json.key("source");
+        json.string(project.source);
         json.key("loop");
         json.number(project.loop);
         json.key("interval");

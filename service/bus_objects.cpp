@@ -52,11 +52,11 @@ void sendReply(Send&& send) noexcept {
 // heldBytes: what the call's arguments hold meanwhile.
 template <typename... Results, typename Change>
 void answerWhenAllowed(Authorizer& authorizer, const sdbus::IObject& object,
-                       sdbus::Result<Results...>&& result, Change change,
-                       std::size_t heldBytes = 0) {
+                       sdbus::Result<Results...>&& result, Change change, std::size_t heldBytes = 0,
+                       std::string_view action = kManageAction) {
     auto reply = std::make_shared<sdbus::Result<Results...>>(std::move(result));
     authorizer.authorize(
-        currentCaller(object), kManageAction, heldBytes,
+        currentCaller(object), action, heldBytes,
         [reply, change = std::move(change)](AuthDecision decision) mutable {
             if (!decision.allowed) {
                 const std::string name = decision.overLimit ? std::string(kLimitsExceeded)
@@ -107,6 +107,16 @@ NamespaceView callerNamespaces(const sdbus::IObject& object) {
     return NamespaceView{false, false, "the bus did not say which process called"};
 }
 
+using FileFailureRow = sdbus::Struct<std::string, uint32_t, std::string, std::string>;
+
+std::vector<FileFailureRow> rowsOf(const std::vector<FileFailure>& failures) {
+    std::vector<FileFailureRow> rows;
+    for (const auto& failure : failures)
+        rows.emplace_back(failure.path.string(), static_cast<uint32_t>(std::max(failure.line, 0)),
+                          failure.key, failure.message);
+    return rows;
+}
+
 std::function<void()> replyWhenHalted(std::shared_ptr<sdbus::Result<>> reply) {
     return [reply] { sendReply([&] { reply->returnResults(); }); };
 }
@@ -144,11 +154,12 @@ using LevelChanged = std::function<void()>;
 class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etmem::Manager_adaptor,
                                                             sdbus::Properties_adaptor> {
   public:
-    ManagerObject(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
-                  DaemonLogger& logger, std::string instance, BackendInfo backends,
-                  LevelChanged levelChanged)
+    ManagerObject(sdbus::IConnection& bus, ProjectRegistry& registry, ProjectFiles& files,
+                  Authorizer& authorizer, DaemonLogger& logger, std::string instance,
+                  BackendInfo backends, LevelChanged levelChanged)
         : AdaptorInterfaces(bus, std::string(bus::kManagerPath)),
           registry_(registry),
+          files_(files),
           authorizer_(authorizer),
           logger_(logger),
           instance_(std::move(instance)),
@@ -166,8 +177,27 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
         emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
                                     {"LogLevel"});
     }
+    void reloadErrorsChanged() {
+        emitPropertiesChangedSignal(org::openeuler::Etmem::Manager_adaptor::INTERFACE_NAME,
+                                    {"ReloadErrors"});
+    }
 
   private:
+    void Reload(
+        sdbus::Result<std::vector<std::string>, std::vector<std::string>, std::vector<std::string>,
+                      std::vector<std::string>, std::vector<FileFailureRow>>&& result) override {
+        answerWhenAllowed(
+            authorizer_, getObject(), std::move(result),
+            [this](auto reply) {
+                const ReloadReport report = files_.reload();
+                reloadErrorsChanged();
+                sendReply([&] {
+                    reply->returnResults(report.added, report.changed, report.removed,
+                                         report.unchanged, rowsOf(report.failed));
+                });
+            },
+            0, kReloadAction);
+    }
     void AddProject(sdbus::Result<sdbus::ObjectPath>&& result, std::string name,
                     std::string config) override {
         checkName(name);
@@ -258,6 +288,8 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     std::string Scanner() override { return backends_.scanner; }
     std::string Swapper() override { return backends_.swapper; }
     std::vector<std::string> Missing() override { return backends_.missing; }
+    std::string ProjectFilesDirectory() override { return files_.directory().string(); }
+    std::vector<FileFailureRow> ReloadErrors() override { return rowsOf(files_.failures()); }
     uint32_t LogLevel() override { return static_cast<uint32_t>(logger_.threshold()); }
     void LogLevel(const uint32_t& value) override {
         requireRoot(authorizer_, getObject(), "LogLevel");
@@ -279,6 +311,7 @@ class ManagerObject final : public sdbus::AdaptorInterfaces<org::openeuler::Etme
     }
 
     ProjectRegistry& registry_;
+    ProjectFiles& files_;
     Authorizer& authorizer_;
     DaemonLogger& logger_;
     std::string instance_;
@@ -487,7 +520,21 @@ class ProjectObject final
     uint64_t TotalBytesSwapped() override {
         return stats().totals.count(figure::kTotalBytesSwapped);
     }
-    std::string LastError() override { return stats().lastError; }
+    std::string LastError() override {
+        const Project& current = project();
+        if (current.fileError.empty()) return current.stats.lastError;
+        const std::string refused = fmt::format(
+            "the newest text of the file is refused, the project runs on the one "
+            "before: {}",
+            current.fileError);
+        return current.stats.lastError.empty()
+                   ? refused
+                   : fmt::format("{}; {}", refused, current.stats.lastError);
+    }
+    std::string Source() override {
+        const Project& current = project();
+        return current.sourceFile.empty() ? "api" : "file:" + current.sourceFile.string();
+    }
     std::vector<uint64_t> Histogram() override { return stats().histogram; }
     std::string Scanner() override { return stats().scanner; }
     std::string Swapper() override { return stats().swapper; }
@@ -635,7 +682,8 @@ std::size_t propertyBytesBound(const Project& project) {
 bool isLargeProperty(std::string_view name) {
     for (std::string_view large :
          {"Config", "Tasks", "Pids", "Histogram", "TaskStatistics", "TaskTargets", "TaskPacing",
-          "LastError", "Projects", "Report", "TaskReports", "Gates", "TaskGates", "TaskSettings"})
+          "LastError", "Projects", "Report", "ReloadErrors", "Source", "TaskReports", "Gates",
+          "TaskGates", "TaskSettings"})
         if (name == large) return true;
     return false;
 }
@@ -660,6 +708,9 @@ std::optional<std::size_t> BusObjects::replyBytesBound(const ReadCall& call) con
         std::size_t bytes = kProjectFixedBytes;
         for (const Project* project : registry_.list())
             bytes += 3 * project->name.size() + 3 * kPerValue;
+        for (const FileFailure& failure : files_.failures())
+            bytes += failure.path.native().size() + failure.key.size() + failure.message.size() +
+                     4 * kPerValue;
         return bytes;
     }
     if (call.interface != kProperties || (call.member == "Get" && !isLargeProperty(call.property)))
@@ -669,17 +720,23 @@ std::optional<std::size_t> BusObjects::replyBytesBound(const ReadCall& call) con
     return std::nullopt;
 }
 
-BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
-                       DaemonLogger& logger, std::string instance, BackendInfo backends)
+BusObjects::BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, ProjectFiles& files,
+                       Authorizer& authorizer, DaemonLogger& logger, std::string instance,
+                       BackendInfo backends)
     : bus_(bus),
       registry_(registry),
+      files_(files),
       authorizer_(authorizer),
       root_(std::make_unique<RootObjectManager>(bus)),
-      manager_(std::make_unique<ManagerObject>(bus, registry, authorizer, logger,
+      manager_(std::make_unique<ManagerObject>(bus, registry, files, authorizer, logger,
                                                std::move(instance), std::move(backends),
                                                [this] { logLevelChanged(); })),
       logControl_(std::make_unique<LogControlObject>(bus, authorizer, logger,
                                                      [this] { logLevelChanged(); })) {}
+
+void BusObjects::reloadErrorsChanged() {
+    manager_->reloadErrorsChanged();
+}
 
 void BusObjects::logLevelChanged() {
     manager_->logLevelChanged();
@@ -691,8 +748,8 @@ BusObjects::~BusObjects() {
 }
 
 void BusObjects::projectAdded(const Project& project) {
-    projects_[project.name] = std::make_unique<ProjectObject>(bus_, registry_, authorizer_,
-                                                              project.name, batchDepth_ == 0);
+    projects_[project.name] = std::make_unique<ProjectObject>(
+        bus_, registry_, authorizer_, project.name, serving_ || batchDepth_ == 0);
     projectsChanged();
 }
 
@@ -750,7 +807,8 @@ std::vector<std::string> statisticsProperties() {
 void BusObjects::stateChanged(const Project& project) {
     if (auto it = projects_.find(project.name); it != projects_.end()) {
         auto properties = statisticsProperties();
-        properties.insert(properties.end(), {"State", "Gates", "TaskGates", "TaskSettings"});
+        properties.insert(properties.end(),
+                          {"State", "Gates", "TaskGates", "TaskSettings", "Source"});
         it->second->changed(properties);
     }
 }

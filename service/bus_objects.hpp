@@ -15,6 +15,7 @@
 #include "call_guard.hpp"
 #include "daemon_logger.hpp"
 #include "polkit_authorizer.hpp"
+#include "project_files.hpp"
 #include "project_registry.hpp"
 
 namespace etmem::service {
@@ -34,8 +35,9 @@ class RootObjectManager;
 // Everything etmemd exports. Also the registry's listener, so every change reaches the bus.
 class BusObjects final : public RegistryListener {
   public:
-    BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, Authorizer& authorizer,
-               DaemonLogger& logger, std::string instance, BackendInfo backends);
+    BusObjects(sdbus::IConnection& bus, ProjectRegistry& registry, ProjectFiles& files,
+               Authorizer& authorizer, DaemonLogger& logger, std::string instance,
+               BackendInfo backends);
     ~BusObjects() override;
 
     void projectAdded(const Project& project) override;
@@ -49,18 +51,26 @@ class BusObjects final : public RegistryListener {
     // stay small whatever the registry holds.
     std::optional<std::size_t> replyBytesBound(const ReadCall& call) const;
 
+    // From now on clients may be listening: a project added inside a batch (a reload) is
+    // announced with InterfacesAdded too. Before it (the start), GetManagedObjects tells.
+    void serving() { serving_ = true; }
+    // After a reload not asked over the bus (SIGHUP): the Manager's ReloadErrors changed.
+    void reloadErrorsChanged();
+
   private:
     void projectsChanged();
     void logLevelChanged();
 
     sdbus::IConnection& bus_;
     ProjectRegistry& registry_;
+    const ProjectFiles& files_;
     Authorizer& authorizer_;
     std::unique_ptr<RootObjectManager> root_;
     std::unique_ptr<ManagerObject> manager_;
     std::unique_ptr<LogControlObject> logControl_;
     std::map<std::string, std::unique_ptr<ProjectObject>> projects_;
     int batchDepth_ = 0;
+    bool serving_ = false;
     bool projectsChangedInBatch_ = false;
 };
 

@@ -19,6 +19,7 @@
 #include "event_loop.hpp"
 #include "notifier.hpp"
 #include "polkit_authorizer.hpp"
+#include "project_files.hpp"
 #include "project_registry.hpp"
 #include "state_store.hpp"
 #include "systemd_units.hpp"
@@ -117,11 +118,14 @@ int runDaemon(const DaemonOptions& options) {
         store, logger, engineFactory(scannerKind),
         [&loop](auto work) { loop.post(std::move(work)); }, onlineCores());
     registry.setResolveEnvironment({.units = makeSystemdUnitLookup()});
+    ProjectFiles files(
+        configurationDirectoryFor(options.instance, std::getenv("CONFIGURATION_DIRECTORY")),
+        registry, logger);
     BackendInfo backends = describeBackends(scannerKind);
     logger.log(LogLevel::Info,
                fmt::format("scanner: {}; swapper: {}", backends.scanner, backends.swapper));
     for (const auto& missing : backends.missing) logger.log(LogLevel::Warning, missing);
-    BusObjects objects(*bus, registry, *authorizer, logger, options.instance, backends);
+    BusObjects objects(*bus, registry, files, *authorizer, logger, options.instance, backends);
     CallGuard guard(*bus,
                     [&objects](const ReadCall& call) { return objects.replyBytesBound(call); });
     StatusReporter reporter(objects, registry, notifier);
@@ -143,15 +147,23 @@ int runDaemon(const DaemonOptions& options) {
     }
     store.prepare();  // creates and locks the directory; throws if another etmemd holds it
     registry.restore();
+    files.reload();  // after the saved projects: a file never takes an API project's name
+    objects.serving();
     logger.log(LogLevel::Info,
                fmt::format("etmemd {} serving {} from {}; {}", ETMEM_VERSION, busName,
                            store.directory().string(), registry.summary()));
     notifier.ready(registry.summary());
 
     loop.onSignal([&](int signal) {
+        if (signal == SIGHUP) {  // as the Manager's Reload, for `kill -HUP` and old habits
+            logger.log(LogLevel::Info, "received SIGHUP, reloading the project files");
+            files.reload();
+            objects.reloadErrorsChanged();
+            return;
+        }
         if (signal != SIGTERM && signal != SIGINT) {
-            // SIGHUP: no configuration to reload. SIGUSR1/SIGUSR2/SIGALRM mean nothing to
-            // etmemd; their default action would kill it.
+            // SIGUSR1/SIGUSR2/SIGALRM mean nothing to etmemd; their default action would
+            // kill it.
             logger.log(LogLevel::Info, fmt::format("received {}, ignored", ::strsignal(signal)));
             return;
         }

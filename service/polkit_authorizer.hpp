@@ -29,8 +29,11 @@ class Message;
 
 namespace etmem::service {
 
-// The one polkit action guarding every change (polkit/org.openeuler.etmem.policy).
+// The polkit action guarding every change but Reload (polkit/org.openeuler.etmem.policy).
 inline constexpr std::string_view kManageAction = "org.openeuler.etmem.manage";
+// Reload: bring the projects defined by files in line with the files. Its own action, so a
+// configuration-management agent may be allowed to reload without managing projects.
+inline constexpr std::string_view kReloadAction = "org.openeuler.etmem.reload";
 
 struct AuthDecision {
     bool allowed;

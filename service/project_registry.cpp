@@ -141,6 +141,11 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
                                     const NamespaceView& caller) {
     if (auto problem = bus::checkProjectName(name); !problem.empty())
         throw ServiceError(ErrorKind::InvalidArgument, problem);
+    if (const Project* existing = find(name); existing && !existing->sourceFile.empty())
+        throw ServiceError(ErrorKind::ProjectExists,
+                           fmt::format("project '{}' already exists, defined by the file {}; "
+                                       "edit that file and reload etmemd ('etmem reload')",
+                                       name, existing->sourceFile.string()));
     if (projects_.contains(name))
         throw ServiceError(ErrorKind::ProjectExists,
                            fmt::format("project '{}' already exists; delete it first "
@@ -168,6 +173,7 @@ const Project& ProjectRegistry::add(const std::string& name, const std::string& 
 
 void ProjectRegistry::remove(const std::string& name, Halted halted) {
     Project& project = mutableGet(name);
+    refuseFileProject(project, "deleted");
     const std::string removed = project.name;
     std::string unsaved;
     try {
@@ -206,7 +212,7 @@ void ProjectRegistry::start(const std::string& name) {
     if (auto problem = launch(project); !problem.empty()) {
         // Saved as not running again, so that a restart does not try what failed here.
         try {
-            store_.save(SavedProject{project.name, project.configText, false});
+            saveState(project, false);
         } catch (const std::exception& e) {
             problem += fmt::format(" (and saving it as not running failed: {})", e.what());
         }
@@ -228,7 +234,7 @@ void ProjectRegistry::stop(const std::string& name, Halted halted) {
     halt(project, std::move(halted));
     std::string unsaved;
     try {
-        store_.save(SavedProject{project.name, project.configText, false});
+        saveState(project, false);
     } catch (const std::exception& e) {
         unsaved = e.what();
     }
@@ -265,9 +271,25 @@ std::vector<const Project*> ProjectRegistry::list() const {
     return all;
 }
 
+// A file's project is not saved: its file is read again at the next start, where it runs
+// whatever an API call did to it meanwhile.
+void ProjectRegistry::saveState(const Project& project, bool running) {
+    if (project.sourceFile.empty())
+        store_.save(SavedProject{project.name, project.configText, running});
+}
+
+void ProjectRegistry::refuseFileProject(const Project& project, std::string_view what) const {
+    if (project.sourceFile.empty()) return;
+    throw ServiceError(ErrorKind::InvalidArgument,
+                       fmt::format("project '{}' is defined by the file {} and cannot be {} over "
+                                   "the API; change or remove that file and reload etmemd "
+                                   "('etmem reload' or 'systemctl reload etmemd')",
+                                   project.name, project.sourceFile.string(), what));
+}
+
 void ProjectRegistry::persist(const Project& project, bool running) {
     try {
-        store_.save(SavedProject{project.name, project.configText, running});
+        saveState(project, running);
     } catch (const std::exception& e) {
         throw ServiceError(ErrorKind::Failed,
                            fmt::format("project '{}' could not be saved, nothing was changed: {}",
@@ -490,6 +512,7 @@ const Project& ProjectRegistry::addObjects(const std::string& configText,
     const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
     if (objects.hasProject) return add(objects.project, configText, caller);
     Project& project = mutableGet(objects.project);
+    refuseFileProject(project, "changed");
     const bool regionScan = scansRegions(project);
     ProjectConfig config = readObjects([&] {
         return addIniObjects(project.config, configText, ParseOptions{cores_}, regionScan);
@@ -510,6 +533,7 @@ void ProjectRegistry::removeObjects(const std::string& configText, Halted halted
     const IniObjects objects = readObjects([&] { return describeIniObjects(configText); });
     if (objects.hasProject) return remove(objects.project, std::move(halted));
     Project& project = mutableGet(objects.project);
+    refuseFileProject(project, "changed");
     const bool regionScan = scansRegions(project);
     replaceConfig(project,
                   readObjects([&] { return removeIniObjects(project.config, configText); }),
@@ -542,6 +566,86 @@ void ProjectRegistry::replaceConfig(Project& project, ProjectConfig config, bool
         }
     }
     if (listener_) listener_->stateChanged(project);
+}
+
+}  // namespace etmem::service
+
+// --- Projects from files
+
+namespace etmem::service {
+
+ProjectConfig ProjectRegistry::checkFileConfig(const std::string& text) const {
+    ProjectConfig config;
+    try {
+        config = parseConfig(text, ParseOptions{cores_});
+    } catch (const ConfigError&) {
+        ::malloc_trim(0);  // as parse() does: a rejected text may have made the parser grow
+        throw;
+    }
+    if (auto problem = selfTargetProblem(config); !problem.empty())
+        throw ConfigError(0, 0, {}, {}, problem);
+    return config;
+}
+
+const Project& ProjectRegistry::addFromFile(const std::string& name,
+                                            const std::filesystem::path& file,
+                                            const std::string& text, ProjectConfig config) {
+    Project project;
+    project.name = name;
+    project.configText = text;
+    project.config = std::move(config);
+    project.normalizedConfig = toYaml(project.config);
+    project.sourceFile = file;
+    auto& added = projects_.emplace(name, std::move(project)).first->second;
+    logger_.log(LogLevel::Info, {name, {}, 0}, fmt::format("project added from {}", file.string()));
+    if (auto problem = launch(added); !problem.empty())
+        markFailed(added, problem);
+    else
+        logger_.log(LogLevel::Info, {name, {}, 0}, "project started");
+    if (listener_) listener_->projectAdded(added);
+    return added;
+}
+
+void ProjectRegistry::replaceFromFile(const std::string& name, const std::filesystem::path& file,
+                                      const std::string& text, ProjectConfig config) {
+    Project& project = mutableGet(name);
+    halt(project);
+    project.configText = text;
+    project.config = std::move(config);
+    project.normalizedConfig = toYaml(project.config);
+    project.sourceFile = file;
+    project.fileError.clear();
+    project.restoreError.clear();
+    project.tasks.clear();
+    logger_.log(LogLevel::Info, {name, {}, 0},
+                fmt::format("project restarted on the new text of {}", file.string()));
+    if (auto problem = launch(project); !problem.empty()) {
+        markFailed(project, problem);
+        return;
+    }
+    if (listener_) listener_->stateChanged(project);
+}
+
+void ProjectRegistry::removeFromFile(const std::string& name) {
+    Project& project = mutableGet(name);
+    halt(project);
+    projects_.erase(name);
+    if (listener_) listener_->projectRemoved(name);
+}
+
+void ProjectRegistry::setFileError(const std::string& name, const std::string& error) {
+    Project& project = mutableGet(name);
+    if (project.fileError == error) return;
+    project.fileError = error;
+    if (listener_) listener_->stateChanged(project);
+}
+
+void ProjectRegistry::beginBatch() {
+    if (listener_) listener_->beginBatch();
+}
+
+void ProjectRegistry::endBatch() {
+    if (listener_) listener_->endBatch();
 }
 
 }  // namespace etmem::service

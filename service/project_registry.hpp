@@ -15,6 +15,7 @@
 // failed, with the reason in LastError.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -63,6 +64,13 @@ struct Project {
     // What the host changed of the config to run it (max_threads lowered), "warning: ..."
     // in LastError while no cycle has an error to report; "" when nothing.
     std::string hostWarning;
+
+    // The file that defines the project (project_files.hpp); empty for one added over the
+    // API. Such a project is never saved in the state directory.
+    std::filesystem::path sourceFile;
+    // Why the file's current text was refused (the project runs on its previous text); ""
+    // when the file is in force.
+    std::string fileError;
 
     // Internal: the workers while running, and which run their reports belong to.
     std::unique_ptr<ProjectRunner> runner;
@@ -126,8 +134,27 @@ class ProjectRegistry {
     // "3 projects: 2 running, 1 stopped" — for STATUS= and logs.
     std::string summary() const;
 
+    // --- Projects from files (project_files.hpp), never saved in the state directory.
+    // A file's config checked as AddProject checks one; throws ConfigError.
+    ProjectConfig checkFileConfig(const std::string& text) const;
+    // Adds the project and starts it (a start that fails leaves it failed, saying why).
+    const Project& addFromFile(const std::string& name, const std::filesystem::path& file,
+                               const std::string& text, ProjectConfig config);
+    // Its new text: the project restarts on it (it starts even if it was stopped).
+    void replaceFromFile(const std::string& name, const std::filesystem::path& file,
+                         const std::string& text, ProjectConfig config);
+    void removeFromFile(const std::string& name);
+    // Why the file's newest text is refused ("" once it is in force), shown in LastError.
+    void setFileError(const std::string& name, const std::string& error);
+    // Around a burst of changes, as the restore does (see RegistryListener).
+    void beginBatch();
+    void endBatch();
+
   private:
     Project& mutableGet(const std::string& name);
+    // Throws when the project is defined by a file: the API may not change or delete it.
+    void refuseFileProject(const Project& project, std::string_view what) const;
+    void saveState(const Project& project, bool running);
     ProjectConfig parse(const std::string& name, const std::string& configText,
                         const ParseOptions& options) const;
     void restoreSaved(const SavedProject& saved);

@@ -9,6 +9,9 @@
 //   - the restore at start with 1,000, 5,000 and 10,000 saved projects (time until READY=1
 //     and until ListProjects answers with all of them; STATUS= datagrams sent meanwhile),
 //   - VmRSS after a rejected config (1 MiB of '[').
+// With --reload, only the reload of project files (projects.d): 250, 500 and 1,000 file
+// projects, one file changed per Reload (and none), the time the call takes (the short form
+// CI runs as bench.control_plane_reload).
 // Every latency is also given as a ratio to the bus's own round trip (GetId answered by
 // dbus-daemon itself) measured in the same run, so figures compare across machines;
 // `etmem project show` is given against the GetManagedObjects call it makes (in process,
@@ -46,6 +49,8 @@ constexpr int kPropertyReads = 10000;
 constexpr int kBaselineCalls = 10000;
 constexpr int kShowRuns = 11;
 constexpr int kRestoreCounts[] = {1000, 5000, 10000};
+constexpr int kReloadCounts[] = {250, 500, 1000};
+constexpr int kReloadRuns = 5;
 
 double microsecondsSince(Clock::time_point start) {
     return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
@@ -202,7 +207,105 @@ class Bench {
         return 0;
     }
 
+    int runReload() {
+        std::printf("etmem control-plane benchmark: Reload of project files\n");
+        auto baseline = measureBaseline();
+        std::vector<Reload> reloads;
+        for (int count : kReloadCounts) reloads.push_back(measureReload(count));
+        std::printf(
+            "\nReload with N file projects (running), median of %d calls; the files are read "
+            "and compared every time\n",
+            kReloadRuns);
+        for (const Reload& r : reloads)
+            std::printf(
+                "  %5d files  one changed %7.1f ms (%5.1f us/file, %6.1fx GetId)  none changed "
+                "%7.1f ms (%5.1f us/file)  etmemd CPU %6.1f ms/reload (%5.1f us/file)  start to "
+                "READY %8.1f ms\n",
+                r.count, r.oneChangedMs, r.oneChangedMs * 1000 / r.count,
+                r.oneChangedMs * 1000 / baseline.bus.median, r.unchangedMs,
+                r.unchangedMs * 1000 / r.count, r.cpuMs, r.cpuMs * 1000 / r.count, r.readyMs);
+        const Reload& small = reloads.front();
+        const Reload& large = reloads.back();
+        std::printf(
+            "  linearity, %d vs %d files: per file, one changed %.2fx, none changed %.2fx, "
+            "etmemd CPU %.2fx (1.00 = linear)\n",
+            large.count, small.count,
+            (large.oneChangedMs / large.count) / (small.oneChangedMs / small.count),
+            (large.unchangedMs / large.count) / (small.unchangedMs / small.count),
+            (large.cpuMs / large.count) / (small.cpuMs / small.count));
+        if (large.oneChangedMs > 1000)
+            std::printf("  NOTE: the reload of %d files took more than 1 s\n", large.count);
+        return 0;
+    }
+
   private:
+    struct Reload {
+        int count = 0;
+        double readyMs = 0;
+        double oneChangedMs = 0;  // median
+        double unchangedMs = 0;   // median
+        double cpuMs = 0;         // etmemd's CPU per Reload, mean of all
+    };
+
+    // `count` project files, an etmemd instance started on them, then Reloads: one with a
+    // changed file each (the same file, its interval alternating), and ones with none.
+    Reload measureReload(int count) {
+        const std::string instance = "reload" + std::to_string(count);
+        const auto configDir = dir_ / ("conf-" + instance);
+        const auto projectsDir = configDir / "projects.d";
+        std::filesystem::create_directories(projectsDir);
+        for (int i = 0; i < count; ++i)
+            etmem::test::writeFile(projectsDir / (projectName(i) + ".yaml"), config_);
+        auto start = Clock::now();
+        Daemon daemon(programs_, bus_,
+                      {{"-l", "2", "-s", instance},
+                       dir_ / ("state-" + instance),
+                       dir_ / ("notify-" + instance),
+                       dir_ / ("etmemd-" + instance + ".log")},
+                      etmem::test::DaemonExtras{{{"CONFIGURATION_DIRECTORY", configDir}}, {}});
+        if (!daemon.waitReady(120s))
+            throw std::runtime_error("etmemd on project files did not become ready:\n" +
+                                     daemon.log());
+        Reload result;
+        result.count = count;
+        result.readyMs = microsecondsSince(start) / 1000;
+        auto manager = sdbus::createProxy(*connection_, etmem::bus::busNameForInstance(instance),
+                                          std::string(etmem::bus::kManagerPath));
+        auto reload = [&](std::size_t expectChanged) {
+            std::vector<std::string> added, changed, removed, unchanged;
+            std::vector<sdbus::Struct<std::string, uint32_t, std::string, std::string>> failed;
+            manager->callMethod("Reload")
+                .onInterface(etmem::bus::kManagerInterface.data())
+                .storeResultsTo(added, changed, removed, unchanged, failed);
+            if (changed.size() != expectChanged || !failed.empty() || !added.empty() ||
+                !removed.empty() || unchanged.size() + changed.size() != std::size_t(count))
+                throw std::runtime_error("Reload of " + std::to_string(count) +
+                                         " files answered unexpectedly");
+        };
+        // Every project's first cycle runs right after the start: let them finish, so the
+        // reloads are measured alone.
+        std::this_thread::sleep_for(std::chrono::milliseconds(2 * count));
+        std::vector<double> oneChanged, none;
+        const double cpuBefore = cpuMilliseconds(daemon.process().pid());
+        for (int run = 0; run < kReloadRuns; ++run) {
+            const std::string edited = etmem::test::pidConfig(target_.pid(), 1, 1100 + run, 1);
+            etmem::test::writeFile(projectsDir / (projectName(count / 2) + ".yaml"), edited);
+            auto t0 = Clock::now();
+            reload(1);
+            oneChanged.push_back(microsecondsSince(t0));
+            t0 = Clock::now();
+            reload(0);
+            none.push_back(microsecondsSince(t0));
+        }
+        result.cpuMs = (cpuMilliseconds(daemon.process().pid()) - cpuBefore) / (2 * kReloadRuns);
+        result.oneChangedMs = summarize(oneChanged).median / 1000;
+        result.unchangedMs = summarize(none).median / 1000;
+        auto status = daemon.terminate(60s);
+        if (!status || !status->success())
+            throw std::runtime_error("etmemd on project files did not exit cleanly");
+        return result;
+    }
+
     struct RejectedConfig {
         long before = 0, after = 0;
         long peakBefore = 0, peakAfter = 0;  // VmHWM: the parse's transient peak
@@ -430,13 +533,14 @@ class Bench {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
     if (geteuid() != 0) {
         std::printf("skipped: needs root (only root may own org.openeuler.Etmem)\n");
         return 77;
     }
+    const bool reloadOnly = argc > 1 && std::string_view(argv[1]) == "--reload";
     try {
-        return Bench().run();
+        return reloadOnly ? Bench().runReload() : Bench().run();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "benchmark failed: %s\n", e.what());
         return 1;

@@ -75,7 +75,11 @@ expect() {  # expect LINE CANDIDATES
     got=$(PATH=$work/bin:$PATH bash -c "source $work/driver.sh; complete_line '$1'")
     if [[ $got == "$2" ]]; then echo "ok   '$1' -> $got"; else echo "FAIL '$1' -> '$got', expected '$2'"; status=1; fi
 }
-expect 'etmem ' '--help --version help migrate obj project'
+expect 'etmem ' '--help --version help migrate obj project reload'
+expect 'etmem rel' 'reload'
+expect 'etmem reload ' 'help'
+expect 'etmem reload -' '--no-ask-password --sock --socket -s'
+expect 'etmem reload -s x --' '--no-ask-password'
 expect 'etmem pro' 'project'
 expect 'etmem project ' 'add del help show start stop'
 expect 'etmem migrate st' 'start stop'

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MulanPSL-2.0
 # systemd-analyze verify of every configured unit must print nothing at all.
-# Usage: check_units.sh UNIT_BUILD_DIR ETMEMD_BINARY
-# The configured units name the installed etmemd (e.g. /usr/local/sbin/etmemd), which need
-# not exist on a build host; verify checks that ExecStart= is executable, so each unit is
-# verified as a copy pointing at the freshly built binary instead.
+# Usage: check_units.sh UNIT_BUILD_DIR ETMEMD_BINARY ETMEM_BINARY
+# The configured units name the installed etmemd and etmem (e.g. /usr/local/sbin/etmemd),
+# which need not exist on a build host; verify checks that ExecStart= and ExecReload= are
+# executable, so each unit is verified as a copy pointing at the freshly built binaries.
 set -euo pipefail
-unit_dir=$1 etmemd=$2
+unit_dir=$1 etmemd=$2 etmem=$3
 [[ -x $etmemd ]] || { echo "etmemd binary $etmemd is missing: build it first" >&2; exit 1; }
+[[ -x $etmem ]] || { echo "etmem binary $etmem is missing: build it first" >&2; exit 1; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -17,7 +18,9 @@ to_verify=()
 for unit in "${units[@]}"; do
     name=$(basename "$unit")
     grep -q '^ExecStart=/.*/etmemd\b' "$unit" || { echo "$name: no ExecStart= running etmemd" >&2; exit 1; }
-    sed -E "s#^ExecStart=[^ ]*/etmemd#ExecStart=$etmemd#" "$unit" >"$work/$name"
+    grep -q '^ExecReload=/.*/etmem reload\b' "$unit" || { echo "$name: no ExecReload= running etmem reload" >&2; exit 1; }
+    sed -E -e "s#^ExecStart=[^ ]*/etmemd#ExecStart=$etmemd#" \
+        -e "s#^ExecReload=[^ ]*/etmem #ExecReload=$etmem #" "$unit" >"$work/$name"
     if [[ $name == *@.service ]]; then
         # A template is loaded through an instance; a name with '-' exercises %I unescaping.
         cp "$work/$name" "$work/${name%@.service}@test\\x2dinstance.service"

@@ -51,6 +51,21 @@ TEST(CliCommandLine, Etmem11ObjAndProjectStartStop) {
     }
 }
 
+// `etmem reload` has no command word: options follow the object.
+TEST(CliCommandLine, ReloadTakesSocketAndNoAskPassword) {
+    EXPECT_EQ(parseCommandLine({"reload"}).action, Action::Reload);
+    Command c = parseCommandLine({"reload", "-s", "inst", "--no-ask-password"});
+    EXPECT_EQ(c.action, Action::Reload);
+    EXPECT_EQ(c.instance, "inst");
+    EXPECT_FALSE(c.askPassword);
+    EXPECT_EQ(parseCommandLine({"reload", "help"}).action, Action::ReloadHelp);
+    EXPECT_NE(usageMessage({"reload", "-n", "x"}).find("not valid for 'reload'"), std::string::npos)
+        << usageMessage({"reload", "-n", "x"});
+    EXPECT_NE(usageMessage({"reload", "now"}).find("see 'etmem reload help'"), std::string::npos);
+    EXPECT_NE(helpText(HelpTopic::Reload).find("org.openeuler.etmem.reload"), std::string::npos);
+    EXPECT_NE(helpText(HelpTopic::Main).find("etmem reload"), std::string::npos);
+}
+
 TEST(CliCommandLine, ProjectAddWithShortOptions) {
     Command c =
         parseCommandLine({"project", "add", "-n", "test", "-f", "/etc/x.yaml", "-s", "dt_socket"});

@@ -191,3 +191,4 @@ busctl get-property org.openeuler.Etmem /org/openeuler/Etmem/project/pressure \
 source "$here/psi-proofs.sh"
 echo "units proofs: $failures failed"
 ((failures == 0))
+"$here/fleet-proofs.sh" "$source_dir" "$build" && ((failures == 0)) # projects from files, same boot
