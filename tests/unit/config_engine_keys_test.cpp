@@ -76,7 +76,7 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "    value: 7\n    engine: cslide\n    param:\n      T: 1\n");
     EXPECT_STREQ(yaml.what(),
                  "line 8, column 13: options.policies.engine: value 'cslide' is not a known "
-                 "engine; allowed slide");
+                 "engine; allowed slide | damon");
     const ConfigError legacy = rejectionOf(
         "options:\n\tloop : 1\n\tinterval : 1\n\tsleep : 1\n\tpolicies:\n\t\ttype : pid\n"
         "\t\tvalue : 7\n\t\tengine : cslide\n\t\tparam:\n\t\t\tT : 1\n");
@@ -86,17 +86,19 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=cslide\nproject=p\n");
     EXPECT_STREQ(ini.what(),
                  "line 7, column 6: [engine].name: value 'cslide' is not an engine this etmem "
-                 "has; allowed slide");
+                 "has; allowed slide | damon");
 }
 
 TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     const ConfigError scalar =
         rejectionOf("options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies: 3\n");
-    EXPECT_NE(std::string(scalar.what())
-                  .find("expected one task (a section with the keys type, value, max_threads, "
-                        "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit and cold_cycles) or a list"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(scalar.what())
+            .find("expected one task (a section with the keys type, value, max_threads, "
+                  "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
+                  "swap_flag, max_swap_rate, pressure_limit, cold_cycles, max_size, min_size, "
+                  "max_acc, min_acc, max_age, min_age and action) or a list"),
+        std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=slide\nproject=p\n"

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
+#include "etmem/engines/damon_settings.hpp"
 #include "etmem/slide/slide_settings.hpp"
 
 namespace etmem {
@@ -55,6 +56,8 @@ struct TaskConfig {
     std::string name{};
     // The keys of engine slide; default values when the task runs another engine.
     slide::SlideSettings slide;
+    // The keys of engine damon; default values when the task runs another engine.
+    damon::DamonSettings damon{};
 
     bool operator==(const TaskConfig&) const = default;
 };

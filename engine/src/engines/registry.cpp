@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engines/damon/damon.hpp"
 #include "engines/slide/slide.hpp"
 
 namespace etmem {
@@ -11,6 +12,7 @@ std::span<const EngineRow> engineRows() {
     // One row per engine; the keys are the engine's own (its folder documents them).
     static const EngineRow kEngines[] = {
         {"slide", slide::makeSlideTaskEngine, slide::slideKeys()},
+        {"damon", damon::makeDamonTaskEngine, damon::damonKeys()},
     };
     return kEngines;
 }
