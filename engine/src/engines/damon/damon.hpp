@@ -5,7 +5,7 @@
 #include <span>
 
 #include "etmem/engine_registry.hpp"
-#include "etmem/kernel/paths.hpp"
+#include "etmem/engines/damon_engine.hpp"
 
 namespace etmem::damon {
 
@@ -13,9 +13,5 @@ std::span<const EngineKey> damonKeys();
 
 std::unique_ptr<TaskEngine> makeDamonTaskEngine(const EngineContext& context,
                                                 const EngineHost& host);
-
-// The engine with its kernel files elsewhere (tests).
-std::unique_ptr<TaskEngine> makeDamonEngine(const EngineContext& context,
-                                            kernel::KernelPaths paths);
 
 }  // namespace etmem::damon
