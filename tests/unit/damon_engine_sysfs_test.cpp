@@ -83,6 +83,11 @@ class FakeDamon {
         set(scheme() / "stats/sz_applied", std::to_string(szApplied));
         set(scheme() / "stats/qt_exceeds", std::to_string(qtExceeds));
     }
+    // The process's VmSwap as its status file says.
+    void swapped(pid_t pid, std::uint64_t kb) {
+        set(paths.proc / std::to_string(pid) / "status",
+            "Name:\tt\nVmRSS:\t  100 kB\nVmSwap:\t" + std::to_string(kb) + " kB\n");
+    }
     // The kernel's answer after the engine turned the kdamond on (or asked for stats).
     void kdamondIs(const std::string& state) { set(kdamond() / "state", state + "\n"); }
     // Clears what the engine wrote last, to see whether it writes again.
@@ -189,6 +194,7 @@ TEST(DamonEngineSysfs, TheSchemesStatsAreTheCyclesFigures) {
     engine->beginCycle(targets, {});
     damon.kdamondIs("on");
     damon.setStats(10, 40960, 4, 16384, 1);
+    damon.swapped(::getpid(), 12);  // KiB: of the 16 KiB applied, 12 left
     CycleReport first = engine->act({});
     EXPECT_EQ(first.error, "");
     EXPECT_EQ(first.scanner, "damon");
@@ -196,13 +202,15 @@ TEST(DamonEngineSysfs, TheSchemesStatsAreTheCyclesFigures) {
     EXPECT_EQ(first.extra.count("damos_nr_tried"), 10u);
     EXPECT_EQ(first.extra.count("damos_sz_applied"), 16384u);
     EXPECT_EQ(first.extra.count("damos_qt_exceeds"), 1u);
-    EXPECT_EQ(first.bytesSwapped, 16384u);
-    EXPECT_EQ(first.pagesSwapped, 4u);
+    EXPECT_EQ(first.bytesSwapped, 12288u);
+    EXPECT_EQ(first.pagesSwapped, 3u);
     // The next cycle counts only what happened since.
     damon.kdamondIs("on");
     damon.setStats(15, 61440, 6, 24576, 1);
+    damon.swapped(::getpid(), 20);
     CycleReport second = engine->act({});
     EXPECT_EQ(second.extra.count("damos_nr_tried"), 5u);
+    EXPECT_EQ(second.extra.count("damos_sz_applied"), 8192u);
     EXPECT_EQ(second.bytesSwapped, 8192u);
     EXPECT_EQ(second.extra.count("damos_qt_exceeds"), 0u);
     const auto figures = second.figures();
@@ -221,6 +229,7 @@ TEST(DamonEngineSysfs, AnotherActionSwapsNothing) {
     EXPECT_EQ(damon.schemeFile("action"), "cold");
     damon.kdamondIs("on");
     damon.setStats(3, 12288, 3, 12288, 0);
+    damon.swapped(::getpid(), 12);  // the kernel's own reclaim, say
     CycleReport report = engine->act({});
     EXPECT_EQ(report.bytesSwapped, 0u);
     EXPECT_EQ(report.extra.count("damos_sz_applied"), 12288u);

@@ -9,16 +9,22 @@
 // online so DAMON keeps what it learned of the regions), and reads the scheme's stats.
 // Pacing as slide's: max_swap_rate is the scheme's quota (bytes a second), sysmem_threshold
 // its free-memory watermarks.
+#include <fcntl.h>
+
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "engines/damon/damon.hpp"
+#include "etmem/kernel/files.hpp"
 #include "etmem/kernel/memory_map.hpp"
 #include "etmem/scanners/damon.hpp"
+#include "etmem/slide/gates.hpp"
 #include "etmem/slide/pacing.hpp"
+#include "etmem/unique_fd.hpp"
 #include "scanners/damon/damon_sysfs.hpp"
 #include "scanners/damon/damos_scheme.hpp"
 
@@ -58,6 +64,15 @@ sd::DamonAttrs attrsOf(const ProjectConfig& project) {
     if (project.region.updateIntervalUs == 0)
         attrs.updateUs = std::max(kDefaultUpdateUs, attrs.aggrUs);
     return attrs;
+}
+
+// A process's VmSwap in bytes; 0 when it has none or is gone.
+std::uint64_t swappedBytesOf(const KernelPaths& paths, pid_t pid) {
+    UniqueFd fd(
+        ::open((paths.proc / std::to_string(pid) / "status").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return 0;
+    const auto memory = slide::parseProcessStatus(kernel::readWholeFile(fd.get()));
+    return memory ? memory->swapKb * 1024 : 0;
 }
 
 void addStats(FigureList& figures, const sd::DamosStats& stats) {
@@ -123,8 +138,9 @@ class DamonEngine final : public TaskEngine {
             baseline_ = now;
         }
         if (scheme_.action == "pageout") {
-            report.bytesSwapped = cycle.szApplied;
-            report.pagesSwapped = cycle.szApplied / kPageSize;
+            // What left: sz_applied counts the regions' whole spans, resident or not.
+            report.bytesSwapped = swapGrowth();
+            report.pagesSwapped = report.bytesSwapped / kPageSize;
         }
         addStats(report.extra, cycle);
         report.pacing = pacingOf(cycle);
@@ -137,6 +153,19 @@ class DamonEngine final : public TaskEngine {
         sd::DamosScheme scheme = scheme_;
         if (paused_) scheme.action = "stat";
         return scheme;
+    }
+
+    // How much the processes' VmSwap grew since the last reading (per process, never
+    // negative: pages swapped back in are not the scheme's to count).
+    std::uint64_t swapGrowth() {
+        std::uint64_t grown = 0;
+        for (const pid_t pid : pids_) {
+            const std::uint64_t now = swappedBytesOf(paths_, pid);
+            std::uint64_t& seen = swapSeen_[pid];
+            grown += now > seen ? now - seen : 0;
+            seen = now;
+        }
+        return grown;
     }
 
     void readPressure() {
@@ -173,6 +202,8 @@ class DamonEngine final : public TaskEngine {
         running_ = true;
         pids_ = pids;
         baseline_ = {};  // a new kdamond counts from zero
+        swapSeen_.clear();
+        for (const pid_t pid : pids) swapSeen_[pid] = swappedBytesOf(paths_, pid);
         logger_.log(LogLevel::Debug, log_,
                     fmt::format("kdamond {} runs scheme {} on {} processes",
                                 claim_->dir.filename().string(), scheme_.action, pids.size()));
@@ -220,6 +251,7 @@ class DamonEngine final : public TaskEngine {
     std::vector<pid_t> pids_;
     sd::DamosScheme written_;
     sd::DamosStats baseline_;
+    std::map<pid_t, std::uint64_t> swapSeen_;  // each process's VmSwap at the last reading
     std::string cgroup_;
     std::optional<double> pressure_;
     bool paused_ = false;
