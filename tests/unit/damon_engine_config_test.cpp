@@ -9,6 +9,7 @@
 
 #include "etmem/config.hpp"
 #include "etmem/config_ini.hpp"
+#include "etmem/settings.hpp"
 
 namespace etmem {
 namespace {
@@ -145,6 +146,20 @@ TEST(DamonEngineConfig, ObjAddOfAnEngineAndTaskFileKeepsTheKeys) {
     ASSERT_EQ(added.tasks.size(), 2u);
     EXPECT_EQ(added.tasks[1].engine, "damon");
     EXPECT_EQ(added.tasks[1].damon.maxAge, 7u);
+}
+
+TEST(DamonEngineConfig, TheSettingsShowTheSchemeDefaultsIncluded) {
+    const ProjectConfig config = parse(withEngineKeys("min_age=10\nmax_swap_rate=1M\n"));
+    const FigureList settings = taskSettings(config, config.tasks.at(0));
+    EXPECT_EQ(std::get<std::string>(settings.find("engine")->value), "damon");
+    EXPECT_EQ(settings.count("min_age"), 10u);
+    EXPECT_EQ(settings.count("max_age"), damon::kMaxCount);
+    EXPECT_EQ(settings.count("max_acc"), 0u);
+    EXPECT_EQ(settings.count("max_size"), damon::kUnlimitedSize);
+    EXPECT_EQ(std::get<std::string>(settings.find("action")->value), "pageout");
+    EXPECT_EQ(settings.count("max_swap_rate"), 1u << 20);
+    EXPECT_EQ(settings.find("T"), nullptr);  // slide's
+    EXPECT_EQ(settings.find("scanner"), nullptr);
 }
 
 }  // namespace
