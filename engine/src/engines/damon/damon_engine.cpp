@@ -97,7 +97,6 @@ class DamonEngine final : public TaskEngine {
     ~DamonEngine() override { stopKdamond(); }
 
     void beginCycle(std::span<const Target> targets, std::stop_token stop) override {
-        error_.clear();
         std::vector<pid_t> pids;
         for (const Target& target : targets)
             if (target.alive()) pids.push_back(target.pid);
@@ -126,7 +125,6 @@ class DamonEngine final : public TaskEngine {
         CycleReport report;
         report.scanner = "damon";
         report.swapper = "damos " + scheme_.action;
-        report.error = error_;
         if (running_ && sd::readDamonState(claim_->dir, stop) != "on") {
             // DAMON stops a kdamond whose targets all exited; the next cycle starts it again.
             running_ = false;
@@ -255,7 +253,6 @@ class DamonEngine final : public TaskEngine {
     std::string cgroup_;
     std::optional<double> pressure_;
     bool paused_ = false;
-    std::string error_;
 };
 
 }  // namespace
