@@ -638,3 +638,43 @@ TEST(DamonEngine, APageoutSchemeSwapsTheColdSetKeepsTheHotSetAndStopsAtOnce) {
     EXPECT_LT(stopMs, 500.0);
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
+
+// max_swap_rate is the scheme's DAMOS quota: the kernel tries at most that many bytes a
+// second, so what leaves in a cycle stays under rate x time, and the quota's cuts show.
+TEST(DamonEngine, MaxSwapRateIsTheSchemesQuota) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    Workload workload(512, 8192, {"--hot-run", "64"});
+    PrintLogger logger;
+    ProjectConfig projectConfig = project(3);
+    projectConfig.region.sampleIntervalUs = 5000;
+    projectConfig.region.aggrIntervalUs = 100000;
+    TaskConfig taskConfig;
+    taskConfig.engine = "damon";
+    taskConfig.damon.minAge = 10;
+    taskConfig.slide.maxSwapRate = 2 << 20;
+    auto engine = damon::makeDamonEngine(EngineContext{projectConfig, taskConfig, {}, logger}, {});
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    const auto started = std::chrono::steady_clock::now();
+    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    printReport(report);
+    std::printf(
+        "FIGURE damon engine quota 2 MiB/s: %.2f s, bytes swapped %llu, "
+        "damos_sz_tried %llu, damos_qt_exceeds %llu\n",
+        seconds, static_cast<unsigned long long>(report.bytesSwapped),
+        static_cast<unsigned long long>(report.extra.count("damos_sz_tried")),
+        static_cast<unsigned long long>(report.extra.count("damos_qt_exceeds")));
+    EXPECT_EQ(report.error, "");
+    EXPECT_GT(report.bytesSwapped, 0u);
+    EXPECT_LE(report.bytesSwapped, static_cast<std::uint64_t>((seconds + 1) * (2 << 20)));
+    EXPECT_GE(report.extra.count("damos_qt_exceeds"), 1u);
+    EXPECT_TRUE(report.pacing.paced);
+    EXPECT_EQ(report.pacing.rate, std::uint64_t{2} << 20);
+    EXPECT_LE(workload.swappedFractions().hot, 0.02);
+    engine.reset();
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}
