@@ -482,7 +482,7 @@ bool scansRegions(const Project& project) {
     }
     const auto& tasks = project.config.tasks;
     return !tasks.empty() && std::all_of(tasks.begin(), tasks.end(), [](const TaskConfig& t) {
-        return t.slide.scanner == "damon";
+        return t.slide.scanner == "damon" || t.engine == "damon";
     });
 }
 

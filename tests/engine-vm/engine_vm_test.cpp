@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "etmem/engines/damon_engine.hpp"
 #include "etmem/kernel/idle_bitmap.hpp"
 #include "etmem/kernel/pagemap.hpp"
 #include "etmem/slide/slide_engine.hpp"
@@ -719,5 +720,112 @@ TEST(SlideObserve, ADryRunSaysWhatARealRunSwapsAndIdleAgesFollowTheLayout) {
     printObserveFigures("real run, cycle 2", after);
     EXPECT_GE(after.extra.count(figure::kRefaults), readBack);
     EXPECT_LE(after.extra.count(figure::kRefaults), readBack + 64);
+// Engine damon (etmem 1.1's damon engine): a DAMOS pageout scheme on the workload, with 1.1's
+// keys (regions never accessed for 10 aggregation intervals of 100 ms). The kernel acts on its
+// own between the engine's calls; the workload's hot set sits in runs of 64 pages, the grain
+// DAMON's adaptive regions reach in seconds. Cold pages leave, hot pages stay, every value
+// holds, the scheme's stats are the cycle's figures, and stopping turns the kdamond off at
+// once.
+TEST(DamonEngine, APageoutSchemeSwapsTheColdSetKeepsTheHotSetAndStopsAtOnce) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    Workload workload(512, 8192, {"--hot-run", "64"});
+    PrintLogger logger;
+    ProjectConfig projectConfig = project(3);
+    projectConfig.region.sampleIntervalUs = 5000;
+    projectConfig.region.aggrIntervalUs = 100000;
+    TaskConfig taskConfig;
+    taskConfig.engine = "damon";
+    taskConfig.damon.maxAccesses = 0;
+    taskConfig.damon.minAge = 10;
+    taskConfig.damon.action = "pageout";
+    auto engine = damon::makeDamonEngine(EngineContext{projectConfig, taskConfig, {}, logger}, {});
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    const std::string kdamond = "/sys/kernel/mm/damon/admin/kdamonds/0";
+    std::uint64_t swapped = 0, tried = 0;
+    test::SwappedFractions fractions;
+    for (int cycle = 0; cycle < 3 && fractions.cold < 0.95; ++cycle) {
+        auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+        printReport(report);
+        EXPECT_EQ(report.error, "");
+        EXPECT_EQ(report.swapper, "damos pageout");
+        EXPECT_EQ(kdamondState(kdamond), "on");
+        swapped += report.bytesSwapped;
+        tried += report.extra.count("damos_sz_tried");
+        fractions = workload.swappedFractions();
+        std::printf(
+            "FIGURE damon engine cycle %d: cold swapped %.4f, hot swapped %.4f, "
+            "damos_sz_applied %llu, damos_nr_applied %llu, damos_qt_exceeds %llu\n",
+            cycle + 1, fractions.cold, fractions.hot,
+            static_cast<unsigned long long>(report.extra.count("damos_sz_applied")),
+            static_cast<unsigned long long>(report.extra.count("damos_nr_applied")),
+            static_cast<unsigned long long>(report.extra.count("damos_qt_exceeds")));
+    }
+    EXPECT_GE(fractions.cold, 0.90);
+    EXPECT_LE(fractions.hot, 0.02);
+    // Bytes swapped are what the process's VmSwap gained: the cold set, and little else of
+    // the process (its heap, its stack); the scheme's tried bytes are the regions' spans.
+    std::printf("FIGURE damon engine: bytes swapped %llu (cold set %llu), damos_sz_tried %llu\n",
+                static_cast<unsigned long long>(swapped),
+                static_cast<unsigned long long>(8192 * kPageSize),
+                static_cast<unsigned long long>(tried));
+    EXPECT_GE(swapped, std::uint64_t{8192} * kPageSize * 9 / 10);
+    EXPECT_LE(swapped, std::uint64_t{8192 + 512} * kPageSize + (4 << 20));
+    EXPECT_GE(tried, swapped);
+    const auto started = std::chrono::steady_clock::now();
+    engine.reset();
+    const double stopMs =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+    std::printf("FIGURE damon engine stop: %.1f ms\n", stopMs);
+    EXPECT_EQ(kdamondState(kdamond), "off");
+    EXPECT_LT(stopMs, 500.0);
+    EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
+}
+
+// max_swap_rate is the scheme's DAMOS quota: the kernel tries at most that many bytes a
+// second, so what it tries and what leaves in a cycle stay under rate x time, and the
+// quota's cuts show.
+TEST(DamonEngine, MaxSwapRateIsTheSchemesQuota) {
+    auto probe = probeBackends();
+    REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
+    REQUIRE_FEATURE(probe.swapActive, "swap");
+    Workload workload(512, 8192, {"--hot-run", "64"});
+    PrintLogger logger;
+    ProjectConfig projectConfig = project(3);
+    projectConfig.region.sampleIntervalUs = 5000;
+    projectConfig.region.aggrIntervalUs = 100000;
+    TaskConfig taskConfig;
+    taskConfig.engine = "damon";
+    taskConfig.damon.minAge = 10;
+    taskConfig.slide.maxSwapRate = 2 << 20;
+    auto engine = damon::makeDamonEngine(EngineContext{projectConfig, taskConfig, {}, logger}, {});
+    std::vector<Target> targets;
+    targets.push_back(workload.target());
+    const auto started = std::chrono::steady_clock::now();
+    auto report = runCycle(*engine, targets, 3, std::chrono::seconds(1));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    printReport(report);
+    std::printf(
+        "FIGURE damon engine quota 2 MiB/s: %.2f s, bytes swapped %llu, "
+        "damos_sz_tried %llu, damos_qt_exceeds %llu\n",
+        seconds, static_cast<unsigned long long>(report.bytesSwapped),
+        static_cast<unsigned long long>(report.extra.count("damos_sz_tried")),
+        static_cast<unsigned long long>(report.extra.count("damos_qt_exceeds")));
+    EXPECT_EQ(report.error, "");
+    // The quota bounds the bytes tried (regions' spans, resident or not: DAMON may spend it
+    // on the process's idle libraries first), and so what leaves.
+    const auto bound = static_cast<std::uint64_t>((seconds + 1) * (2 << 20));
+    EXPECT_GT(report.extra.count("damos_sz_tried"), 0u);
+    EXPECT_LE(report.extra.count("damos_sz_tried"), bound);
+    EXPECT_LE(report.bytesSwapped, bound);
+    EXPECT_GE(report.extra.count("damos_qt_exceeds"), 1u);
+    EXPECT_TRUE(report.pacing.paced);
+    EXPECT_EQ(report.pacing.rate, std::uint64_t{2} << 20);
+    EXPECT_LE(workload.swappedFractions().hot, 0.02);
+    engine.reset();
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }

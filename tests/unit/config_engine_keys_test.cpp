@@ -76,7 +76,7 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "    value: 7\n    engine: cslide\n    param:\n      T: 1\n");
     EXPECT_STREQ(yaml.what(),
                  "line 8, column 13: options.policies.engine: value 'cslide' is not a known "
-                 "engine; allowed slide | psi");
+                 "engine; allowed slide | psi | damon");
     const ConfigError legacy = rejectionOf(
         "options:\n\tloop : 1\n\tinterval : 1\n\tsleep : 1\n\tpolicies:\n\t\ttype : pid\n"
         "\t\tvalue : 7\n\t\tengine : cslide\n\t\tparam:\n\t\t\tT : 1\n");
@@ -86,7 +86,7 @@ TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
         "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=cslide\nproject=p\n");
     EXPECT_STREQ(ini.what(),
                  "line 7, column 6: [engine].name: value 'cslide' is not an engine this etmem "
-                 "has; allowed slide | psi");
+                 "has; allowed slide | psi | damon");
 }
 
 TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
@@ -97,7 +97,8 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
                         "swap_flag, max_swap_rate, pressure_limit, cold_cycles, mode, pressure, "
                         "reclaim_rate_min, reclaim_rate_max, reclaim_rate, reclaim_max_bytes, "
-                        "limit_min_bytes and limit_min_ratio) or a list"),
+                        "limit_min_bytes, limit_min_ratio, max_size, min_size, max_acc, min_acc, "
+                        "max_age, min_age and action) or a list"),
               std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(

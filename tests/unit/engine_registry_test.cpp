@@ -15,7 +15,7 @@ TEST(EngineRegistry, TaskEngineNamesARow) {
     EXPECT_EQ(findEngine("slide")->name, "slide");
     EXPECT_EQ(findEngine(TaskConfig{}.engine), findEngine("slide"));
     EXPECT_EQ(findEngine("cslide"), nullptr);
-    EXPECT_EQ(engineChoices(), "slide | psi");
+    EXPECT_EQ(engineChoices(), "slide | psi | damon");
 }
 
 TEST(EngineRegistry, EveryRowHasAMakerAndKeysOfItsOwn) {

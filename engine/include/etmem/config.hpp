@@ -16,6 +16,7 @@
 
 #include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
 #include "etmem/psi/psi_settings.hpp"
+#include "etmem/engines/damon_settings.hpp"
 #include "etmem/slide/slide_settings.hpp"
 
 namespace etmem {
@@ -58,6 +59,8 @@ struct TaskConfig {
     slide::SlideSettings slide;
     // The keys of engine psi; default values when the task runs another engine.
     psi::PsiSettings psi{};
+    // The keys of engine damon; default values when the task runs another engine.
+    damon::DamonSettings damon{};
 
     bool operator==(const TaskConfig&) const = default;
 };

@@ -82,7 +82,7 @@ ProjectConfig addIniObjects(const ProjectConfig& base, std::string_view text,
     config::ConfigNode& policies = tree.entries.at(0).value.entries.back().value;
     policies.kind = config::ConfigNode::Kind::Sequence;
     for (config::ConfigNode node : file.taskNodes) {
-        if (regionScan && !namesScanner(node)) {
+        if (regionScan && !namesScanner(node) && config::takesScanner(node)) {
             node.entries.push_back(config::MapEntry{
                 "scanner", node.at,
                 config::ConfigNode{config::ConfigNode::Kind::Scalar, node.at, "damon", {}, {}}});

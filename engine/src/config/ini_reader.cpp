@@ -37,6 +37,32 @@ constexpr std::string_view kProjectKeys[] = {"name",
                                              "max_nr_regions",
                                              "mode"};
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
+// Engines whose own keys 1.1 gives in [engine] rather than [task] (damon's scheme): such a
+// key applies to every [task] of that engine in the file that does not give it itself.
+constexpr std::string_view kEnginesKeyedInEngineSection[] = {"damon"};
+
+bool keyedInEngineSection(const EngineRow& engine) {
+    return std::find(std::begin(kEnginesKeyedInEngineSection),
+                     std::end(kEnginesKeyedInEngineSection),
+                     engine.name) != std::end(kEnginesKeyedInEngineSection);
+}
+
+bool hasOwnKey(const EngineRow& engine, std::string_view key) {
+    return std::any_of(engine.keys.begin(), engine.keys.end(),
+                       [&](const EngineKey& own) { return own.name == key; });
+}
+
+std::vector<std::string_view> engineSectionKeys() {
+    std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
+    for (const EngineRow& engine : engineRows()) {
+        if (!keyedInEngineSection(engine)) continue;
+        for (const EngineKey& key : engine.keys)
+            if (key.placement != KeyPlacement::Param &&
+                std::find(keys.begin(), keys.end(), key.name) == keys.end())
+                keys.push_back(key.name);
+    }
+    return keys;
+}
 // [task]'s keys: these, then the engines' Param keys (T), max_threads and the engines' other
 // keys (etmem/engine_registry.hpp).
 constexpr std::string_view kTaskHeadKeys[] = {"project", "engine", "name",
@@ -112,7 +138,7 @@ int column(std::string_view line, std::string_view part) {
 
 std::vector<std::string_view> keysOf(std::string_view section) {
     if (section == "project") return {std::begin(kProjectKeys), std::end(kProjectKeys)};
-    if (section == "engine") return {std::begin(kEngineKeys), std::end(kEngineKeys)};
+    if (section == "engine") return engineSectionKeys();
     return taskKeys();
 }
 
@@ -365,7 +391,28 @@ class IniBuilder {
                    fmt::format("value '{}' is not an engine this etmem has; allowed {}",
                                displayText(engine.name), engineChoices()));
         }
+        const EngineRow& row = *findEngine(engine.name);
+        std::vector<IniLine> keys;
+        for (const IniLine& line : section.lines) {
+            if (line.key == "name" || line.key == "project") continue;
+            if (!keyedInEngineSection(row) || !hasOwnKey(row, line.key)) {
+                failAt(line.keyAt, pathOf(section, line.key), line.value,
+                       fmt::format("key '{}' is not a key of engine {}'s [engine] section; it "
+                                   "takes name and project{}",
+                                   line.key, row.name,
+                                   keyedInEngineSection(row) ? " and the engine's own keys" : ""));
+            }
+            keys.push_back(line);
+        }
+        engineKeys_.emplace_back(engine.name, std::move(keys));
         file_.engines.push_back(std::move(engine));
+    }
+
+    // The keys an [engine] section of that engine gave, for its tasks.
+    const std::vector<IniLine>* engineKeysOf(std::string_view engine) const {
+        for (const auto& [name, lines] : engineKeys_)
+            if (name == engine) return &lines;
+        return nullptr;
     }
 
     void readTask(const Section& section) {
@@ -390,7 +437,11 @@ class IniBuilder {
         }
         ConfigNode task = taskNode(section, name, findEngine(engine.value));
         addCgroupDir(section, task);
-        if (regionScan_ && findLine(section, "scanner") == nullptr) {
+        if (const std::vector<IniLine>* keys = engineKeysOf(engine.value)) {
+            for (const IniLine& line : *keys)
+                if (findLine(section, line.key) == nullptr) task.entries.push_back(entryOf(line));
+        }
+        if (regionScan_ && findLine(section, "scanner") == nullptr && takesScanner(task)) {
             task.entries.push_back(MapEntry{"scanner", section.at,
                                             ConfigNode{Kind::Scalar, section.at, "damon", {}, {}}});
         }
@@ -406,9 +457,19 @@ class IniBuilder {
     IniFile file_;
     bool regionScan_ = false;
     bool psiScan_ = false;
+    std::vector<std::pair<std::string, std::vector<IniLine>>> engineKeys_;
 };
 
 }  // namespace
+
+bool takesScanner(const ConfigNode& task) {
+    for (const MapEntry& entry : task.entries) {
+        if (entry.key != "engine") continue;
+        const EngineRow* engine = findEngine(entry.value.scalar);
+        return engine == nullptr || hasOwnKey(*engine, "scanner");
+    }
+    return true;
+}
 
 bool looksLikeIni(std::string_view text) {
     bool decided = false, ini = false;

@@ -39,6 +39,10 @@ struct IniFile {
     std::vector<ConfigNode> taskNodes;
 };
 
+// Whether a task of this tree takes the `scanner` key (its engine has one, or is unknown and
+// the validator will say so): scan_type=region gives such tasks the damon scanner.
+bool takesScanner(const ConfigNode& task);
+
 // Whether the first line that is not blank or a comment is a `[section]` header.
 bool looksLikeIni(std::string_view text);
 

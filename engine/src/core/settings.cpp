@@ -36,16 +36,27 @@ FigureList taskGates(const TaskConfig& task) {
 FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
     FigureList settings;
     setText(settings, "engine", task.engine);
-    setText(settings, "mode", std::string(slide::toString(effectiveMode(project, task))));
-    settings.setCount("T", task.slide.T);
-    setText(settings, "scanner", task.slide.scanner);
-    setText(settings, "swapper", task.slide.swapper);
-    settings.setCount("cold_cycles", task.slide.coldCycles);
+    if (task.engine != "damon") {  // slide's own; a damon task has none of them
+        setText(settings, "mode", std::string(slide::toString(effectiveMode(project, task))));
+        settings.setCount("T", task.slide.T);
+        setText(settings, "scanner", task.slide.scanner);
+        setText(settings, "swapper", task.slide.swapper);
+        settings.setCount("cold_cycles", task.slide.coldCycles);
+    }
     if (task.slide.maxSwapRate != 0) settings.setCount("max_swap_rate", task.slide.maxSwapRate);
     if (task.slide.pressureLimit != 0)
         settings.set(Figure{"pressure_limit", task.slide.pressureLimit, Combine::Max});
     for (const RegionKey& key : kRegionKeys)
         if (project.region.*key.field != 0) settings.setCount(key.name, project.region.*key.field);
+    if (task.engine == "damon") {  // its scheme, defaults included
+        settings.setCount("min_size", task.damon.minSize);
+        settings.setCount("max_size", task.damon.maxSize);
+        settings.setCount("min_acc", task.damon.minAccesses);
+        settings.setCount("max_acc", task.damon.maxAccesses);
+        settings.setCount("min_age", task.damon.minAge);
+        settings.setCount("max_age", task.damon.maxAge);
+        setText(settings, "action", task.damon.action);
+    }
     return settings;
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "engines/psi/psi.hpp"
+#include "engines/damon/damon.hpp"
 #include "engines/slide/slide.hpp"
 
 namespace etmem {
@@ -13,6 +14,7 @@ std::span<const EngineRow> engineRows() {
     static const EngineRow kEngines[] = {
         {"slide", slide::makeSlideTaskEngine, slide::slideKeys()},
         {"psi", psi::makePsiTaskEngine, psi::psiKeys()},
+        {"damon", damon::makeDamonTaskEngine, damon::damonKeys()},
     };
     return kEngines;
 }
