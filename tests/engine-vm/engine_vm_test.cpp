@@ -720,6 +720,8 @@ TEST(SlideObserve, ADryRunSaysWhatARealRunSwapsAndIdleAgesFollowTheLayout) {
     printObserveFigures("real run, cycle 2", after);
     EXPECT_GE(after.extra.count(figure::kRefaults), readBack);
     EXPECT_LE(after.extra.count(figure::kRefaults), readBack + 64);
+}
+
 // Engine damon (etmem 1.1's damon engine): a DAMOS pageout scheme on the workload, with 1.1's
 // keys (regions never accessed for 10 aggregation intervals of 100 ms). The kernel acts on its
 // own between the engine's calls; the workload's hot set sits in runs of 64 pages, the grain
