@@ -142,10 +142,31 @@ std::uint64_t Tiering::act(TargetState& state, PresentPagemap& present, std::sto
     });
     if (!complete) return 0;
     sortPages(state, group, plan, stop);
-    migrate(state, demotion_, settings_.coldNode, std::move(plan.demote), stop);
-    if (!plan.promote.empty() && fastNode_ >= 0)
-        migrate(state, promotion_, fastNode_, takeRoom(std::move(plan.promote)), stop);
-    return swapOut(state, plan.swap, stop);
+    for (auto& [from, ranges] : plan.demote) {
+        const int to = settings_.coldNode;
+        moved(plan, from, to, migrate(state, demotion_, to, std::move(ranges), stop));
+    }
+    for (auto& [from, ranges] : plan.promote) {
+        if (fastNode_ < 0) break;
+        moved(plan, from, fastNode_,
+              migrate(state, promotion_, fastNode_, takeRoom(std::move(ranges)), stop));
+    }
+    std::uint64_t swapped = 0;
+    for (auto& [from, ranges] : plan.swap) {
+        const std::uint64_t pages = swapOut(state, ranges, stop);
+        moved(plan, from, -1, pages);
+        swapped += pages;
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& [node, pages] : plan.perNode) pagesPerNode_[node] += pages;
+    return swapped;
+}
+
+// The pages per node after a move (to -1: swap).
+void Tiering::moved(Plan& plan, int from, int to, std::uint64_t pages) {
+    auto& source = plan.perNode[from];
+    source -= std::min(source, pages);
+    if (to >= 0) plan.perNode[to] += pages;
 }
 
 // Where each page is, and what should happen to it.
@@ -157,26 +178,23 @@ void Tiering::sortPages(TargetState& state, std::span<const std::uint64_t> addre
         movers::queryNodes(*settings_.pageNodes, state.target, addresses, status, stop).pageErrors;
     const bool keepsStreaks = settings_.coldCycles > 1 || settings_.thenSwapAfter != 0;
     const int fastRank = fastNode_ >= 0 ? tiers_.find(fastNode_)->rank : 0;
-    std::map<int, std::uint64_t> perNode;
     for (std::size_t i = 0; i < addresses.size(); ++i) {
         const int node = status[i];
         const MemoryNode* where = node >= 0 ? tiers_.find(node) : nullptr;
         if (where == nullptr) continue;
-        perNode[node]++;
+        plan.perNode[node]++;
         const std::uint64_t address = addresses[i];
         if (isHot(state.counts.countAt(address), settings_.threshold)) {
-            if (fastNode_ >= 0 && where->rank > fastRank) appendPages(plan.promote, address);
+            if (fastNode_ >= 0 && where->rank > fastRank) appendPages(plan.promote[node], address);
             continue;
         }
         const unsigned streak = keepsStreaks ? state.streaks.countAt(address) : 1;
         if (streak < settings_.coldCycles) continue;
         if (where->rank < coldRank_)
-            appendPages(plan.demote, address);
+            appendPages(plan.demote[node], address);
         else if (maySwap_ && streak >= settings_.coldCycles + settings_.thenSwapAfter)
-            appendPages(plan.swap, address);
+            appendPages(plan.swap[node], address);
     }
-    std::lock_guard lock(mutex_);
-    for (const auto& [node, pages] : perNode) pagesPerNode_[node] += pages;
 }
 
 // What promotion may take of the fast node now, shared by the task's targets.

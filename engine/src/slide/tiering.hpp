@@ -89,14 +89,18 @@ class Tiering {
         std::mutex mutex;
         std::atomic<std::uint64_t> pages{0};
     };
+    // What to move, by the node the pages are on now (so the pages per node can follow).
+    using BySource = std::map<int, std::vector<kernel::PageRange>>;
     struct Plan {
-        std::vector<kernel::PageRange> demote, promote, swap;
+        BySource demote, promote, swap;
+        std::map<int, std::uint64_t> perNode;
     };
 
     void sortPages(TargetState& state, std::span<const std::uint64_t> addresses, Plan& plan,
                    std::stop_token stop);
     std::uint64_t migrate(TargetState& state, Direction& direction, int node,
                           std::vector<kernel::PageRange> ranges, std::stop_token stop);
+    void moved(Plan& plan, int from, int to, std::uint64_t pages);
     std::uint64_t swapOut(TargetState& state, const std::vector<kernel::PageRange>& ranges,
                           std::stop_token stop);
     std::vector<kernel::PageRange> takeRoom(std::vector<kernel::PageRange> ranges);
