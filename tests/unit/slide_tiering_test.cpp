@@ -124,6 +124,7 @@ class FakePageNodes final : public movers::PageNodes {
             if (nodes != nullptr) {
                 node = nodes[i];
                 ++moves;
+                moved.insert(reinterpret_cast<std::uint64_t>(pages[i]));
             }
             status[i] = node;
         }
@@ -132,6 +133,7 @@ class FakePageNodes final : public movers::PageNodes {
     std::mutex mutex;
     std::map<std::uint64_t, int> where;
     std::uint64_t moves = 0;
+    std::set<std::uint64_t> moved;
 };
 
 class NullLogger final : public Logger {
@@ -213,24 +215,23 @@ TEST(SlideTiering, ColdPagesGoToTheSlowNodeAndHotOnesStay) {
     EXPECT_EQ(report.pagesHot, kPages / 4);
     for (std::size_t i = 0; i < kPages; ++i)
         EXPECT_EQ(fixture.nodeOf(i), i % 4 == 0 ? 0 : 1) << "page " << i;
-    // The child's other private pages (its stack, its heap) are cold too.
+    // The child's other private pages (its stack, its heap, pages its parent's threads
+    // unshare by writing to them meanwhile) are cold too.
     const FigureList figures = report.figures();
     const std::uint64_t demoted = figures.count("pages_demoted");
     EXPECT_GE(demoted, kPages * 3 / 4);
     EXPECT_EQ(figures.count("pages_promoted"), 0u);
-    EXPECT_EQ(figures.count("pages_node0"), kPages / 4);
+    EXPECT_GE(figures.count("pages_node0"), kPages / 4);
     EXPECT_EQ(figures.count("pages_node1"), demoted);
-    EXPECT_EQ(figures.count("pages_node0") + demoted, report.pagesScanned);
     EXPECT_NE(figures.find("migrate_bytes_per_second"), nullptr);
     EXPECT_TRUE(fixture.swapper->pages.empty()) << "no chain: nothing goes to swap";
-    // At steady state the child's pages stay where they are: no ping-pong (a page or two of
-    // its stack may be new).
-    const std::uint64_t moves = fixture.nodes->moves;
-    const FigureList second = fixture.cycle(*engine).figures();
-    EXPECT_LE(second.count("pages_demoted"), 4u);
-    EXPECT_LE(fixture.nodes->moves - moves, 4u);
-    for (std::size_t i = 0; i < kPages; ++i)
+    // At steady state the child's pages stay where they are: no ping-pong.
+    fixture.nodes->moved.clear();
+    fixture.cycle(*engine);
+    for (std::size_t i = 0; i < kPages; ++i) {
         EXPECT_EQ(fixture.nodeOf(i), i % 4 == 0 ? 0 : 1) << "page " << i;
+        EXPECT_FALSE(fixture.nodes->moved.contains(fixture.child.page(i))) << "page " << i;
+    }
 }
 
 TEST(SlideTiering, HotPagesOnTheSlowNodeComeBack) {
