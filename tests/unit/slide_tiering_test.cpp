@@ -286,3 +286,41 @@ TEST(SlideTiering, MigrationIsPacedByMaxMigrateRate) {
     EXPECT_GE(figures.count("pages_demoted"), 8u);
     EXPECT_LE(figures.count("pages_demoted"), 20u);
 }
+
+// etmem 1.1's cslide: node_pair 0,1 routes the pair's pages as cold_destination node 1 does.
+TEST(SlideTiering, ANodePairRoutesItsOwnPages) {
+    Fixture fixture;
+    fixture.task.slide.coldNode = -1;
+    fixture.task.slide.nodePairs = {{0, 1}};
+    auto engine = fixture.engine();
+    const CycleReport report = fixture.cycle(*engine);
+    EXPECT_EQ(report.error, "");
+    for (std::size_t i = 0; i < kPages; ++i)
+        EXPECT_EQ(fixture.nodeOf(i), i % 4 == 0 ? 0 : 1) << "page " << i;
+}
+
+// node_mig_quota 0: where the pages are is reported, nothing moves.
+TEST(SlideTiering, AQuotaOfZeroOnlyReports) {
+    Fixture fixture;
+    fixture.task.slide.coldNode = -1;
+    fixture.task.slide.nodePairs = {{0, 1}};
+    fixture.task.slide.migrateQuotaMiB = 0;
+    auto engine = fixture.engine();
+    const FigureList figures = fixture.cycle(*engine).figures();
+    EXPECT_EQ(fixture.nodes->moves, 0u);
+    EXPECT_EQ(figures.count("pages_demoted"), 0u);
+    EXPECT_GE(figures.count("pages_node0"), kPages);
+}
+
+// A pair whose cold node is not slower than its hot node is reported; nothing moves.
+TEST(SlideTiering, APairTheWrongWayRoundIsReported) {
+    Fixture fixture;
+    fixture.task.slide.coldNode = -1;
+    fixture.task.slide.nodePairs = {{1, 0}};
+    auto engine = fixture.engine();
+    const CycleReport report = fixture.cycle(*engine);
+    EXPECT_NE(report.error.find("node_pair: pair 1,0: cold node 0 is not slower than hot node 1"),
+              std::string::npos)
+        << report.error;
+    EXPECT_EQ(fixture.nodes->moves, 0u);
+}
