@@ -127,6 +127,8 @@ std::string ProjectRegistry::stateFileClash(const std::string& name) const {
 
 std::string ProjectRegistry::launchProblem(const Project& project) const {
     if (!project.restoreError.empty()) return project.restoreError;
+    if (auto problem = checkHostLimits(project.config, cores_); !problem.empty())
+        return fmt::format("it cannot run on this machine: {}", problem);
     return selfTargetProblem(project.config);
 }
 

@@ -143,6 +143,11 @@ unsigned hostMaxThreads(unsigned cores);
 // Lowers every task's max_threads above hostMaxThreads(cores) to that bound, as etmem 1.1
 // does, and returns a warning per task lowered, naming the key, the value and the bound.
 std::vector<std::string> fitToHost(ProjectConfig& config, unsigned cores);
+// What a config asks of the host's memory nodes that this one cannot give, as a sentence
+// naming the key; "" when it fits: a task's cold_destination node must exist, have memory
+// and be slower than the fastest node (read from sysfs, only for such tasks). Thread counts
+// are not refused here: fitToHost lowers them.
+std::string checkHostLimits(const ProjectConfig& config, unsigned cores);
 
 enum class ConfigFormat { Yaml, Legacy, Ini };
 

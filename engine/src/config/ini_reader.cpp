@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 #include <utility>
@@ -37,32 +38,11 @@ constexpr std::string_view kProjectKeys[] = {"name",
                                              "max_nr_regions",
                                              "mode"};
 constexpr std::string_view kEngineKeys[] = {"name", "project"};
-// Engines whose own keys 1.1 gives in [engine] rather than [task] (damon's scheme): such a
-// key applies to every [task] of that engine in the file that does not give it itself.
-constexpr std::string_view kEnginesKeyedInEngineSection[] = {"damon"};
-
-bool keyedInEngineSection(const EngineRow& engine) {
-    return std::find(std::begin(kEnginesKeyedInEngineSection),
-                     std::end(kEnginesKeyedInEngineSection),
-                     engine.name) != std::end(kEnginesKeyedInEngineSection);
-}
-
 bool hasOwnKey(const EngineRow& engine, std::string_view key) {
     return std::any_of(engine.keys.begin(), engine.keys.end(),
                        [&](const EngineKey& own) { return own.name == key; });
 }
 
-std::vector<std::string_view> engineSectionKeys() {
-    std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
-    for (const EngineRow& engine : engineRows()) {
-        if (!keyedInEngineSection(engine)) continue;
-        for (const EngineKey& key : engine.keys)
-            if (key.placement != KeyPlacement::Param &&
-                std::find(keys.begin(), keys.end(), key.name) == keys.end())
-                keys.push_back(key.name);
-    }
-    return keys;
-}
 // [task]'s keys: these, then the engines' Param keys (T), max_threads and the engines' other
 // keys (etmem/engine_registry.hpp).
 constexpr std::string_view kTaskHeadKeys[] = {"project", "engine", "name",
@@ -138,7 +118,13 @@ int column(std::string_view line, std::string_view part) {
 
 std::vector<std::string_view> keysOf(std::string_view section) {
     if (section == "project") return {std::begin(kProjectKeys), std::end(kProjectKeys)};
-    if (section == "engine") return engineSectionKeys();
+    if (section == "engine") {
+        std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
+        for (const EngineRow& engine : engineRows())
+            for (std::string_view key : engine.iniEngineKeys)
+                if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+        return keys;
+    }
     return taskKeys();
 }
 
@@ -391,28 +377,30 @@ class IniBuilder {
                    fmt::format("value '{}' is not an engine this etmem has; allowed {}",
                                displayText(engine.name), engineChoices()));
         }
-        const EngineRow& row = *findEngine(engine.name);
-        std::vector<IniLine> keys;
-        for (const IniLine& line : section.lines) {
-            if (line.key == "name" || line.key == "project") continue;
-            if (!keyedInEngineSection(row) || !hasOwnKey(row, line.key)) {
-                failAt(line.keyAt, pathOf(section, line.key), line.value,
-                       fmt::format("key '{}' is not a key of engine {}'s [engine] section; it "
-                                   "takes name and project{}",
-                                   line.key, row.name,
-                                   keyedInEngineSection(row) ? " and the engine's own keys" : ""));
-            }
-            keys.push_back(line);
-        }
-        engineKeys_.emplace_back(engine.name, std::move(keys));
+        readEngineKeys(section, *findEngine(engine.name));
         file_.engines.push_back(std::move(engine));
     }
 
-    // The keys an [engine] section of that engine gave, for its tasks.
-    const std::vector<IniLine>* engineKeysOf(std::string_view engine) const {
-        for (const auto& [name, lines] : engineKeys_)
-            if (name == engine) return &lines;
-        return nullptr;
+    // An [engine]'s own keys (etmem 1.1's cslide: node_pair...), kept for its tasks.
+    void readEngineKeys(const Section& section, const EngineRow& row) {
+        for (const IniLine& line : section.lines) {
+            if (line.key == "name" || line.key == "project") continue;
+            if (std::find(row.iniEngineKeys.begin(), row.iniEngineKeys.end(), line.key) ==
+                row.iniEngineKeys.end()) {
+                failAt(line.keyAt, pathOf(section, line.key), line.value,
+                       fmt::format("key '{}' is not a key of engine {}'s [engine] section",
+                                   line.key, row.name));
+            }
+            engineLines_[std::string(row.name)].push_back(line);
+        }
+    }
+
+    // The [engine]'s keys a [task] of that engine does not set itself.
+    void addEngineKeys(const Section& section, std::string_view engine, ConfigNode& task) const {
+        auto found = engineLines_.find(std::string(engine));
+        if (found == engineLines_.end()) return;
+        for (const IniLine& line : found->second)
+            if (findLine(section, line.key) == nullptr) task.entries.push_back(entryOf(line));
     }
 
     void readTask(const Section& section) {
@@ -437,10 +425,7 @@ class IniBuilder {
         }
         ConfigNode task = taskNode(section, name, findEngine(engine.value));
         addCgroupDir(section, task);
-        if (const std::vector<IniLine>* keys = engineKeysOf(engine.value)) {
-            for (const IniLine& line : *keys)
-                if (findLine(section, line.key) == nullptr) task.entries.push_back(entryOf(line));
-        }
+        addEngineKeys(section, engine.value, task);
         if (regionScan_ && findLine(section, "scanner") == nullptr && takesScanner(task)) {
             task.entries.push_back(MapEntry{"scanner", section.at,
                                             ConfigNode{Kind::Scalar, section.at, "damon", {}, {}}});
@@ -457,7 +442,7 @@ class IniBuilder {
     IniFile file_;
     bool regionScan_ = false;
     bool psiScan_ = false;
-    std::vector<std::pair<std::string, std::vector<IniLine>>> engineKeys_;
+    std::map<std::string, std::vector<IniLine>> engineLines_;
 };
 
 }  // namespace

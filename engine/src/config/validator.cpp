@@ -15,6 +15,7 @@
 #include "config/config_text.hpp"
 #include "config/key_value.hpp"
 #include "config/suggest.hpp"
+#include "etmem/kernel/memory_tiers.hpp"
 
 namespace etmem::config {
 namespace {
@@ -420,6 +421,39 @@ ProjectConfig validateConfig(const ConfigNode& root, [[maybe_unused]] const Pars
 }  // namespace etmem::config
 
 namespace etmem {
+
+namespace {
+
+// A task's cold_destination against the machine's nodes and tiers, read only when a task
+// names a node.
+std::string checkColdNodes(const ProjectConfig& config) {
+    std::optional<kernel::MemoryTiers> tiers;
+    for (std::size_t i = 0; i < config.tasks.size(); ++i) {
+        const auto& slide = config.tasks[i].slide;
+        if (slide.coldNode < 0 && slide.nodePairs.empty()) continue;
+        if (!tiers) tiers = kernel::discoverMemoryTiers({});
+        const std::string task = config.tasks.size() == 1 ? std::string("options.policies")
+                                                          : fmt::format("options.policies[{}]", i);
+        if (slide.coldNode >= 0) {
+            if (auto problem =
+                    kernel::coldNodeProblem(*tiers, slide.coldNode, task + ".cold_destination");
+                !problem.empty())
+                return problem;
+        }
+        for (const auto& [hot, cold] : slide.nodePairs) {
+            if (auto problem = kernel::nodePairProblem(*tiers, hot, cold, task + ".node_pair");
+                !problem.empty())
+                return problem;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
+std::string checkHostLimits(const ProjectConfig& config, unsigned /*cores*/) {
+    return checkColdNodes(config);
+}
 
 slide::RunMode effectiveMode(const ProjectConfig& project, const TaskConfig& task) {
     return task.slide.mode.value_or(project.mode.value_or(slide::RunMode::Act));

@@ -3,8 +3,9 @@
 
 #include <algorithm>
 
-#include "engines/psi/psi.hpp"
+#include "engines/cslide/cslide.hpp"
 #include "engines/damon/damon.hpp"
+#include "engines/psi/psi.hpp"
 #include "engines/slide/slide.hpp"
 
 namespace etmem {
@@ -13,8 +14,10 @@ std::span<const EngineRow> engineRows() {
     // One row per engine; the keys are the engine's own (its folder documents them).
     static const EngineRow kEngines[] = {
         {"slide", slide::makeSlideTaskEngine, slide::slideKeys()},
+        // etmem 1.1's cslide: the slide engine with memory tiers from 1.1's keys.
+        {"cslide", slide::makeSlideTaskEngine, cslide::cslideKeys(), cslide::cslideEngineKeys()},
         {"psi", psi::makePsiTaskEngine, psi::psiKeys()},
-        {"damon", damon::makeDamonTaskEngine, damon::damonKeys()},
+        {"damon", damon::makeDamonTaskEngine, damon::damonKeys(), damon::damonEngineKeys()},
     };
     return kEngines;
 }

@@ -18,6 +18,7 @@
 #include "slide/cycle_pacing.hpp"
 #include "slide/cycle_target.hpp"
 #include "slide/eviction.hpp"
+#include "slide/tiering.hpp"
 #include "slide/worker_pool.hpp"
 
 namespace etmem::slide {
@@ -37,11 +38,12 @@ class SlideEngine final : public TaskEngine {
           streaks_(context.task.slide.coldCycles),
           pacing_(context.project, context.task, options.paths),
           observe_(effectiveMode(context.project, context.task) == RunMode::Observe),
+          tiering_(observe_ ? nullptr : makeTiering(context, options)),
           eviction_({loop_, context.task.slide.T, backends_.pagemapScan,
                      std::move(options.selectCold), observe_},
                     backends_.mover, backends_.moverWhy,
                     Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
-                    streaks_, errors_, logger_, log_) {
+                    streaks_, errors_, logger_, log_, tiering_.get()) {
         logBackends(backends_, logger_, log_);
     }
 
@@ -111,6 +113,7 @@ class SlideEngine final : public TaskEngine {
         const auto idleBytes = cumulativeIdleBytes(idleByAge);
         for (std::size_t i = 0; i < kIdleAgeBuckets; ++i)
             report.extra.setCount(figure::idleBytesName(1u << i), idleBytes[i]);
+        if (tiering_) tiering_->end(report);
         pacing_.end(report, logger_, log_);
         streaks_.keep(states_);
         report.error = errors_.finish(logger_, log_);
@@ -121,6 +124,18 @@ class SlideEngine final : public TaskEngine {
 
   private:
     using TargetWork = std::function<void(TargetState&, std::stop_token)>;
+
+    // Memory tiers when the task sends cold pages to a node (its swap mover then serves
+    // the chain to swap).
+    std::unique_ptr<Tiering> makeTiering(const EngineContext& context,
+                                         const SlideOptions& options) {
+        if (context.task.slide.coldNode < 0 && context.task.slide.nodePairs.empty()) return nullptr;
+        TieringSettings settings =
+            TieringSettings::of(context.project, context.task, options.paths);
+        settings.pageNodes = options.pageNodesOverride;
+        return std::make_unique<Tiering>(std::move(settings), backends_.mover, backends_.moverWhy,
+                                         pacing_, errors_);
+    }
 
     const Target* firstTarget() const {
         return states_.empty() ? nullptr : &states_.front().target;
@@ -175,6 +190,7 @@ class SlideEngine final : public TaskEngine {
     ColdStreaks streaks_;
     CyclePacing pacing_;
     bool observe_;  // mode observe: a dry run
+    std::unique_ptr<Tiering> tiering_;
     Eviction eviction_;
     std::vector<TargetState> states_;
     std::unique_ptr<WorkerPool> pool_;

@@ -15,6 +15,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace etmem::slide {
 
@@ -27,6 +29,11 @@ inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
 inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
 inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
 inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
+// Memory tiers: then_swap_after is further cold cycles on the slow node; node_hot_reserve a
+// size (4096..1T) or a percentage of the fast node (1..50); max_migrate_rate as max_swap_rate.
+inline constexpr unsigned kMinThenSwapAfter = 1, kMaxThenSwapAfter = 64;
+inline constexpr unsigned kMinHotReservePercent = 1, kMaxHotReservePercent = 50;
+inline constexpr int kMaxNodeNumber = 1023;  // the kernel's MAX_NUMNODES is at most 1024
 
 // mode: act moves the cold pages; observe is a dry run: every cycle scans and classifies as
 // act would and reports what it would move (would_swap_bytes, would_swap_pages), moving
@@ -51,11 +58,34 @@ struct SlideSettings {
     // cycles (1: at once, etmem's own semantics).
     unsigned coldCycles = 1;
     std::optional<RunMode> mode = std::nullopt;  // mode; unset: the project's
+    // Memory tiers. cold_destination: where cold pages go, -1 for swap (the default), else
+    // a NUMA node slower than the fastest (checked against the machine at start).
+    int coldNode = -1;
+    // then_swap_after: pages cold for this many further cycles after they may go to the
+    // slow node go on to swap; 0: they stay on the node.
+    unsigned thenSwapAfter = 0;
+    // node_hot_reserve: promotion leaves this much free on the fast node, as bytes or as a
+    // percentage of its memory (one of them is set; both 0: no reserve).
+    std::uint64_t hotReserveBytes = 0;
+    unsigned hotReservePercent = 0;
+    // max_migrate_rate, bytes/s per direction (demotion, promotion); 0: unlimited.
+    std::uint64_t maxMigrateRate = 0;
+    // etmem 1.1's cslide engine (engines/cslide): node_pair as (hot, cold) pairs, each node
+    // at most once: a pair's cold pages go from its hot node to its cold node and its hot
+    // pages back. Empty: cold_destination decides.
+    std::vector<std::pair<int, int>> nodePairs = {};
+    // node_mig_quota in MiB per cycle and direction; -1: not set, 0: nothing migrates.
+    std::int64_t migrateQuotaMiB = -1;
+    // cslide's task keys 1.1 had for its scan module (vm_flags, anon_only, ign_host), kept as
+    // given so the normalized config writes them back; "" when not given.
+    std::string vmFlags = {}, anonOnly = {}, ignHost = {};
 
     bool operator==(const SlideSettings&) const = default;
 };
 
 // swap_threshold as the config writes it: the largest unit that writes it exactly ("10g").
 std::string swapThresholdText(std::uint64_t bytes);
+// cold_destination as the config writes it: "swap" or "node 1".
+std::string coldDestinationText(int coldNode);
 
 }  // namespace etmem::slide

@@ -10,6 +10,8 @@
 namespace etmem::damon {
 
 std::span<const EngineKey> damonKeys();
+// The keys an etmem 1.1 [engine] section of engine damon may give for its tasks.
+std::span<const std::string_view> damonEngineKeys();
 
 std::unique_ptr<TaskEngine> makeDamonTaskEngine(const EngineContext& context,
                                                 const EngineHost& host);

@@ -95,6 +95,12 @@ constexpr EngineKey kSchemeKeys[] = {
 // The pacing keys this engine shares with slide, taken from slide's rows.
 constexpr std::string_view kSharedSlideKeys[] = {"max_swap_rate", "pressure_limit"};
 
+// etmem 1.1 gives the scheme in [engine] (and etmem the pacing keys there too): every [task]
+// of the engine in the file that does not give a key itself takes the section's.
+constexpr std::string_view kEngineSectionKeys[] = {
+    "max_size", "min_size", "max_acc",       "min_acc",       "max_age",
+    "min_age",  "action",   "max_swap_rate", "pressure_limit"};
+
 }  // namespace
 
 std::span<const EngineKey> damonKeys() {
@@ -108,6 +114,10 @@ std::span<const EngineKey> damonKeys() {
         return all;
     }();
     return keys;
+}
+
+std::span<const std::string_view> damonEngineKeys() {
+    return kEngineSectionKeys;
 }
 
 }  // namespace etmem::damon
