@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MulanPSL-2.0
+// etmem-tiers-bench: memory tiers, run as root in a guest booted with two memory nodes
+// (tests/vm/etmem-vm-run --topology tiered: node 0 with the CPUs, node 1 slower, CPU-less).
+//
+//   --part loop    the cost of moving pages between the nodes: a minimal move_pages(2) loop
+//                  (batches of --batch pages, all of an etmem-workload's --mib MiB to node 1,
+//                  then back) against etmem's node mover (engine's makeMover, destination
+//                  "node N") on the same pages, alternated --rounds times in one run. Under
+//                  TCG only the ratio within a run means anything.
+//   --part kernel  the kernel's own tiering as the baseline for etmem's: demotion_enabled 1,
+//                  numa_balancing 2, node 0 filled (mlocked memory bound to it) until only
+//                  the workload's hot set plus --reserve MiB is free there, which is where
+//                  etmem leaves node 0; then an etmem-workload of --hot and --cold pages runs
+//                  for --seconds. Every --sample seconds: the share of hot pages on node 0 and
+//                  of cold pages on node 1 (move_pages status queries on the layout's pages),
+//                  and the pages the kernel demoted and promoted (/proc/vmstat).
+//   --part all     both.
+// Figures are lines starting "FIGURE", on stdout and in $ETMEM_VM_OUT/tiers-bench.txt.
+// The workload program is $ETMEM_WORKLOAD (default etmem-workload on PATH); its exit status
+// says whether every value survived the moves.
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "etmem/movers/mover.hpp"
+#include "guest_numa.hpp"
+#include "proc_stats.hpp"
+#include "workload_client.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr std::size_t kPage = 4096;
+constexpr int kFastNode = 0;
+constexpr int kSlowNode = 1;
+
+struct Options {
+    std::string part = "all";
+    std::size_t mib = 256;
+    std::size_t batchPages = 4096;
+    unsigned rounds = 3;
+    std::size_t hotPages = 8192;    // 32 MiB
+    std::size_t coldPages = 57344;  // 224 MiB
+    std::size_t reserveMib = 32;
+    unsigned seconds = 60;
+    unsigned sampleSeconds = 10;
+};
+
+// Figures: printed as they come, and kept for $ETMEM_VM_OUT.
+class Figures {
+  public:
+    template <typename... Args>
+    void add(fmt::format_string<Args...> format, Args&&... args) {
+        std::string line = "FIGURE " + fmt::format(format, std::forward<Args>(args)...);
+        std::puts(line.c_str());
+        std::fflush(stdout);
+        lines_ += line + "\n";
+    }
+    void save() const {
+        const char* dir = std::getenv("ETMEM_VM_OUT");
+        if (dir == nullptr) return;
+        std::ofstream(std::filesystem::path(dir) / "tiers-bench.txt") << lines_;
+    }
+
+  private:
+    std::string lines_;
+};
+
+std::string workloadProgram() {
+    const char* path = std::getenv("ETMEM_WORKLOAD");
+    return path ? path : "etmem-workload";
+}
+
+etmem::test::WorkloadOptions workloadOptions(std::size_t hot, std::size_t cold) {
+    etmem::test::WorkloadOptions options;
+    options.program = workloadProgram();
+    options.hotPages = hot;
+    options.coldPages = cold;
+    options.seed = 7;
+    return options;
+}
+
+double seconds(Clock::duration duration) {
+    return std::chrono::duration<double>(duration).count();
+}
+
+// How many of the workload's pages sit on each node (index 0, 1), by a status query.
+struct Placement {
+    std::size_t hotOnFast = 0, hotOnSlow = 0, hot = 0;
+    std::size_t coldOnFast = 0, coldOnSlow = 0, cold = 0;
+    double hotFastShare() const { return hot ? double(hotOnFast) / double(hot) : 0; }
+    double coldSlowShare() const { return cold ? double(coldOnSlow) / double(cold) : 0; }
+};
+Placement placementOf(const etmem::test::WorkloadProcess& workload) {
+    auto nodes = etmem::vm::pageNodes(workload.pid(), workload.base, workload.pages);
+    Placement placement;
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+        bool hot = workload.isHot(i);
+        (hot ? placement.hot : placement.cold) += 1;
+        if (nodes[i] == kFastNode) (hot ? placement.hotOnFast : placement.coldOnFast) += 1;
+        if (nodes[i] == kSlowNode) (hot ? placement.hotOnSlow : placement.coldOnSlow) += 1;
+    }
+    return placement;
+}
+
+bool tieredGuest() {
+    auto tiers = etmem::vm::memoryTiers();
+    return tiers.size() >= 2 && tiers.front().nodes == std::vector<int>{kFastNode} &&
+           std::find(tiers.back().nodes.begin(), tiers.back().nodes.end(), kSlowNode) !=
+               tiers.back().nodes.end();
+}
+
+// ---------------------------------------------------------------------------------------
+// --part loop: the minimal loop and etmem's mover on the same pages.
+// ---------------------------------------------------------------------------------------
+
+// The minimal loop: every page of the workload to `node`, --batch pages per move_pages call.
+// Returns the pages the kernel reported at the node.
+std::size_t minimalMove(const etmem::test::WorkloadProcess& workload, int node,
+                        std::size_t batchPages) {
+    std::vector<void*> pages(batchPages);
+    std::vector<int> nodes(batchPages, node);
+    std::vector<int> status(batchPages);
+    std::size_t moved = 0;
+    for (std::size_t first = 0; first < workload.pages; first += batchPages) {
+        std::size_t count = std::min(batchPages, workload.pages - first);
+        for (std::size_t i = 0; i < count; ++i)
+            pages[i] = reinterpret_cast<void*>(workload.base + (first + i) * kPage);
+        if (etmem::vm::movePages(workload.pid(), count, pages.data(), nodes.data(), status.data(),
+                                 etmem::vm::kMoveOwnPages) < 0)
+            throw std::runtime_error(fmt::format("move_pages: {}", std::strerror(errno)));
+        moved += static_cast<std::size_t>(std::count(status.begin(), status.begin() + count, node));
+    }
+    return moved;
+}
+
+// etmem's node mover: the workload's pages handed over as the engines hand them, ranges of
+// at most kMaxBytesPerCall per move() call. Returns the pages it confirmed at the node.
+std::size_t moverMove(etmem::movers::Mover& mover, const etmem::test::WorkloadProcess& workload,
+                      const etmem::Target& target) {
+    etmem::movers::MoveTarget moveTarget{target, -1};
+    std::vector<etmem::kernel::PageRange> ranges;
+    const std::uint64_t end = workload.base + workload.pages * kPage;
+    for (std::uint64_t start = workload.base; start < end; start += etmem::kernel::kMaxBytesPerCall)
+        ranges.push_back({start, std::min(end, start + etmem::kernel::kMaxBytesPerCall)});
+    for (const auto& range : ranges) mover.move(moveTarget, {&range, 1}, std::stop_token{});
+    return mover.confirm(moveTarget, ranges, std::stop_token{});
+}
+
+std::unique_ptr<etmem::movers::Mover> nodeMover(int node, std::string& why) {
+    etmem::movers::MoverConfig config;
+    config.destination = etmem::movers::Destination::numaNode(node);
+    return etmem::movers::makeMover(config, etmem::backends::probeBackends(), why);
+}
+
+// Seconds per GiB of one direction, and whether every page arrived.
+struct Leg {
+    double secondsPerGib = 0;
+    bool complete = false;
+};
+template <typename Move>
+Leg timedLeg(std::size_t pages, Move&& move) {
+    auto start = Clock::now();
+    std::size_t arrived = move();
+    double elapsed = seconds(Clock::now() - start);
+    return {elapsed / (double(pages * kPage) / double(1ULL << 30)), arrived == pages};
+}
+
+bool runLoopPart(const Options& options, Figures& figures) {
+    const std::size_t pages = options.mib * (1ULL << 20) / kPage;
+    etmem::test::WorkloadProcess workload(workloadOptions(0, pages));
+    if (workload.pages != pages) {
+        std::fprintf(stderr, "the workload wrote no layout\n");
+        return false;
+    }
+    std::string why;
+    auto toSlow = nodeMover(kSlowNode, why);
+    auto toFast = toSlow ? nodeMover(kFastNode, why) : nullptr;
+    if (!toFast) std::printf("etmem's node mover is not available: %s\n", why.c_str());
+    auto target = workload.target();
+
+    bool complete = true;
+    double loopTotal = 0, moverTotal = 0;
+    for (unsigned round = 1; round <= options.rounds; ++round) {
+        Leg loopOut =
+            timedLeg(pages, [&] { return minimalMove(workload, kSlowNode, options.batchPages); });
+        Leg loopBack =
+            timedLeg(pages, [&] { return minimalMove(workload, kFastNode, options.batchPages); });
+        complete = complete && loopOut.complete && loopBack.complete;
+        double loopRound = (loopOut.secondsPerGib + loopBack.secondsPerGib) / 2;
+        loopTotal += loopRound;
+        figures.add(
+            "tiers.loop round={} to_node1_s_per_gib={:.3f} to_node0_s_per_gib={:.3f} "
+            "all_arrived={}",
+            round, loopOut.secondsPerGib, loopBack.secondsPerGib,
+            loopOut.complete && loopBack.complete);
+        if (!toFast) continue;
+        Leg moverOut = timedLeg(pages, [&] { return moverMove(*toSlow, workload, target); });
+        Leg moverBack = timedLeg(pages, [&] { return moverMove(*toFast, workload, target); });
+        complete = complete && moverOut.complete && moverBack.complete;
+        double moverRound = (moverOut.secondsPerGib + moverBack.secondsPerGib) / 2;
+        moverTotal += moverRound;
+        figures.add(
+            "tiers.mover round={} to_node1_s_per_gib={:.3f} to_node0_s_per_gib={:.3f} "
+            "all_arrived={} ratio_to_loop={:.2f}",
+            round, moverOut.secondsPerGib, moverBack.secondsPerGib,
+            moverOut.complete && moverBack.complete, moverRound / loopRound);
+    }
+    figures.add("tiers.loop mib={} batch_pages={} rounds={} s_per_gib={:.3f}", options.mib,
+                options.batchPages, options.rounds, loopTotal / options.rounds);
+    if (toFast)
+        figures.add("tiers.mover s_per_gib={:.3f} ratio_to_loop={:.2f} (goal <= 1.30)",
+                    moverTotal / options.rounds, moverTotal / loopTotal);
+    int status = workload.stop();
+    figures.add("tiers.loop values_intact={} every_page_arrived={}", status == 0, complete);
+    return status == 0 && complete;
+}
+
+// ---------------------------------------------------------------------------------------
+// --part kernel: the kernel's own tiering.
+// ---------------------------------------------------------------------------------------
+
+// A sysctl or sysfs value set for the bench's duration, and put back afterwards.
+class ScopedSetting {
+  public:
+    ScopedSetting(std::filesystem::path path, const std::string& value)
+        : path_(std::move(path)), saved_(etmem::bench::readLine(path_)) {
+        etmem::bench::writeText(path_, value);
+    }
+    ScopedSetting(const ScopedSetting&) = delete;
+    ScopedSetting& operator=(const ScopedSetting&) = delete;
+    ~ScopedSetting() {
+        // demotion_enabled reads "true"/"false" and takes either form.
+        try {
+            etmem::bench::writeText(path_, saved_);
+        } catch (const std::exception&) {
+        }
+    }
+
+  private:
+    std::filesystem::path path_;
+    std::string saved_;
+};
+
+std::size_t nodeFreeKb(int node) {
+    std::ifstream in(fmt::format("/sys/devices/system/node/node{}/meminfo", node));
+    std::string line;
+    while (std::getline(in, line)) {
+        auto at = line.find("MemFree:");
+        if (at != std::string::npos) return std::stoull(line.substr(at + 8));
+    }
+    return 0;
+}
+
+// A child holding `bytes` of mlocked memory bound to one node: it cannot be demoted or
+// swapped, so it keeps that much of the node taken. Killed on destruction.
+class NodeFiller {
+  public:
+    NodeFiller(int node, std::size_t bytes) {
+        int ready[2];
+        if (::pipe(ready) != 0) throw std::runtime_error("pipe");
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::close(ready[0]);
+            char result = fill(node, bytes) ? 1 : 0;
+            if (::write(ready[1], &result, 1) != 1) ::_exit(1);
+            for (;;) ::pause();
+        }
+        ::close(ready[1]);
+        char result = 0;
+        bool reported = ::read(ready[0], &result, 1) == 1;
+        ::close(ready[0]);
+        if (!reported || result != 1) throw std::runtime_error("the node filler failed");
+    }
+    NodeFiller(const NodeFiller&) = delete;
+    NodeFiller& operator=(const NodeFiller&) = delete;
+    ~NodeFiller() {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+
+  private:
+    static bool fill(int node, std::size_t bytes) {
+        if (bytes == 0) return true;
+        void* memory =
+            ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED) return false;
+        constexpr int kBind = 2;  // MPOL_BIND
+        unsigned long mask = 1UL << node;
+        if (::syscall(SYS_mbind, memory, bytes, kBind, &mask, sizeof mask * 8 + 1, 0) != 0)
+            return false;
+        return ::mlock(memory, bytes) == 0;  // populates every page, on the node
+    }
+    pid_t pid_ = 0;
+};
+
+struct MigrationCounters {
+    std::uint64_t demoted = 0, promoted = 0, numaMigrated = 0, hintFaults = 0;
+    static MigrationCounters now() {
+        using etmem::vm::vmstat;
+        return {
+            vmstat("pgdemote_kswapd") + vmstat("pgdemote_direct") + vmstat("pgdemote_khugepaged"),
+            vmstat("pgpromote_success"), vmstat("numa_pages_migrated"), vmstat("numa_hint_faults")};
+    }
+    MigrationCounters since(const MigrationCounters& start) const {
+        return {demoted - start.demoted, promoted - start.promoted,
+                numaMigrated - start.numaMigrated, hintFaults - start.hintFaults};
+    }
+};
+
+bool runKernelPart(const Options& options, Figures& figures) {
+    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "1");
+    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "2");
+    const std::size_t hotBytes = options.hotPages * kPage;
+    const std::size_t keepFree = hotBytes + (options.reserveMib << 20);
+    const std::size_t freeBefore = nodeFreeKb(kFastNode) * 1024;
+    const std::size_t fillBytes = freeBefore > keepFree ? freeBefore - keepFree : 0;
+    NodeFiller filler(kFastNode, fillBytes / kPage * kPage);
+    figures.add(
+        "tiers.kernel node0_free_mib_before={} filled_mib={} node0_free_mib={} "
+        "(hot set {} MiB + reserve {} MiB)",
+        freeBefore >> 20, fillBytes >> 20, nodeFreeKb(kFastNode) >> 10, hotBytes >> 20,
+        options.reserveMib);
+
+    auto start = MigrationCounters::now();
+    etmem::test::WorkloadProcess workload(workloadOptions(options.hotPages, options.coldPages));
+    auto started = Clock::now();
+    Placement placement;
+    for (unsigned elapsed = 0;; elapsed += options.sampleSeconds) {
+        placement = placementOf(workload);
+        auto moved = MigrationCounters::now().since(start);
+        figures.add(
+            "tiers.kernel t={}s hot_on_node0={:.1f}% cold_on_node1={:.1f}% "
+            "demoted={} promoted={} numa_pages_migrated={} hint_faults={}",
+            elapsed, 100 * placement.hotFastShare(), 100 * placement.coldSlowShare(), moved.demoted,
+            moved.promoted, moved.numaMigrated, moved.hintFaults);
+        if (elapsed >= options.seconds) break;
+        std::this_thread::sleep_until(started +
+                                      std::chrono::seconds(elapsed + options.sampleSeconds));
+    }
+    auto moved = MigrationCounters::now().since(start);
+    int status = workload.stop();
+    figures.add(
+        "tiers.kernel hot_pages={} cold_pages={} seconds={} hot_on_node0={:.1f}% "
+        "cold_on_node1={:.1f}% pages_demoted={} pages_promoted={} values_intact={}",
+        placement.hot, placement.cold, options.seconds, 100 * placement.hotFastShare(),
+        100 * placement.coldSlowShare(), moved.demoted, moved.promoted, status == 0);
+    return status == 0;
+}
+
+int usage() {
+    std::fprintf(stderr,
+                 "usage: etmem-tiers-bench [--part loop|kernel|all] [--mib N] [--batch PAGES]\n"
+                 "          [--rounds R] [--hot PAGES] [--cold PAGES] [--reserve MIB]\n"
+                 "          [--seconds S] [--sample S]\n");
+    return 2;
+}
+
+std::optional<Options> parse(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (i + 1 >= argc) return std::nullopt;
+        std::string value = argv[++i];
+        if (arg == "--part")
+            options.part = value;
+        else if (arg == "--mib")
+            options.mib = std::stoull(value);
+        else if (arg == "--batch")
+            options.batchPages = std::max<std::size_t>(1, std::stoull(value));
+        else if (arg == "--rounds")
+            options.rounds = std::max(1U, static_cast<unsigned>(std::stoul(value)));
+        else if (arg == "--hot")
+            options.hotPages = std::stoull(value);
+        else if (arg == "--cold")
+            options.coldPages = std::stoull(value);
+        else if (arg == "--reserve")
+            options.reserveMib = std::stoull(value);
+        else if (arg == "--seconds")
+            options.seconds = static_cast<unsigned>(std::stoul(value));
+        else if (arg == "--sample")
+            options.sampleSeconds = std::max(1U, static_cast<unsigned>(std::stoul(value)));
+        else
+            return std::nullopt;
+    }
+    if (options.part != "loop" && options.part != "kernel" && options.part != "all")
+        return std::nullopt;
+    return options;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::optional<Options> options;
+    try {
+        options = parse(argc, argv);
+    } catch (const std::exception&) {
+    }
+    if (!options) return usage();
+    if (!tieredGuest()) {
+        std::fprintf(stderr,
+                     "etmem-tiers-bench: needs node 0 in the fastest memory tier and node 1 in a "
+                     "lower one (boot with etmem-vm-run --topology tiered)\n");
+        return 1;
+    }
+    Figures figures;
+    bool ok = true;
+    try {
+        if (options->part == "loop" || options->part == "all")
+            ok = runLoopPart(*options, figures) && ok;
+        if (options->part == "kernel" || options->part == "all")
+            ok = runKernelPart(*options, figures) && ok;
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "etmem-tiers-bench: %s\n", error.what());
+        ok = false;
+    }
+    figures.save();
+    return ok ? 0 : 1;
+}
