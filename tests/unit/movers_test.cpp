@@ -41,12 +41,14 @@ TEST(Destination, NamesItself) {
     EXPECT_EQ(Destination{}, Destination::swap());
 }
 
-TEST(Movers, ANodeHasNoMoverYet) {
+TEST(Movers, ANodeHasTheNodeMover) {
     MoverConfig config;
     config.destination = Destination::numaNode(1);
     std::string why;
-    EXPECT_EQ(makeMover(config, {}, why), nullptr);
-    EXPECT_EQ(why, "etmem cannot move pages to node 1 yet");
+    auto mover = makeMover(config, {}, why);
+    ASSERT_NE(mover, nullptr) << why;
+    EXPECT_EQ(mover->name(), "move_pages");
+    EXPECT_EQ(mover->destination(), Destination::numaNode(1));
 }
 
 TEST(Movers, SwapWithoutABackendSaysWhy) {

@@ -16,6 +16,7 @@ struct MoverRow {
 // A new mover: its file and one row here (its make function declared in movers.hpp).
 constexpr MoverRow kMovers[] = {
     {Destination::Kind::Swap, makeSwapMover},
+    {Destination::Kind::Node, makeNodeMover},
 };
 
 }  // namespace

@@ -12,5 +12,8 @@ namespace etmem::movers {
 // swap_mover.cpp: pages to swap through the configured swap backend.
 std::unique_ptr<Mover> makeSwapMover(const MoverConfig& config, const backends::BackendProbe& probe,
                                      std::string& why);
+// node_mover.cpp: pages to a NUMA node with move_pages(2).
+std::unique_ptr<Mover> makeNodeMover(const MoverConfig& config, const backends::BackendProbe& probe,
+                                     std::string& why);
 
 }  // namespace etmem::movers

@@ -9,7 +9,7 @@
 // Adding a mover is one file plus one row: the file (engine/src/movers/<name>_mover.cpp)
 // defines the Mover and its make function, declared in engine/src/movers/movers.hpp; the
 // row in kMovers (engine/src/movers/movers.cpp) ties a destination kind to that function.
-// A node mover, for instance, is node_mover.cpp and the row
+// The node mover, for instance, is node_mover.cpp and the row
 //     {Destination::Kind::Node, makeNodeMover},
 // its move() calling move_pages(2) with the destination's node for each page of the ranges,
 // its confirm() counting the pages whose status move_pages reports as that node (the
@@ -28,6 +28,7 @@
 
 #include "etmem/backends/backends.hpp"
 #include "etmem/kernel/memory_map.hpp"
+#include "etmem/movers/node_pages.hpp"
 #include "etmem/process.hpp"
 
 namespace etmem::movers {
@@ -38,7 +39,7 @@ using kernel::PageRange;
 struct Destination {
     enum class Kind {
         Swap,  // out of memory, to the active swap devices
-        Node,  // to another NUMA node's memory (not implemented yet)
+        Node,  // to another NUMA node's memory (move_pages(2))
     };
     Kind kind = Kind::Swap;
     int node = -1;  // Kind::Node: the node's number
@@ -62,6 +63,11 @@ struct MoverConfig {
     // instead of reading /proc/swaps.
     std::shared_ptr<backends::Swapper> swapperOverride;
     std::optional<bool> swapActiveOverride;
+    // Kind::Node: also move pages the target shares with other processes (MPOL_MF_MOVE_ALL;
+    // needs CAP_SYS_NICE). By default only the target's own pages move (MPOL_MF_MOVE).
+    bool moveShared = false;
+    // Tests: this move_pages instead of the kernel's.
+    std::shared_ptr<PageNodes> pageNodesOverride;
 };
 
 // One target as a mover sees it during a cycle: the process, and its pagemap already open
@@ -90,6 +96,9 @@ class Mover {
     // (counting what it read so far) once stop is requested.
     virtual std::uint64_t confirm(const MoveTarget& target, std::span<const PageRange> ranges,
                                   std::stop_token stop) = 0;
+    // Pages the kernel refused one by one since the last call (busy, pinned), for the
+    // journal; a mover that cannot tell returns 0.
+    virtual std::uint64_t takePageErrors() { return 0; }
 };
 
 // The mover for a config, or nullptr with `why` set when this machine cannot offer it.
