@@ -44,11 +44,13 @@
 #include "etmem/movers/mover.hpp"
 #include "etmem/movers/node_pages.hpp"
 #include "guest_numa.hpp"
+#include "kernel_tiering.hpp"
 #include "proc_stats.hpp"
 #include "workload_client.hpp"
 
 namespace {
 
+using namespace etmem::bench::tiers;
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t kPage = 4096;
 constexpr int kFastNode = 0;
@@ -64,26 +66,6 @@ struct Options {
     std::size_t reserveMib = 32;
     unsigned seconds = 60;
     unsigned sampleSeconds = 10;
-};
-
-// Figures: printed as they come, and kept for $ETMEM_VM_OUT.
-class Figures {
-  public:
-    template <typename... Args>
-    void add(fmt::format_string<Args...> format, Args&&... args) {
-        std::string line = "FIGURE " + fmt::format(format, std::forward<Args>(args)...);
-        std::puts(line.c_str());
-        std::fflush(stdout);
-        lines_ += line + "\n";
-    }
-    void save() const {
-        const char* dir = std::getenv("ETMEM_VM_OUT");
-        if (dir == nullptr) return;
-        std::ofstream(std::filesystem::path(dir) / "tiers-bench.txt") << lines_;
-    }
-
-  private:
-    std::string lines_;
 };
 
 std::string workloadProgram() {
@@ -250,94 +232,6 @@ bool runLoopPart(const Options& options, Figures& figures) {
 // --part kernel: the kernel's own tiering.
 // ---------------------------------------------------------------------------------------
 
-// A sysctl or sysfs value set for the bench's duration, and put back afterwards.
-class ScopedSetting {
-  public:
-    ScopedSetting(std::filesystem::path path, const std::string& value)
-        : path_(std::move(path)), saved_(etmem::bench::readLine(path_)) {
-        etmem::bench::writeText(path_, value);
-    }
-    ScopedSetting(const ScopedSetting&) = delete;
-    ScopedSetting& operator=(const ScopedSetting&) = delete;
-    ~ScopedSetting() {
-        // demotion_enabled reads "true"/"false" and takes either form.
-        try {
-            etmem::bench::writeText(path_, saved_);
-        } catch (const std::exception&) {
-        }
-    }
-
-  private:
-    std::filesystem::path path_;
-    std::string saved_;
-};
-
-std::size_t nodeFreeKb(int node) {
-    std::ifstream in(fmt::format("/sys/devices/system/node/node{}/meminfo", node));
-    std::string line;
-    while (std::getline(in, line)) {
-        auto at = line.find("MemFree:");
-        if (at != std::string::npos) return std::stoull(line.substr(at + 8));
-    }
-    return 0;
-}
-
-// A child holding `bytes` of mlocked memory bound to one node: it cannot be demoted or
-// swapped, so it keeps that much of the node taken. Killed on destruction.
-class NodeFiller {
-  public:
-    NodeFiller(int node, std::size_t bytes) {
-        int ready[2];
-        if (::pipe(ready) != 0) throw std::runtime_error("pipe");
-        pid_ = ::fork();
-        if (pid_ == 0) {
-            ::close(ready[0]);
-            char result = fill(node, bytes) ? 1 : 0;
-            if (::write(ready[1], &result, 1) != 1) ::_exit(1);
-            for (;;) ::pause();
-        }
-        ::close(ready[1]);
-        char result = 0;
-        bool reported = ::read(ready[0], &result, 1) == 1;
-        ::close(ready[0]);
-        if (!reported || result != 1) throw std::runtime_error("the node filler failed");
-    }
-    NodeFiller(const NodeFiller&) = delete;
-    NodeFiller& operator=(const NodeFiller&) = delete;
-    ~NodeFiller() {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-    }
-
-  private:
-    static bool fill(int node, std::size_t bytes) {
-        if (bytes == 0) return true;
-        void* memory =
-            ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (memory == MAP_FAILED) return false;
-        constexpr int kBind = 2;  // MPOL_BIND
-        unsigned long mask = 1UL << node;
-        if (::syscall(SYS_mbind, memory, bytes, kBind, &mask, sizeof mask * 8 + 1, 0) != 0)
-            return false;
-        return ::mlock(memory, bytes) == 0;  // populates every page, on the node
-    }
-    pid_t pid_ = 0;
-};
-
-struct MigrationCounters {
-    std::uint64_t demoted = 0, promoted = 0, numaMigrated = 0, hintFaults = 0;
-    static MigrationCounters now() {
-        using etmem::vm::vmstat;
-        return {
-            vmstat("pgdemote_kswapd") + vmstat("pgdemote_direct") + vmstat("pgdemote_khugepaged"),
-            vmstat("pgpromote_success"), vmstat("numa_pages_migrated"), vmstat("numa_hint_faults")};
-    }
-    MigrationCounters since(const MigrationCounters& start) const {
-        return {demoted - start.demoted, promoted - start.promoted,
-                numaMigrated - start.numaMigrated, hintFaults - start.hintFaults};
-    }
-};
-
 bool runKernelPart(const Options& options, Figures& figures) {
     ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "1");
     ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "2");
@@ -433,7 +327,7 @@ int main(int argc, char** argv) {
                      "lower one (boot with etmem-vm-run --topology tiered)\n");
         return 1;
     }
-    Figures figures;
+    Figures figures("tiers-bench.txt");
     bool ok = true;
     try {
         if (options->part == "loop" || options->part == "all")

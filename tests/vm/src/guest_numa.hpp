@@ -68,21 +68,28 @@ inline std::vector<MemoryTier> memoryTiers() {
     return tiers;
 }
 
-// The node of each page (or a negative errno: -ENOENT not present, -EFAULT unmapped), asked in
-// batches of move_pages(2) with no target nodes, which moves nothing.
-inline std::vector<int> pageNodes(pid_t pid, std::uint64_t base, std::size_t pages) {
+// The node of the page at each address (or a negative errno: -ENOENT not present, -EFAULT
+// unmapped), asked in batches of move_pages(2) with no target nodes, which moves nothing.
+inline std::vector<int> nodesOf(pid_t pid, const std::vector<std::uint64_t>& addresses) {
     constexpr std::size_t kBatch = 4096;
-    std::vector<int> nodes(pages, -1);
-    std::vector<void*> addresses;
-    for (std::size_t first = 0; first < pages; first += kBatch) {
-        std::size_t count = std::min(kBatch, pages - first);
-        addresses.resize(count);
+    std::vector<int> nodes(addresses.size(), -1);
+    std::vector<void*> batch;
+    for (std::size_t first = 0; first < addresses.size(); first += kBatch) {
+        std::size_t count = std::min(kBatch, addresses.size() - first);
+        batch.resize(count);
         for (std::size_t i = 0; i < count; ++i)
-            addresses[i] = reinterpret_cast<void*>(base + (first + i) * pageSize());
-        if (movePages(pid, count, addresses.data(), nullptr, nodes.data() + first, 0) != 0)
+            batch[i] = reinterpret_cast<void*>(addresses[first + i]);
+        if (movePages(pid, count, batch.data(), nullptr, nodes.data() + first, 0) != 0)
             std::fill_n(nodes.begin() + static_cast<std::ptrdiff_t>(first), count, -errno);
     }
     return nodes;
+}
+
+// The node of each page of [base, base + pages pages), as nodesOf.
+inline std::vector<int> pageNodes(pid_t pid, std::uint64_t base, std::size_t pages) {
+    std::vector<std::uint64_t> addresses(pages);
+    for (std::size_t i = 0; i < pages; ++i) addresses[i] = base + i * pageSize();
+    return nodesOf(pid, addresses);
 }
 
 // A counter of /proc/vmstat (0 when absent).
