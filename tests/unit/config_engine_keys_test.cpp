@@ -95,7 +95,9 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     EXPECT_NE(std::string(scalar.what())
                   .find("expected one task (a section with the keys type, value, max_threads, "
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit and cold_cycles) or a list"),
+                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, "
+                        "cold_destination, then_swap_after, node_hot_reserve and "
+                        "max_migrate_rate) or a list"),
               std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(

@@ -129,7 +129,8 @@ struct ParseOptions {
 };
 
 // What a config asks of the host that this one (with `cores` online CPUs) cannot give, as
-// a sentence naming the key; "" when it fits.
+// a sentence naming the key; "" when it fits. A task's cold_destination node must exist,
+// have memory and be slower than the fastest node (read from sysfs, only for such tasks).
 std::string checkHostLimits(const ProjectConfig& config, unsigned cores);
 
 enum class ConfigFormat { Yaml, Legacy, Ini };

@@ -15,6 +15,7 @@
 #include "config/config_text.hpp"
 #include "config/key_value.hpp"
 #include "config/suggest.hpp"
+#include "etmem/kernel/memory_tiers.hpp"
 
 namespace etmem::config {
 namespace {
@@ -412,7 +413,29 @@ ProjectConfig validateConfig(const ConfigNode& root, const ParseOptions& options
 
 namespace etmem {
 
+namespace {
+
+// A task's cold_destination against the machine's nodes and tiers, read only when a task
+// names a node.
+std::string checkColdNodes(const ProjectConfig& config) {
+    std::optional<kernel::MemoryTiers> tiers;
+    for (std::size_t i = 0; i < config.tasks.size(); ++i) {
+        const int node = config.tasks[i].slide.coldNode;
+        if (node < 0) continue;
+        if (!tiers) tiers = kernel::discoverMemoryTiers({});
+        const std::string key = config.tasks.size() == 1
+                                    ? std::string("options.policies.cold_destination")
+                                    : fmt::format("options.policies[{}].cold_destination", i);
+        if (auto problem = kernel::coldNodeProblem(*tiers, node, key); !problem.empty())
+            return problem;
+    }
+    return {};
+}
+
+}  // namespace
+
 std::string checkHostLimits(const ProjectConfig& config, unsigned cores) {
+    if (auto problem = checkColdNodes(config); !problem.empty()) return problem;
     const std::uint64_t high = 2 * std::uint64_t{cores} + 1;
     for (std::size_t i = 0; i < config.tasks.size(); ++i) {
         const unsigned maxThreads = config.tasks[i].maxThreads;

@@ -43,6 +43,17 @@ FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
     if (task.slide.maxSwapRate != 0) settings.setCount("max_swap_rate", task.slide.maxSwapRate);
     if (task.slide.pressureLimit != 0)
         settings.set(Figure{"pressure_limit", task.slide.pressureLimit, Combine::Max});
+    if (task.slide.coldNode >= 0) {
+        setText(settings, "cold_destination", slide::coldDestinationText(task.slide.coldNode));
+        if (task.slide.thenSwapAfter != 0)
+            settings.setCount("then_swap_after", task.slide.thenSwapAfter);
+        if (task.slide.hotReservePercent != 0)
+            setText(settings, "node_hot_reserve", fmt::format("{}%", task.slide.hotReservePercent));
+        else if (task.slide.hotReserveBytes != 0)
+            setText(settings, "node_hot_reserve", std::to_string(task.slide.hotReserveBytes));
+        if (task.slide.maxMigrateRate != 0)
+            settings.setCount("max_migrate_rate", task.slide.maxMigrateRate);
+    }
     for (const RegionKey& key : kRegionKeys)
         if (project.region.*key.field != 0) settings.setCount(key.name, project.region.*key.field);
     return settings;

@@ -7,7 +7,8 @@
 
 namespace etmem::slide {
 
-ColdStreaks::ColdStreaks(unsigned coldCycles) : coldCycles_(std::max(1u, coldCycles)) {}
+ColdStreaks::ColdStreaks(unsigned coldCycles, unsigned keepUpTo)
+    : coldCycles_(std::max(1u, coldCycles)), keepUpTo_(std::max(coldCycles_, keepUpTo)) {}
 
 void ColdStreaks::handOut(std::vector<TargetState>& states) {
     for (auto& state : states) {
@@ -19,7 +20,7 @@ void ColdStreaks::handOut(std::vector<TargetState>& states) {
 }
 
 void ColdStreaks::keep(std::vector<TargetState>& states) {
-    if (coldCycles_ <= 1) return;
+    if (keepUpTo_ <= 1) return;
     for (auto& state : states) {
         if (state.dropped) continue;
         Carried carried;
@@ -31,8 +32,8 @@ void ColdStreaks::keep(std::vector<TargetState>& states) {
 }
 
 bool ColdStreaks::coldLongEnough(TargetState& state, std::uint64_t address) const {
-    if (coldCycles_ <= 1) return true;
-    const unsigned streak = std::min(state.previousStreaks.countAt(address) + 1u, coldCycles_);
+    if (keepUpTo_ <= 1) return true;
+    const unsigned streak = std::min(state.previousStreaks.countAt(address) + 1u, keepUpTo_);
     state.streaks.forPages(address, 1,
                            [&](std::uint8_t& s) { s = static_cast<std::uint8_t>(streak); });
     return streak >= coldCycles_;

@@ -3,7 +3,8 @@
 // consecutive cycles. Each target keeps one byte per cold resident page for the cycle it
 // came with and the one it is in; between cycles the streaks are carried by pid, and the
 // pidfd tells a reused pid (its process then starts over). With cold_cycles 1 (the default)
-// nothing is kept and every cold page may go.
+// nothing is kept and every cold page may go
+// (unless the tier chain needs the streaks).
 //
 // How it stops: it walks nothing of its own; eviction asks it page by page during its walk.
 #pragma once
@@ -20,7 +21,9 @@ namespace etmem::slide {
 
 class ColdStreaks {
   public:
-    explicit ColdStreaks(unsigned coldCycles);
+    // keepUpTo: streaks are counted up to this many cycles (at least coldCycles): the memory
+    // tier chain (then_swap_after) reads streaks beyond cold_cycles.
+    explicit ColdStreaks(unsigned coldCycles, unsigned keepUpTo = 0);
 
     // At the start of a cycle: each target gets the streaks its process had at the end of
     // the last cycle (a pid that now names another process gets none: the old pidfd says
@@ -45,6 +48,7 @@ class ColdStreaks {
     };
 
     unsigned coldCycles_;  // consecutive cold cycles before a page may go
+    unsigned keepUpTo_;    // the longest streak counted
     std::map<pid_t, Carried> carried_;
 };
 

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MulanPSL-2.0
 #include "slide/cycle_pacing.hpp"
 
-#include <condition_variable>
-
 namespace etmem::slide {
 
 using namespace etmem::kernel;
@@ -58,13 +56,7 @@ std::uint64_t CyclePacing::move(TargetState& state, movers::Mover& mover,
         return mover.confirm(target, batch, stop);
     };
     io.pressure = [&] { return readPressure(pressureFile(state.target)); };
-    io.sleep = [](Pacer::Clock::duration wait, std::stop_token token) {
-        std::mutex mutex;
-        std::condition_variable_any wake;
-        std::unique_lock guard(mutex);
-        wake.wait_for(guard, token, wait, [] { return false; });
-        return !token.stop_requested();
-    };
+    io.sleep = sleepUnlessStopped;
     io.now = [] { return Pacer::Clock::now(); };
     PacingState pacing;
     std::uint64_t confirmed = swapOutPaced(*pacer_, cold, deadline_, io, stop, pacing);

@@ -60,7 +60,8 @@ class MoveBatch {
 
 Eviction::Eviction(EvictionSettings settings, std::shared_ptr<movers::Mover> mover,
                    std::string moverWhy, Gates gates, CyclePacing& pacing,
-                   const ColdStreaks& streaks, CycleErrors& errors, Logger& logger, LogContext log)
+                   const ColdStreaks& streaks, CycleErrors& errors, Logger& logger, LogContext log,
+                   Tiering* tiering)
     : settings_(std::move(settings)),
       mover_(std::move(mover)),
       moverWhy_(std::move(moverWhy)),
@@ -69,9 +70,15 @@ Eviction::Eviction(EvictionSettings settings, std::shared_ptr<movers::Mover> mov
       streaks_(streaks),
       errors_(errors),
       logger_(logger),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      tiering_(tiering) {}
 
 bool Eviction::begin(const Target* first) {
+    if (tiering_) {  // the swap mover serves only the chain: tiering checks it
+        const bool mayMove = tiering_->begin(first);
+        pacing_.begin(first);
+        return mayMove && noteGate(gates_.forCycle(), LogLevel::Info).swap;
+    }
     bool mayMove = mover_ != nullptr;
     if (!mover_) errors_.add(moverWhy_);
     if (mayMove) {
@@ -109,6 +116,7 @@ std::uint64_t Eviction::classifyAndMove(TargetState& state, std::stop_token stop
     if (!complete) return 0;
     state.classified = true;
     selection.residentPages = classes.hot + classes.cold;
+    if (mayMove && tiering_) return tiering_->act(state, present, stop);
     if (!mayMove || classes.cold == 0) return 0;
     // etmem 1.1's dram_percent: at most `budget` pages go, the coldest first.
     if (budget != kNoBudget) keepColdestFirst(selection.swapBudget, budget);

@@ -25,6 +25,7 @@
 #include "slide/cycle_errors.hpp"
 #include "slide/cycle_pacing.hpp"
 #include "slide/cycle_target.hpp"
+#include "slide/tiering.hpp"
 
 namespace etmem::slide {
 
@@ -37,9 +38,11 @@ struct EvictionSettings {
 
 class Eviction {
   public:
+    // tiering: the task's memory tiers (cold_destination: node N), or nullptr when cold pages
+    // go to swap through `mover`.
     Eviction(EvictionSettings settings, std::shared_ptr<movers::Mover> mover, std::string moverWhy,
              Gates gates, CyclePacing& pacing, const ColdStreaks& streaks, CycleErrors& errors,
-             Logger& logger, LogContext log);
+             Logger& logger, LogContext log, Tiering* tiering = nullptr);
 
     // Once per act, before the targets: whether pages may move this cycle (a mover, its
     // destination available, etmem 1.1's project-wide gates); starts the cycle's pacing.
@@ -76,6 +79,7 @@ class Eviction {
     LogContext log_;
     std::mutex gateMutex_;
     std::optional<bool> lastGateSwap_;
+    Tiering* tiering_;
 };
 
 }  // namespace etmem::slide

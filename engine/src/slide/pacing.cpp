@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <fstream>
 #include <limits>
+#include <mutex>
 #include <sstream>
 
 namespace etmem::slide {
@@ -249,6 +251,14 @@ std::string formatSize(std::uint64_t bytes) {
         suffix = std::string(1, s);
     }
     return fmt::format("{}{}", bytes, suffix);
+}
+
+bool sleepUnlessStopped(Pacer::Clock::duration wait, std::stop_token stop) {
+    std::mutex mutex;
+    std::condition_variable_any wake;
+    std::unique_lock guard(mutex);
+    wake.wait_for(guard, stop, wait, [] { return false; });
+    return !stop.stop_requested();
 }
 
 }  // namespace etmem::slide

@@ -18,6 +18,7 @@
 #include "slide/cycle_pacing.hpp"
 #include "slide/cycle_target.hpp"
 #include "slide/eviction.hpp"
+#include "slide/tiering.hpp"
 #include "slide/worker_pool.hpp"
 
 namespace etmem::slide {
@@ -34,13 +35,15 @@ class SlideEngine final : public TaskEngine {
           logger_(context.logger),
           paths_(options.paths),
           backends_(chooseBackends(options, context.project)),
-          streaks_(context.task.slide.coldCycles),
+          streaks_(context.task.slide.coldCycles,
+                   context.task.slide.coldCycles + context.task.slide.thenSwapAfter),
           pacing_(context.project, context.task, options.paths),
+          tiering_(makeTiering(context, options)),
           eviction_(
               {loop_, context.task.slide.T, backends_.pagemapScan, std::move(options.selectCold)},
               backends_.mover, backends_.moverWhy,
               Gates(GateSettings::of(context.project, context.task), options.paths), pacing_,
-              streaks_, errors_, logger_, log_) {
+              streaks_, errors_, logger_, log_, tiering_.get()) {
         logBackends(backends_, logger_, log_);
     }
 
@@ -97,6 +100,7 @@ class SlideEngine final : public TaskEngine {
                 report.histogram[i] += classes.histogram[i];
         });
         report.bytesSwapped = report.pagesSwapped * kPageSize;
+        if (tiering_) tiering_->end(report);
         pacing_.end(report, logger_, log_);
         streaks_.keep(states_);
         report.error = errors_.finish(logger_, log_);
@@ -107,6 +111,18 @@ class SlideEngine final : public TaskEngine {
 
   private:
     using TargetWork = std::function<void(TargetState&, std::stop_token)>;
+
+    // Memory tiers when the task sends cold pages to a node (its swap mover then serves
+    // the chain to swap).
+    std::unique_ptr<Tiering> makeTiering(const EngineContext& context,
+                                         const SlideOptions& options) {
+        if (context.task.slide.coldNode < 0) return nullptr;
+        TieringSettings settings =
+            TieringSettings::of(context.project, context.task, options.paths);
+        settings.pageNodes = options.pageNodesOverride;
+        return std::make_unique<Tiering>(std::move(settings), backends_.mover, backends_.moverWhy,
+                                         pacing_, errors_);
+    }
 
     const Target* firstTarget() const {
         return states_.empty() ? nullptr : &states_.front().target;
@@ -160,6 +176,7 @@ class SlideEngine final : public TaskEngine {
     CycleErrors errors_;
     ColdStreaks streaks_;
     CyclePacing pacing_;
+    std::unique_ptr<Tiering> tiering_;
     Eviction eviction_;
     std::vector<TargetState> states_;
     std::unique_ptr<WorkerPool> pool_;

@@ -109,6 +109,8 @@ struct PacedSwapIo {
     std::function<bool(Pacer::Clock::duration, std::stop_token)> sleep;
     std::function<Pacer::Clock::time_point()> now;
 };
+// Waits `wait`, or less when stop is requested meanwhile: false then (PacedSwapIo::sleep).
+bool sleepUnlessStopped(Pacer::Clock::duration wait, std::stop_token stop);
 std::uint64_t swapOutPaced(Pacer& pacer, std::span<const kernel::PageRange> cold,
                            Pacer::Clock::time_point deadline, const PacedSwapIo& io,
                            std::stop_token stop, PacingState& state);

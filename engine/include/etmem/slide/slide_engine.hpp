@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "etmem/backends/backends.hpp"
+#include "etmem/movers/node_pages.hpp"
 #include "etmem/task_engine.hpp"
 
 namespace etmem::slide {
@@ -78,6 +79,8 @@ struct SlideOptions {
     bool withoutPagemapScan = false;
     // Filters / orders the cold pages of each target before swap-out (gates); none: all.
     ColdSelector selectCold;
+    // Tests: this move_pages(2) for memory tiers instead of the kernel's.
+    std::shared_ptr<movers::PageNodes> pageNodesOverride;
 };
 
 std::unique_ptr<TaskEngine> makeSlideEngine(const EngineContext& context,

@@ -25,6 +25,11 @@ inline constexpr std::uint64_t kMaxSwapThresholdBytes = 1024ULL << 40;  // 1024t
 inline constexpr std::uint64_t kMinSwapRate = 4096, kMaxSwapRate = std::uint64_t{1} << 40;
 inline constexpr double kMinPressureLimit = 0.1, kMaxPressureLimit = 100.0;
 inline constexpr unsigned kMinColdCycles = 1, kMaxColdCycles = 16;
+// Memory tiers: then_swap_after is further cold cycles on the slow node; node_hot_reserve a
+// size (4096..1T) or a percentage of the fast node (1..50); max_migrate_rate as max_swap_rate.
+inline constexpr unsigned kMinThenSwapAfter = 1, kMaxThenSwapAfter = 64;
+inline constexpr unsigned kMinHotReservePercent = 1, kMaxHotReservePercent = 50;
+inline constexpr int kMaxNodeNumber = 1023;  // the kernel's MAX_NUMNODES is at most 1024
 
 struct SlideSettings {
     unsigned T = 1;  // param.T: a page accessed in >= T weighted scans is hot
@@ -40,11 +45,25 @@ struct SlideSettings {
     // cold_cycles: a cold page is swapped only once it was cold in this many consecutive
     // cycles (1: at once, etmem's own semantics).
     unsigned coldCycles = 1;
+    // Memory tiers. cold_destination: where cold pages go, -1 for swap (the default), else
+    // a NUMA node slower than the fastest (checked against the machine at start).
+    int coldNode = -1;
+    // then_swap_after: pages cold for this many further cycles after they may go to the
+    // slow node go on to swap; 0: they stay on the node.
+    unsigned thenSwapAfter = 0;
+    // node_hot_reserve: promotion leaves this much free on the fast node, as bytes or as a
+    // percentage of its memory (one of them is set; both 0: no reserve).
+    std::uint64_t hotReserveBytes = 0;
+    unsigned hotReservePercent = 0;
+    // max_migrate_rate, bytes/s per direction (demotion, promotion); 0: unlimited.
+    std::uint64_t maxMigrateRate = 0;
 
     bool operator==(const SlideSettings&) const = default;
 };
 
 // swap_threshold as the config writes it: the largest unit that writes it exactly ("10g").
 std::string swapThresholdText(std::uint64_t bytes);
+// cold_destination as the config writes it: "swap" or "node 1".
+std::string coldDestinationText(int coldNode);
 
 }  // namespace etmem::slide

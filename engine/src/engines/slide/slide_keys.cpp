@@ -81,10 +81,9 @@ std::optional<std::string> writeSwapThreshold(const TaskConfig& task) {
 // --- max_swap_rate: bytes per second, 4096..1T, with an optional K, M or G suffix (powers of
 // 1024); default unlimited.
 
-void readSwapRate(const KeyValue& value, TaskConfig& task) {
-    const std::string allowed =
-        fmt::format("bytes per second, {}..{} (1T), with an optional K, M or G suffix (e.g. 8M)",
-                    kMinSwapRate, kMaxSwapRate);
+// A size in bytes, minimum..1T, with an optional K, M or G suffix; `allowed` says so.
+std::uint64_t readBinarySize(const KeyValue& value, std::uint64_t minimum,
+                             const std::string& allowed) {
     const std::string_view text = value.text(allowed);
     std::uint64_t unit = 1;
     std::string_view digits = text;
@@ -97,18 +96,27 @@ void readSwapRate(const KeyValue& value, TaskConfig& task) {
             digits.remove_suffix(1);
         }
     }
-    std::uint64_t rate = 0;
-    if (parseWhole(digits, rate) != NumberShape::Whole) {
+    std::uint64_t size = 0;
+    if (parseWhole(digits, size) != NumberShape::Whole) {
         value.reject(text, fmt::format("value '{}' is not a size; allowed {}",
                                        config::displayText(text), allowed));
     }
-    const bool overflow = rate > kMaxSwapRate / unit;
-    rate = overflow ? kMaxSwapRate + 1 : rate * unit;
-    if (rate < kMinSwapRate || rate > kMaxSwapRate) {
+    const bool overflow = size > kMaxSwapRate / unit;
+    size = overflow ? kMaxSwapRate + 1 : size * unit;
+    if (size < minimum || size > kMaxSwapRate) {
         value.reject(text, fmt::format("value {} is out of range; allowed {}",
                                        config::displayText(text), allowed));
     }
-    task.slide.maxSwapRate = rate;
+    return size;
+}
+
+std::string rateAllowed() {
+    return fmt::format("bytes per second, {}..{} (1T), with an optional K, M or G suffix (e.g. 8M)",
+                       kMinSwapRate, kMaxSwapRate);
+}
+
+void readSwapRate(const KeyValue& value, TaskConfig& task) {
+    task.slide.maxSwapRate = readBinarySize(value, kMinSwapRate, rateAllowed());
 }
 
 // --- pressure_limit: a percentage with at most one decimal, as PSI reports it (10, 2.5),
@@ -134,6 +142,69 @@ void readPressureLimit(const KeyValue& value, TaskConfig& task) {
                                        config::displayText(text), allowed));
     }
     task.slide.pressureLimit = static_cast<double>(tenths) / 10.0;
+}
+
+// --- Memory tiers. cold_destination: swap | node N (0..1023); default swap. Whether node N
+// exists, has memory and is slower is checked against the machine when the project starts
+// (checkHostLimits), not here: a saved project may come back on another machine.
+
+void readColdDestination(const KeyValue& value, TaskConfig& task) {
+    const std::string allowed = fmt::format(
+        "swap, or node N (N = 0..{}, a NUMA node slower than the fastest, such as node 1)",
+        kMaxNodeNumber);
+    const std::string_view text = value.text(allowed);
+    if (text == "swap") {
+        task.slide.coldNode = -1;
+        return;
+    }
+    constexpr std::string_view kNode = "node";
+    std::string_view number =
+        text.substr(0, kNode.size()) == kNode ? text.substr(kNode.size()) : std::string_view{};
+    while (!number.empty() && number.front() == ' ') number.remove_prefix(1);
+    std::uint64_t node = 0;
+    if (number.empty() || parseWhole(number, node) != NumberShape::Whole ||
+        node > static_cast<std::uint64_t>(kMaxNodeNumber)) {
+        value.reject(text, fmt::format("value '{}' is not a destination; allowed {}",
+                                       config::displayText(text), allowed));
+    }
+    task.slide.coldNode = static_cast<int>(node);
+}
+
+// The tier keys mean something only when cold pages go to a node: given without one, the
+// operator expects something that would not happen.
+void needColdNode(const KeyValue& value, const TaskConfig& task) {
+    if (task.slide.coldNode >= 0) return;
+    value.reject(
+        value.text(""),
+        fmt::format("{} needs cold_destination: node N (cold pages go "
+                    "to swap in this task, so there is nothing to {})",
+                    value.key(), value.key() == "node_hot_reserve" ? "promote" : "migrate"));
+}
+
+// node_hot_reserve: N% of the fast node (1..50) or a size (4096..1T, K/M/G); default none.
+void readHotReserve(const KeyValue& value, TaskConfig& task) {
+    needColdNode(value, task);
+    const std::string allowed = fmt::format(
+        "a percentage of the fast node's memory, {}..{}% (such as 10%), or a size of "
+        "4096..1T bytes with an optional K, M or G suffix (such as 512M)",
+        kMinHotReservePercent, kMaxHotReservePercent);
+    const std::string_view text = value.text(allowed);
+    if (!text.empty() && text.back() == '%') {
+        std::uint64_t percent = 0;
+        if (parseWhole(text.substr(0, text.size() - 1), percent) != NumberShape::Whole ||
+            percent < kMinHotReservePercent || percent > kMaxHotReservePercent) {
+            value.reject(text, fmt::format("value {} is out of range; allowed {}",
+                                           config::displayText(text), allowed));
+        }
+        task.slide.hotReservePercent = static_cast<unsigned>(percent);
+        return;
+    }
+    task.slide.hotReserveBytes = readBinarySize(value, kMinSwapRate, allowed);
+}
+
+std::optional<std::string> writeHotReserve(const TaskConfig& task) {
+    if (task.slide.hotReservePercent != 0) return fmt::format("{}%", task.slide.hotReservePercent);
+    return numberUnless(task.slide.hotReserveBytes, 0);
 }
 
 constexpr EngineKey kSlideKeys[] = {
@@ -185,12 +256,40 @@ constexpr EngineKey kSlideKeys[] = {
                            " (consecutive cold cycles before a page is swapped)"}));
      },
      [](const TaskConfig& task) { return numberUnless(task.slide.coldCycles, 1); }},
+    // Memory tiers (etmem.conf(5), "Memory tiers"): cold_destination first, since the others
+    // need it.
+    {"cold_destination", KeyPlacement::Trailing, false, readColdDestination,
+     [](const TaskConfig& task) -> std::optional<std::string> {
+         if (task.slide.coldNode < 0) return std::nullopt;
+         return coldDestinationText(task.slide.coldNode);
+     }},
+    // then_swap_after: 1..64 further cold cycles on the slow node before swap; default none.
+    {"then_swap_after", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         needColdNode(value, task);
+         task.slide.thenSwapAfter = static_cast<unsigned>(
+             value.number({kMinThenSwapAfter, kMaxThenSwapAfter,
+                           " (further cold cycles on the slow node before a page goes to swap)"}));
+     },
+     [](const TaskConfig& task) { return numberUnless(task.slide.thenSwapAfter, 0); }},
+    {"node_hot_reserve", KeyPlacement::Trailing, false, readHotReserve, writeHotReserve},
+    // max_migrate_rate: bytes/s per direction, as max_swap_rate; default unlimited.
+    {"max_migrate_rate", KeyPlacement::Trailing, false,
+     [](const KeyValue& value, TaskConfig& task) {
+         needColdNode(value, task);
+         task.slide.maxMigrateRate = readBinarySize(value, kMinSwapRate, rateAllowed());
+     },
+     [](const TaskConfig& task) { return numberUnless(task.slide.maxMigrateRate, 0); }},
 };
 
 }  // namespace
 
 std::span<const EngineKey> slideKeys() {
     return kSlideKeys;
+}
+
+std::string coldDestinationText(int coldNode) {
+    return coldNode < 0 ? "swap" : fmt::format("node {}", coldNode);
 }
 
 // The largest unit that writes the size exactly; sizes are whole kilobytes by construction.
