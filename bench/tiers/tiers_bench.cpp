@@ -15,7 +15,10 @@
 //                  for --seconds. Every --sample seconds: the share of hot pages on node 0 and
 //                  of cold pages on node 1 (move_pages status queries on the layout's pages),
 //                  and the pages the kernel demoted and promoted (/proc/vmstat).
-//   --part all     both.
+//   --part etmem   the same workload with node 0 filled to the same level, under etmem's slide
+//                  engine sending cold pages to node 1 (DAMON, the kernel's tiering off):
+//                  placement and pages demoted and promoted, side by side with the kernel's.
+//   --part all     all three.
 // Figures are lines starting "FIGURE", on stdout and in $ETMEM_VM_OUT/tiers-bench.txt.
 // The workload program is $ETMEM_WORKLOAD (default etmem-workload on PATH); its exit status
 // says whether every value survived the moves.
@@ -43,6 +46,7 @@
 
 #include "etmem/movers/mover.hpp"
 #include "etmem/movers/node_pages.hpp"
+#include "etmem/slide/slide_engine.hpp"
 #include "guest_numa.hpp"
 #include "kernel_tiering.hpp"
 #include "proc_stats.hpp"
@@ -232,20 +236,47 @@ bool runLoopPart(const Options& options, Figures& figures) {
 // --part kernel: the kernel's own tiering.
 // ---------------------------------------------------------------------------------------
 
-bool runKernelPart(const Options& options, Figures& figures) {
-    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "1");
-    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "2");
-    const std::size_t hotBytes = options.hotPages * kPage;
+// node 0 filled (mlocked, bound) until only the hot set and the reserve are free there:
+// where etmem leaves node 0, and the pressure the kernel needs before it demotes anything.
+std::unique_ptr<NodeFiller> fillFastNode(const Options& options, Figures& figures,
+                                         const std::string& label) {
+    // A quarter more than the hot set: page tables and the kernel's own allocations land on
+    // node 0 too.
+    const std::size_t hotBytes = options.hotPages * kPage / 4 * 5;
     const std::size_t keepFree = hotBytes + (options.reserveMib << 20);
     const std::size_t freeBefore = nodeFreeKb(kFastNode) * 1024;
     const std::size_t fillBytes = freeBefore > keepFree ? freeBefore - keepFree : 0;
-    NodeFiller filler(kFastNode, fillBytes / kPage * kPage);
+    auto filler = std::make_unique<NodeFiller>(kFastNode, fillBytes / kPage * kPage);
     figures.add(
-        "tiers.kernel node0_free_mib_before={} filled_mib={} node0_free_mib={} "
-        "(hot set {} MiB + reserve {} MiB)",
-        freeBefore >> 20, fillBytes >> 20, nodeFreeKb(kFastNode) >> 10, hotBytes >> 20,
+        "tiers.{} node0_free_mib_before={} filled_mib={} node0_free_mib={} "
+        "(hot set + 25%: {} MiB, reserve {} MiB)",
+        label, freeBefore >> 20, fillBytes >> 20, nodeFreeKb(kFastNode) >> 10, hotBytes >> 20,
         options.reserveMib);
+    return filler;
+}
 
+void addPlacement(Figures& figures, const std::string& label, unsigned elapsed,
+                  const Placement& placement, std::uint64_t demoted, std::uint64_t promoted) {
+    figures.add("tiers.{} t={}s hot_on_node0={:.1f}% cold_on_node1={:.1f}% demoted={} promoted={}",
+                label, elapsed, 100 * placement.hotFastShare(), 100 * placement.coldSlowShare(),
+                demoted, promoted);
+}
+
+bool summarize(Figures& figures, const std::string& label, const Options& options,
+               const Placement& placement, std::uint64_t demoted, std::uint64_t promoted,
+               int status) {
+    figures.add(
+        "tiers.{} hot_pages={} cold_pages={} seconds={} hot_on_node0={:.1f}% "
+        "cold_on_node1={:.1f}% pages_demoted={} pages_promoted={} values_intact={}",
+        label, placement.hot, placement.cold, options.seconds, 100 * placement.hotFastShare(),
+        100 * placement.coldSlowShare(), demoted, promoted, status == 0);
+    return status == 0;
+}
+
+bool runKernelPart(const Options& options, Figures& figures) {
+    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "1");
+    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "2");
+    auto filler = fillFastNode(options, figures, "kernel");
     auto start = MigrationCounters::now();
     etmem::test::WorkloadProcess workload(workloadOptions(options.hotPages, options.coldPages));
     auto started = Clock::now();
@@ -253,30 +284,87 @@ bool runKernelPart(const Options& options, Figures& figures) {
     for (unsigned elapsed = 0;; elapsed += options.sampleSeconds) {
         placement = placementOf(workload);
         auto moved = MigrationCounters::now().since(start);
-        figures.add(
-            "tiers.kernel t={}s hot_on_node0={:.1f}% cold_on_node1={:.1f}% "
-            "demoted={} promoted={} numa_pages_migrated={} hint_faults={}",
-            elapsed, 100 * placement.hotFastShare(), 100 * placement.coldSlowShare(), moved.demoted,
-            moved.promoted, moved.numaMigrated, moved.hintFaults);
+        addPlacement(figures, "kernel", elapsed, placement, moved.demoted, moved.promoted);
         if (elapsed >= options.seconds) break;
         std::this_thread::sleep_until(started +
                                       std::chrono::seconds(elapsed + options.sampleSeconds));
     }
     auto moved = MigrationCounters::now().since(start);
-    int status = workload.stop();
-    figures.add(
-        "tiers.kernel hot_pages={} cold_pages={} seconds={} hot_on_node0={:.1f}% "
-        "cold_on_node1={:.1f}% pages_demoted={} pages_promoted={} values_intact={}",
-        placement.hot, placement.cold, options.seconds, 100 * placement.hotFastShare(),
-        100 * placement.coldSlowShare(), moved.demoted, moved.promoted, status == 0);
-    return status == 0;
+    figures.add("tiers.kernel numa_pages_migrated={} hint_faults={}", moved.numaMigrated,
+                moved.hintFaults);
+    return summarize(figures, "kernel", options, placement, moved.demoted, moved.promoted,
+                     workload.stop());
+}
+
+// ---------------------------------------------------------------------------------------
+// --part etmem: the same workload and node 0 level under etmem's slide engine (DAMON with
+// soft-dirty, loop 3, interval 1 s, T 4, cold_destination node 1, node_hot_reserve the
+// reserve), the kernel's tiering off; cycles back to back for --seconds.
+// ---------------------------------------------------------------------------------------
+
+class WarningLogger final : public etmem::Logger {
+  public:
+    void log(etmem::LogLevel level, const etmem::LogContext&, std::string_view message) override {
+        if (level >= etmem::LogLevel::Warning)
+            std::printf("etmem: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+};
+
+bool runEtmemPart(const Options& options, Figures& figures) {
+    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "0");
+    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "0");
+    auto filler = fillFastNode(options, figures, "etmem");
+    etmem::test::WorkloadProcess workload(workloadOptions(options.hotPages, options.coldPages));
+    etmem::ProjectConfig project;
+    project.loop = 3;
+    project.interval = 1;
+    etmem::TaskConfig task;
+    task.slide.T = 4;
+    task.slide.coldNode = kSlowNode;
+    task.slide.hotReserveBytes = options.reserveMib << 20;
+    etmem::slide::SlideOptions slideOptions;
+    slideOptions.scanner = etmem::backends::parseScannerChoice("damon");
+    WarningLogger logger;
+    auto engine = etmem::slide::makeSlideEngine(etmem::EngineContext{project, task, {}, logger},
+                                                std::move(slideOptions));
+    std::vector<etmem::Target> targets;
+    targets.push_back(workload.target());
+
+    auto started = Clock::now();
+    std::uint64_t demoted = 0, promoted = 0;
+    Placement placement = placementOf(workload);
+    addPlacement(figures, "etmem", 0, placement, 0, 0);
+    for (unsigned cycle = 1; seconds(Clock::now() - started) < options.seconds; ++cycle) {
+        engine->beginCycle(targets, std::stop_token{});
+        for (unsigned round = 0; round < project.loop; ++round) {
+            std::this_thread::sleep_for(std::chrono::seconds(project.interval));
+            engine->scan(std::stop_token{});
+        }
+        auto report = engine->act(std::stop_token{});
+        std::printf(
+            "etmem: cycle %u: hot %llu cold %llu, on node 0 %llu, node 1 %llu; node 0 free "
+            "%zu MiB%s%s\n",
+            cycle, static_cast<unsigned long long>(report.pagesHot),
+            static_cast<unsigned long long>(report.pagesCold),
+            static_cast<unsigned long long>(report.extra.count("pages_node0")),
+            static_cast<unsigned long long>(report.extra.count("pages_node1")),
+            nodeFreeKb(kFastNode) >> 10, report.error.empty() ? "" : "; ", report.error.c_str());
+        std::fflush(stdout);
+        demoted += report.extra.count("pages_demoted");
+        promoted += report.extra.count("pages_promoted");
+        placement = placementOf(workload);
+        addPlacement(figures, "etmem", static_cast<unsigned>(seconds(Clock::now() - started)),
+                     placement, demoted, promoted);
+    }
+    return summarize(figures, "etmem", options, placement, demoted, promoted, workload.stop());
 }
 
 int usage() {
-    std::fprintf(stderr,
-                 "usage: etmem-tiers-bench [--part loop|kernel|all] [--mib N] [--batch PAGES]\n"
-                 "          [--rounds R] [--hot PAGES] [--cold PAGES] [--reserve MIB]\n"
-                 "          [--seconds S] [--sample S]\n");
+    std::fprintf(
+        stderr,
+        "usage: etmem-tiers-bench [--part loop|kernel|etmem|all] [--mib N] [--batch PAGES]\n"
+        "          [--rounds R] [--hot PAGES] [--cold PAGES] [--reserve MIB]\n"
+        "          [--seconds S] [--sample S]\n");
     return 2;
 }
 
@@ -307,7 +395,8 @@ std::optional<Options> parse(int argc, char** argv) {
         else
             return std::nullopt;
     }
-    if (options.part != "loop" && options.part != "kernel" && options.part != "all")
+    if (options.part != "loop" && options.part != "kernel" && options.part != "etmem" &&
+        options.part != "all")
         return std::nullopt;
     return options;
 }
@@ -334,6 +423,8 @@ int main(int argc, char** argv) {
             ok = runLoopPart(*options, figures) && ok;
         if (options->part == "kernel" || options->part == "all")
             ok = runKernelPart(*options, figures) && ok;
+        if (options->part == "etmem" || options->part == "all")
+            ok = runEtmemPart(*options, figures) && ok;
     } catch (const std::exception& error) {
         std::fprintf(stderr, "etmem-tiers-bench: %s\n", error.what());
         ok = false;
