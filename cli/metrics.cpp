@@ -58,6 +58,42 @@ const std::array<StatMetric, 10>& statMetrics() {
     return metrics;
 }
 
+// A count the daemon reports by name beyond the fields above (0 when it has none).
+std::uint64_t otherCount(const Statistics& stats, std::string_view name) {
+    for (const auto& figure : stats.others)
+        if (figure.name == name)
+            if (const auto* count = std::get_if<std::uint64_t>(&figure.value)) return *count;
+    return 0;
+}
+
+bool hasOther(const Statistics& stats, std::string_view name) {
+    for (const auto& figure : stats.others)
+        if (figure.name == name) return true;
+    return false;
+}
+
+// Memory tiers (cold_destination: node N): written only when some project reports them, so
+// a fleet without tiers sees no new families.
+const std::array<StatMetric, 5>& tierMetrics() {
+    static const std::array<StatMetric, 5> metrics = {{
+        {"demoted_pages", Kind::Counter, "",
+         "Pages moved to the slower node since the project started (confirmed by move_pages).",
+         [](const Statistics& s) { return integer(otherCount(s, "total_pages_demoted")); }},
+        {"promoted_pages", Kind::Counter, "",
+         "Pages moved back to the fast node since the project started (confirmed by "
+         "move_pages).",
+         [](const Statistics& s) { return integer(otherCount(s, "total_pages_promoted")); }},
+        {"last_cycle_demoted_pages", Kind::Gauge, "", "Pages demoted in the last cycle.",
+         [](const Statistics& s) { return integer(otherCount(s, "pages_demoted")); }},
+        {"last_cycle_promoted_pages", Kind::Gauge, "", "Pages promoted in the last cycle.",
+         [](const Statistics& s) { return integer(otherCount(s, "pages_promoted")); }},
+        {"migration_rate_bytes", Kind::Gauge, "bytes",
+         "Bytes migrated per second between nodes in the last cycle (both directions).",
+         [](const Statistics& s) { return integer(otherCount(s, "migrate_bytes_per_second")); }},
+    }};
+    return metrics;
+}
+
 // Label values escape backslash, double quote and newline (both formats).
 std::string labelValue(std::string_view text) {
     std::string out;
@@ -114,6 +150,39 @@ std::string taskLabels(const ProjectInfo& project, const TaskStatistics& task) {
                        labelValue(task.task));
 }
 
+bool reportsTiers(const std::vector<ProjectInfo>& projects) {
+    for (const auto& project : projects)
+        if (hasOther(project.stats, "pages_demoted")) return true;
+    return false;
+}
+
+// The tier families, and the pages each task has on each node ("pages_nodeN").
+void writeTierMetrics(Writer& writer, const std::vector<ProjectInfo>& projects) {
+    if (!reportsTiers(projects)) return;
+    for (const auto& metric : tierMetrics()) {
+        writer.family(fmt::format("etmem_task_{}", metric.name), metric.kind, metric.unit,
+                      metric.help);
+        for (const auto& project : projects)
+            for (const auto& task : project.taskStatistics)
+                if (hasOther(task.stats, "pages_demoted"))
+                    writer.sample(taskLabels(project, task), metric.value(task.stats));
+    }
+    writer.family("etmem_task_node_pages", Kind::Gauge, "",
+                  "The task's resident candidate pages on each NUMA node in the last cycle.");
+    constexpr std::string_view kPrefix = "pages_node";
+    for (const auto& project : projects) {
+        for (const auto& task : project.taskStatistics) {
+            for (const auto& figure : task.stats.others) {
+                const auto* count = std::get_if<std::uint64_t>(&figure.value);
+                if (count == nullptr || figure.name.rfind(kPrefix, 0) != 0) continue;
+                writer.sample(fmt::format("{},node=\"{}\"", taskLabels(project, task),
+                                          labelValue(figure.name.substr(kPrefix.size()))),
+                              integer(*count));
+            }
+        }
+    }
+}
+
 }  // namespace
 
 std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsFormat format) {
@@ -137,6 +206,7 @@ std::string renderMetrics(const std::vector<ProjectInfo>& projects, MetricsForma
                 writer.sample(taskLabels(project, task), metric.value(task.stats));
         }
     }
+    writeTierMetrics(writer, projects);
     return writer.finish();
 }
 

@@ -73,20 +73,20 @@ TEST(ConfigEngineKeys, DefaultsAreLeftOutButForTheAlwaysWrittenKeys) {
 TEST(ConfigEngineKeys, UnknownEngineNamesKeyValueLineAndTheEnginesThere) {
     const ConfigError yaml = rejectionOf(
         "options:\n  loop: 1\n  interval: 1\n  sleep: 1\n  policies:\n    type: pid\n"
-        "    value: 7\n    engine: cslide\n    param:\n      T: 1\n");
+        "    value: 7\n    engine: thirdparty\n    param:\n      T: 1\n");
     EXPECT_STREQ(yaml.what(),
-                 "line 8, column 13: options.policies.engine: value 'cslide' is not a known "
-                 "engine; allowed slide");
+                 "line 8, column 13: options.policies.engine: value 'thirdparty' is not a "
+                 "known engine; allowed slide | cslide");
     const ConfigError legacy = rejectionOf(
         "options:\n\tloop : 1\n\tinterval : 1\n\tsleep : 1\n\tpolicies:\n\t\ttype : pid\n"
-        "\t\tvalue : 7\n\t\tengine : cslide\n\t\tparam:\n\t\t\tT : 1\n");
+        "\t\tvalue : 7\n\t\tengine : thirdparty\n\t\tparam:\n\t\t\tT : 1\n");
     EXPECT_EQ(legacy.line(), 8);
     EXPECT_EQ(legacy.key(), "options.policies.engine");
     const ConfigError ini = rejectionOf(
-        "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=cslide\nproject=p\n");
+        "[project]\nname=p\nloop=1\ninterval=1\nsleep=1\n[engine]\nname=thirdparty\nproject=p\n");
     EXPECT_STREQ(ini.what(),
-                 "line 7, column 6: [engine].name: value 'cslide' is not an engine this etmem "
-                 "has; allowed slide");
+                 "line 7, column 6: [engine].name: value 'thirdparty' is not an engine this etmem "
+                 "has; allowed slide | cslide");
 }
 
 TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
@@ -96,8 +96,9 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
                   .find("expected one task (a section with the keys type, value, max_threads, "
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
                         "swap_flag, max_swap_rate, pressure_limit, cold_cycles, "
-                        "cold_destination, then_swap_after, node_hot_reserve and "
-                        "max_migrate_rate) or a list"),
+                        "cold_destination, then_swap_after, node_hot_reserve, "
+                        "max_migrate_rate, node_pair, hot_threshold, node_mig_quota, vm_flags, "
+                        "anon_only and ign_host) or a list"),
               std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(

@@ -136,7 +136,7 @@ INSTANTIATE_TEST_SUITE_P(Pid, ConfigEdgeTest, ::testing::Values(
 INSTANTIATE_TEST_SUITE_P(TypeAndEngine, ConfigEdgeTest, ::testing::Values(
     EdgeCase{"type", "pid", true, ""}, EdgeCase{"type", "PID", false, "pid | name"},
     EdgeCase{"type", "pid/name", false, "pid | name"},
-    EdgeCase{"engine", "slide", true, ""}, EdgeCase{"engine", "cslide", false, "slide"}));
+    EdgeCase{"engine", "slide", true, ""}, EdgeCase{"engine", "thirdparty", false, "slide"}));
 // Wrong types where a whole number belongs.
 INSTANTIATE_TEST_SUITE_P(WrongTypes, ConfigEdgeTest, ::testing::Values(
     EdgeCase{"loop", "abc", false, "1..120"}, EdgeCase{"loop", "1.5", false, "1..120"},

@@ -60,6 +60,10 @@ struct EngineRow {
     std::string_view name;
     EngineMaker make;
     std::span<const EngineKey> keys;
+    // Keys of `keys` that etmem 1.1's form writes in the [engine] section rather than in each
+    // [task] (cslide's node_pair...): the INI reader takes them there and gives them to each
+    // [task] of the engine in the file that does not set them itself.
+    std::span<const std::string_view> iniEngineKeys = {};
 };
 
 std::span<const EngineRow> engineRows();

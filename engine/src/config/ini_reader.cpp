@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <span>
 
@@ -105,7 +106,13 @@ int column(std::string_view line, std::string_view part) {
 
 std::vector<std::string_view> keysOf(std::string_view section) {
     if (section == "project") return {std::begin(kProjectKeys), std::end(kProjectKeys)};
-    if (section == "engine") return {std::begin(kEngineKeys), std::end(kEngineKeys)};
+    if (section == "engine") {
+        std::vector<std::string_view> keys(std::begin(kEngineKeys), std::end(kEngineKeys));
+        for (const EngineRow& engine : engineRows())
+            for (std::string_view key : engine.iniEngineKeys)
+                if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+        return keys;
+    }
     return taskKeys();
 }
 
@@ -324,7 +331,30 @@ class IniBuilder {
                    fmt::format("value '{}' is not an engine this etmem has; allowed {}",
                                displayText(engine.name), engineChoices()));
         }
+        readEngineKeys(section, *findEngine(engine.name));
         file_.engines.push_back(std::move(engine));
+    }
+
+    // An [engine]'s own keys (etmem 1.1's cslide: node_pair...), kept for its tasks.
+    void readEngineKeys(const Section& section, const EngineRow& row) {
+        for (const IniLine& line : section.lines) {
+            if (line.key == "name" || line.key == "project") continue;
+            if (std::find(row.iniEngineKeys.begin(), row.iniEngineKeys.end(), line.key) ==
+                row.iniEngineKeys.end()) {
+                failAt(line.keyAt, pathOf(section, line.key), line.value,
+                       fmt::format("key '{}' is not a key of engine {}'s [engine] section",
+                                   line.key, row.name));
+            }
+            engineLines_[std::string(row.name)].push_back(line);
+        }
+    }
+
+    // The [engine]'s keys a [task] of that engine does not set itself.
+    void addEngineKeys(const Section& section, std::string_view engine, ConfigNode& task) const {
+        auto found = engineLines_.find(std::string(engine));
+        if (found == engineLines_.end()) return;
+        for (const IniLine& line : found->second)
+            if (findLine(section, line.key) == nullptr) task.entries.push_back(entryOf(line));
     }
 
     void readTask(const Section& section) {
@@ -348,6 +378,7 @@ class IniBuilder {
                                displayText(file_.projectRef)));
         }
         ConfigNode task = taskNode(section, name, findEngine(engine.value));
+        addEngineKeys(section, engine.value, task);
         if (regionScan_ && findLine(section, "scanner") == nullptr) {
             task.entries.push_back(MapEntry{"scanner", section.at,
                                             ConfigNode{Kind::Scalar, section.at, "damon", {}, {}}});
@@ -363,6 +394,7 @@ class IniBuilder {
 
     IniFile file_;
     bool regionScan_ = false;
+    std::map<std::string, std::vector<IniLine>> engineLines_;
 };
 
 }  // namespace

@@ -420,14 +420,22 @@ namespace {
 std::string checkColdNodes(const ProjectConfig& config) {
     std::optional<kernel::MemoryTiers> tiers;
     for (std::size_t i = 0; i < config.tasks.size(); ++i) {
-        const int node = config.tasks[i].slide.coldNode;
-        if (node < 0) continue;
+        const auto& slide = config.tasks[i].slide;
+        if (slide.coldNode < 0 && slide.nodePairs.empty()) continue;
         if (!tiers) tiers = kernel::discoverMemoryTiers({});
-        const std::string key = config.tasks.size() == 1
-                                    ? std::string("options.policies.cold_destination")
-                                    : fmt::format("options.policies[{}].cold_destination", i);
-        if (auto problem = kernel::coldNodeProblem(*tiers, node, key); !problem.empty())
-            return problem;
+        const std::string task = config.tasks.size() == 1 ? std::string("options.policies")
+                                                          : fmt::format("options.policies[{}]", i);
+        if (slide.coldNode >= 0) {
+            if (auto problem =
+                    kernel::coldNodeProblem(*tiers, slide.coldNode, task + ".cold_destination");
+                !problem.empty())
+                return problem;
+        }
+        for (const auto& [hot, cold] : slide.nodePairs) {
+            if (auto problem = kernel::nodePairProblem(*tiers, hot, cold, task + ".node_pair");
+                !problem.empty())
+                return problem;
+        }
     }
     return {};
 }

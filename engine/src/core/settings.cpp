@@ -54,6 +54,17 @@ FigureList taskSettings(const ProjectConfig& project, const TaskConfig& task) {
         if (task.slide.maxMigrateRate != 0)
             settings.setCount("max_migrate_rate", task.slide.maxMigrateRate);
     }
+    if (!task.slide.nodePairs.empty()) {  // etmem 1.1's cslide
+        std::string pairs;
+        for (const auto& [hot, cold] : task.slide.nodePairs)
+            pairs += fmt::format("{}{},{}", pairs.empty() ? "" : ";", hot, cold);
+        setText(settings, "node_pair", pairs);
+        if (task.slide.migrateQuotaMiB >= 0)
+            settings.setCount("node_mig_quota",
+                              static_cast<std::uint64_t>(task.slide.migrateQuotaMiB));
+        if (task.slide.hotReserveBytes != 0 && task.slide.coldNode < 0)
+            settings.setCount("node_hot_reserve", task.slide.hotReserveBytes >> 20);
+    }
     for (const RegionKey& key : kRegionKeys)
         if (project.region.*key.field != 0) settings.setCount(key.name, project.region.*key.field);
     return settings;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "engines/cslide/cslide.hpp"
 #include "engines/slide/slide.hpp"
 
 namespace etmem {
@@ -11,6 +12,8 @@ std::span<const EngineRow> engineRows() {
     // One row per engine; the keys are the engine's own (its folder documents them).
     static const EngineRow kEngines[] = {
         {"slide", slide::makeSlideTaskEngine, slide::slideKeys()},
+        // etmem 1.1's cslide: the slide engine with memory tiers from 1.1's keys.
+        {"cslide", slide::makeSlideTaskEngine, cslide::cslideKeys(), cslide::cslideEngineKeys()},
     };
     return kEngines;
 }

@@ -206,4 +206,17 @@ std::string coldNodeProblem(const MemoryTiers& tiers, int id, const std::string&
     return {};
 }
 
+std::string nodePairProblem(const MemoryTiers& tiers, int hot, int cold, const std::string& key) {
+    const std::string nodes = fmt::format("this machine's nodes: {}", tiers.describe());
+    for (int id : {hot, cold}) {
+        const MemoryNode* node = tiers.find(id);
+        if (node == nullptr) return fmt::format("{}: node {} does not exist; {}", key, id, nodes);
+        if (!node->hasMemory) return fmt::format("{}: node {} has no memory; {}", key, id, nodes);
+    }
+    if (!tiers.slower(cold, hot))
+        return fmt::format("{}: pair {},{}: cold node {} is not slower than hot node {}; {}", key,
+                           hot, cold, cold, hot, nodes);
+    return {};
+}
+
 }  // namespace etmem::kernel

@@ -116,7 +116,7 @@ class SlideEngine final : public TaskEngine {
     // the chain to swap).
     std::unique_ptr<Tiering> makeTiering(const EngineContext& context,
                                          const SlideOptions& options) {
-        if (context.task.slide.coldNode < 0) return nullptr;
+        if (context.task.slide.coldNode < 0 && context.task.slide.nodePairs.empty()) return nullptr;
         TieringSettings settings =
             TieringSettings::of(context.project, context.task, options.paths);
         settings.pageNodes = options.pageNodesOverride;

@@ -58,6 +58,7 @@ TieringSettings TieringSettings::of(const ProjectConfig& project, const TaskConf
                                     const KernelPaths& paths) {
     TieringSettings settings;
     settings.coldNode = task.slide.coldNode;
+    settings.pairs = task.slide.nodePairs;
     settings.threshold = task.slide.T;
     settings.coldCycles = std::max(1u, task.slide.coldCycles);
     settings.thenSwapAfter = task.slide.thenSwapAfter;
@@ -65,6 +66,11 @@ TieringSettings TieringSettings::of(const ProjectConfig& project, const TaskConf
     settings.hotReservePercent = task.slide.hotReservePercent;
     settings.migrateLimits = {task.slide.maxMigrateRate, task.slide.pressureLimit};
     settings.window = std::chrono::seconds(std::max(1u, project.interval));
+    if (task.slide.migrateQuotaMiB == 0) settings.migrate = false;
+    if (task.slide.migrateQuotaMiB > 0)  // 1.1's quota per cycle as a rate over the window
+        settings.migrateLimits.maxSwapRate = std::max<std::uint64_t>(
+            kPageSize, (static_cast<std::uint64_t>(task.slide.migrateQuotaMiB) << 20) /
+                           static_cast<std::uint64_t>(settings.window.count()));
     settings.paths = paths;
     return settings;
 }
@@ -91,24 +97,19 @@ bool Tiering::begin(const Target* first) {
     pageErrors_ = 0;
     started_ = Pacer::Clock::now();
     deadline_ = started_ + settings_.window;
-    if (auto problem = coldNodeProblem(tiers_, settings_.coldNode, "cold_destination");
-        !problem.empty()) {
-        errors_.add(std::move(problem));
+    demoteTo_.clear();
+    promoteTo_.clear();
+    chainFrom_.clear();
+    roomPages_.clear();
+    if (settings_.pairs.empty()) {
+        if (auto problem = coldNodeProblem(tiers_, settings_.coldNode, "cold_destination");
+            !problem.empty()) {
+            errors_.add(std::move(problem));
+            return false;
+        }
+        routeColdNode(*tiers_.find(settings_.coldNode));
+    } else if (!routePairs()) {
         return false;
-    }
-    coldRank_ = tiers_.find(settings_.coldNode)->rank;
-    // Promotion goes to the fastest node with room above its reserve.
-    fastNode_ = -1;
-    roomPages_ = 0;
-    for (const MemoryNode* node : tiers_.fastestFirst()) {
-        if (node->rank >= coldRank_) break;
-        const std::uint64_t reserve = settings_.hotReservePercent != 0
-                                          ? node->totalBytes / 100 * settings_.hotReservePercent
-                                          : settings_.hotReserveBytes;
-        if (node->freeBytes <= reserve) continue;
-        fastNode_ = node->id;
-        roomPages_ = (node->freeBytes - reserve) / kPageSize;
-        break;
     }
     maySwap_ = false;
     if (settings_.thenSwapAfter != 0) {
@@ -116,8 +117,7 @@ bool Tiering::begin(const Target* first) {
         if (why.empty())
             maySwap_ = true;
         else
-            errors_.add(
-                fmt::format("then_swap_after: pages stay on node {}: {}", settings_.coldNode, why));
+            errors_.add(fmt::format("then_swap_after: pages stay on the slower node: {}", why));
     }
     if (settings_.migrateLimits.active()) {
         std::optional<double> pressure;
@@ -128,6 +128,51 @@ bool Tiering::begin(const Target* first) {
         promotion_.pacer->begin(pressure, started_);
     }
     return true;
+}
+
+// cold_destination: cold pages on any faster node go to the cold node; hot pages on a
+// node slower than the fastest node with room above its reserve go there.
+void Tiering::routeColdNode(const MemoryNode& cold) {
+    for (const MemoryNode* node : tiers_.fastestFirst()) {
+        if (node->rank < cold.rank) demoteTo_[node->id] = cold.id;
+        if (node->rank >= cold.rank) chainFrom_.insert(node->id);
+    }
+    for (const MemoryNode* fast : tiers_.fastestFirst()) {
+        if (fast->rank >= cold.rank) break;
+        addRoom(*fast);
+        if (roomPages_[fast->id] == 0) continue;
+        for (const MemoryNode* node : tiers_.fastestFirst())
+            if (node->rank > fast->rank) promoteTo_[node->id] = fast->id;
+        break;
+    }
+}
+
+// node_pair: each pair's cold pages go from its hot node to its cold node, and back when hot.
+bool Tiering::routePairs() {
+    for (const auto& [hot, cold] : settings_.pairs) {
+        if (auto problem = nodePairProblem(tiers_, hot, cold, "node_pair"); !problem.empty()) {
+            errors_.add(std::move(problem));
+            return false;
+        }
+        demoteTo_[hot] = cold;
+        promoteTo_[cold] = hot;
+        chainFrom_.insert(cold);
+        addRoom(*tiers_.find(hot));
+    }
+    return true;
+}
+
+// Room for promotion on a node: its free memory above node_hot_reserve.
+void Tiering::addRoom(const MemoryNode& node) {
+    const std::uint64_t reserve = settings_.hotReservePercent != 0
+                                      ? node.totalBytes / 100 * settings_.hotReservePercent
+                                      : settings_.hotReserveBytes;
+    roomPages_[node.id] = node.freeBytes > reserve ? (node.freeBytes - reserve) / kPageSize : 0;
+}
+
+int Tiering::route(const std::map<int, int>& routes, int node) const {
+    auto found = routes.find(node);
+    return found == routes.end() ? -1 : found->second;
 }
 
 std::uint64_t Tiering::act(TargetState& state, PresentPagemap& present, std::stop_token stop) {
@@ -142,10 +187,35 @@ std::uint64_t Tiering::act(TargetState& state, PresentPagemap& present, std::sto
     });
     if (!complete) return 0;
     sortPages(state, group, plan, stop);
-    migrate(state, demotion_, settings_.coldNode, std::move(plan.demote), stop);
-    if (!plan.promote.empty() && fastNode_ >= 0)
-        migrate(state, promotion_, fastNode_, takeRoom(std::move(plan.promote)), stop);
-    return swapOut(state, plan.swap, stop);
+    if (!settings_.migrate) {  // node_mig_quota 0: only where the pages are
+        plan.demote.clear();
+        plan.promote.clear();
+    }
+    for (auto& [from, ranges] : plan.demote) {
+        const int to = route(demoteTo_, from);
+        moved(plan, from, to, migrate(state, demotion_, to, std::move(ranges), stop));
+    }
+    for (auto& [from, ranges] : plan.promote) {
+        const int to = route(promoteTo_, from);
+        moved(plan, from, to,
+              migrate(state, promotion_, to, takeRoom(to, std::move(ranges)), stop));
+    }
+    std::uint64_t swapped = 0;
+    for (auto& [from, ranges] : plan.swap) {
+        const std::uint64_t pages = swapOut(state, ranges, stop);
+        moved(plan, from, -1, pages);
+        swapped += pages;
+    }
+    std::lock_guard lock(mutex_);
+    for (const auto& [node, pages] : plan.perNode) pagesPerNode_[node] += pages;
+    return swapped;
+}
+
+// The pages per node after a move (to -1: swap).
+void Tiering::moved(Plan& plan, int from, int to, std::uint64_t pages) {
+    auto& source = plan.perNode[from];
+    source -= std::min(source, pages);
+    if (to >= 0) plan.perNode[to] += pages;
 }
 
 // Where each page is, and what should happen to it.
@@ -156,36 +226,33 @@ void Tiering::sortPages(TargetState& state, std::span<const std::uint64_t> addre
     pageErrors_ +=
         movers::queryNodes(*settings_.pageNodes, state.target, addresses, status, stop).pageErrors;
     const bool keepsStreaks = settings_.coldCycles > 1 || settings_.thenSwapAfter != 0;
-    const int fastRank = fastNode_ >= 0 ? tiers_.find(fastNode_)->rank : 0;
-    std::map<int, std::uint64_t> perNode;
     for (std::size_t i = 0; i < addresses.size(); ++i) {
         const int node = status[i];
-        const MemoryNode* where = node >= 0 ? tiers_.find(node) : nullptr;
-        if (where == nullptr) continue;
-        perNode[node]++;
+        if (node < 0 || tiers_.find(node) == nullptr) continue;
+        plan.perNode[node]++;
         const std::uint64_t address = addresses[i];
         if (isHot(state.counts.countAt(address), settings_.threshold)) {
-            if (fastNode_ >= 0 && where->rank > fastRank) appendPages(plan.promote, address);
+            if (route(promoteTo_, node) >= 0) appendPages(plan.promote[node], address);
             continue;
         }
         const unsigned streak = keepsStreaks ? state.streaks.countAt(address) : 1;
         if (streak < settings_.coldCycles) continue;
-        if (where->rank < coldRank_)
-            appendPages(plan.demote, address);
-        else if (maySwap_ && streak >= settings_.coldCycles + settings_.thenSwapAfter)
-            appendPages(plan.swap, address);
+        if (route(demoteTo_, node) >= 0)
+            appendPages(plan.demote[node], address);
+        else if (maySwap_ && chainFrom_.contains(node) &&
+                 streak >= settings_.coldCycles + settings_.thenSwapAfter)
+            appendPages(plan.swap[node], address);
     }
-    std::lock_guard lock(mutex_);
-    for (const auto& [node, pages] : perNode) pagesPerNode_[node] += pages;
 }
 
 // What promotion may take of the fast node now, shared by the task's targets.
-std::vector<PageRange> Tiering::takeRoom(std::vector<PageRange> ranges) {
+std::vector<PageRange> Tiering::takeRoom(int node, std::vector<PageRange> ranges) {
     std::lock_guard lock(mutex_);
     std::uint64_t pages = 0;
     for (const auto& range : ranges) pages += range.pages();
-    const std::uint64_t taken = std::min(pages, roomPages_);
-    roomPages_ -= taken;
+    std::uint64_t& room = roomPages_[node];
+    const std::uint64_t taken = std::min(pages, room);
+    room -= taken;
     return firstPages(std::move(ranges), taken);
 }
 

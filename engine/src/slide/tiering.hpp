@@ -27,6 +27,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -55,6 +56,9 @@ std::string pagesOnNode(int node);
 
 struct TieringSettings {
     int coldNode = -1;
+    // cslide's node_pair: (hot, cold) pairs instead of one cold node (coldNode is -1 then).
+    std::vector<std::pair<int, int>> pairs;
+    bool migrate = true;     // false: where pages are is reported, nothing moves (quota 0)
     unsigned threshold = 1;  // T
     unsigned coldCycles = 1;
     unsigned thenSwapAfter = 0;  // 0: no chain
@@ -89,17 +93,25 @@ class Tiering {
         std::mutex mutex;
         std::atomic<std::uint64_t> pages{0};
     };
+    // What to move, by the node the pages are on now (so the pages per node can follow).
+    using BySource = std::map<int, std::vector<kernel::PageRange>>;
     struct Plan {
-        std::vector<kernel::PageRange> demote, promote, swap;
+        BySource demote, promote, swap;
+        std::map<int, std::uint64_t> perNode;
     };
 
     void sortPages(TargetState& state, std::span<const std::uint64_t> addresses, Plan& plan,
                    std::stop_token stop);
     std::uint64_t migrate(TargetState& state, Direction& direction, int node,
                           std::vector<kernel::PageRange> ranges, std::stop_token stop);
+    void moved(Plan& plan, int from, int to, std::uint64_t pages);
+    void routeColdNode(const kernel::MemoryNode& cold);
+    bool routePairs();
+    void addRoom(const kernel::MemoryNode& node);
+    int route(const std::map<int, int>& routes, int node) const;
     std::uint64_t swapOut(TargetState& state, const std::vector<kernel::PageRange>& ranges,
                           std::stop_token stop);
-    std::vector<kernel::PageRange> takeRoom(std::vector<kernel::PageRange> ranges);
+    std::vector<kernel::PageRange> takeRoom(int node, std::vector<kernel::PageRange> ranges);
     movers::Mover& moverTo(int node);
 
     TieringSettings settings_;
@@ -108,9 +120,11 @@ class Tiering {
     CyclePacing& swapPacing_;
     CycleErrors& errors_;
     kernel::MemoryTiers tiers_;
-    int fastNode_ = -1;  // where promotion goes this cycle; -1: no room anywhere
-    int coldRank_ = 0;
-    std::uint64_t roomPages_ = 0;  // what promotion may still take on fastNode_
+    // This cycle's routes, by the node a page is on: where a cold page goes, where a hot one
+    // goes, and the nodes whose pages the chain may swap.
+    std::map<int, int> demoteTo_, promoteTo_;
+    std::set<int> chainFrom_;
+    std::map<int, std::uint64_t> roomPages_;  // what promotion may still take, per node
     bool maySwap_ = false;
     Pacer::Clock::time_point deadline_{};
     Pacer::Clock::time_point started_{};

@@ -60,5 +60,8 @@ MemoryTiers discoverMemoryTiers(const KernelPaths& paths);
 // listing the machine's nodes; "" when it can be one: it must exist, have memory, and be
 // slower than the fastest node with memory.
 std::string coldNodeProblem(const MemoryTiers& tiers, int node, const std::string& key);
+// The same for a hot,cold pair (etmem 1.1's node_pair): both exist with memory, and the cold
+// node is slower than the hot one.
+std::string nodePairProblem(const MemoryTiers& tiers, int hot, int cold, const std::string& key);
 
 }  // namespace etmem::kernel

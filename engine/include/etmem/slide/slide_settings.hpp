@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace etmem::slide {
 
@@ -57,6 +59,15 @@ struct SlideSettings {
     unsigned hotReservePercent = 0;
     // max_migrate_rate, bytes/s per direction (demotion, promotion); 0: unlimited.
     std::uint64_t maxMigrateRate = 0;
+    // etmem 1.1's cslide engine (engines/cslide): node_pair as (hot, cold) pairs, each node
+    // at most once: a pair's cold pages go from its hot node to its cold node and its hot
+    // pages back. Empty: cold_destination decides.
+    std::vector<std::pair<int, int>> nodePairs = {};
+    // node_mig_quota in MiB per cycle and direction; -1: not set, 0: nothing migrates.
+    std::int64_t migrateQuotaMiB = -1;
+    // cslide's task keys 1.1 had for its scan module (vm_flags, anon_only, ign_host), kept as
+    // given so the normalized config writes them back; "" when not given.
+    std::string vmFlags = {}, anonOnly = {}, ignHost = {};
 
     bool operator==(const SlideSettings&) const = default;
 };
