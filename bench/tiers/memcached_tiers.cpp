@@ -13,10 +13,13 @@
 //   --mode kernel  the kernel's own tiering: demotion_enabled 1, numa_balancing 2, node 0
 //                  filled (mlocked, bound) until the hot pages plus --reserve MiB are free
 //                  there, where etmem would leave it; memcached starts and loads after.
+//   --mode etmem   the same fill and load under etmem's slide engine (DAMON, cold_destination
+//                  node 1, node_hot_reserve --reserve), the kernel's tiering off.
 // Figures are "FIGURE" lines on stdout and in $ETMEM_VM_OUT/tiers-memcached.txt.
 #include <fcntl.h>
 #include <libmemcached/memcached.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "etmem/slide/slide_engine.hpp"
 #include "guest_numa.hpp"
 #include "kernel_tiering.hpp"
 
@@ -246,9 +250,62 @@ Placement placementOf(pid_t pid, const ValuePages& pages) {
     return {share(pages.hot, kFastNode), share(pages.cold, kSlowNode)};
 }
 
-bool runKernelMode(const Options& options, Figures& figures) {
-    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", "1");
-    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", "2");
+class WarningLogger final : public etmem::Logger {
+  public:
+    void log(etmem::LogLevel level, const etmem::LogContext&, std::string_view message) override {
+        if (level >= etmem::LogLevel::Warning)
+            std::printf("etmem: %.*s\n", static_cast<int>(message.size()), message.data());
+    }
+};
+
+// etmem's slide engine sending memcached's cold pages to node 1: DAMON (with soft-dirty),
+// loop 3, interval 1 s, T 1 (memcached's hot values are read, not written),
+// node_hot_reserve the reserve; cycles back to back.
+class EtmemCycles {
+  public:
+    EtmemCycles(pid_t pid, std::size_t reserveMib) {
+        project_.loop = 3;
+        project_.interval = 1;
+        task_.slide.T = 1;
+        task_.slide.coldNode = kSlowNode;
+        task_.slide.hotReserveBytes = reserveMib << 20;
+        etmem::slide::SlideOptions options;
+        options.scanner = etmem::backends::parseScannerChoice("damon");
+        engine_ = etmem::slide::makeSlideEngine(etmem::EngineContext{project_, task_, {}, logger_},
+                                                std::move(options));
+        etmem::Target target;
+        target.pid = pid;
+        target.pidfd = etmem::UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+        targets_.push_back(std::move(target));
+    }
+    // One cycle; adds its pages demoted and promoted.
+    void cycle(std::uint64_t& demoted, std::uint64_t& promoted) {
+        engine_->beginCycle(targets_, std::stop_token{});
+        for (unsigned round = 0; round < project_.loop; ++round) {
+            std::this_thread::sleep_for(std::chrono::seconds(project_.interval));
+            engine_->scan(std::stop_token{});
+        }
+        auto report = engine_->act(std::stop_token{});
+        if (!report.error.empty()) std::printf("etmem: %s\n", report.error.c_str());
+        demoted += report.extra.count("pages_demoted");
+        promoted += report.extra.count("pages_promoted");
+    }
+
+  private:
+    etmem::ProjectConfig project_;
+    etmem::TaskConfig task_;
+    WarningLogger logger_;
+    std::unique_ptr<etmem::TaskEngine> engine_;
+    std::vector<etmem::Target> targets_;
+};
+
+// One mode: node 0 filled, memcached loaded, the skewed client reading for --seconds while the
+// kernel's tiering (kernel) or etmem's cycles (etmem) place the pages.
+bool runMode(const Options& options, Figures& figures) {
+    const bool kernelMode = options.mode == "kernel";
+    const std::string label = "memcached." + options.mode;
+    ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", kernelMode ? "1" : "0");
+    ScopedSetting balancing("/proc/sys/kernel/numa_balancing", kernelMode ? "2" : "0");
     const std::size_t hotItems = static_cast<std::size_t>(options.items * options.hotShare);
     // A value spans one or two pages: budget two for each hot one.
     const std::size_t hotBytes = hotItems * 2 * kPage;
@@ -256,42 +313,55 @@ bool runKernelMode(const Options& options, Figures& figures) {
     const std::size_t freeBefore = nodeFreeKb(kFastNode) * 1024;
     NodeFiller filler(kFastNode,
                       freeBefore > keepFree ? (freeBefore - keepFree) / kPage * kPage : 0);
-    figures.add("tiers.memcached.kernel node0_free_mib={} (hot values {} MiB + reserve {} MiB)",
+    figures.add("tiers.{} node0_free_mib={} (hot values {} MiB + reserve {} MiB)", label,
                 nodeFreeKb(kFastNode) >> 10, hotBytes >> 20, options.reserveMib);
 
     auto counters = MigrationCounters::now();
     Memcached server;
     server.load(options.items);
     ValuePages pages = findValuePages(server.pid(), hotItems);
-    figures.add("tiers.memcached values={} found={} hot_pages={} cold_pages={}", options.items,
+    figures.add("tiers.{} values={} found={} hot_pages={} cold_pages={}", label, options.items,
                 pages.valuesFound, pages.hot.size(), pages.cold.size());
 
     std::stop_source stop;
     ClientCounts client;
     std::thread reader([&] { client = readHotKeys(server, hotItems, stop.get_token()); });
+    std::optional<EtmemCycles> etmem;
+    if (!kernelMode) etmem.emplace(server.pid(), options.reserveMib);
+    std::uint64_t demoted = 0, promoted = 0;
     auto started = Clock::now();
     Placement placement;
-    for (unsigned elapsed = 0;; elapsed += options.sampleSeconds) {
-        placement = placementOf(server.pid(), pages);
-        auto moved = MigrationCounters::now().since(counters);
-        figures.add(
-            "tiers.memcached.kernel t={}s hot_on_node0={:.1f}% cold_on_node1={:.1f}% "
-            "demoted={} promoted={}",
-            elapsed, 100 * placement.hotOnFast, 100 * placement.coldOnSlow, moved.demoted,
-            moved.promoted);
-        if (elapsed >= options.seconds) break;
-        std::this_thread::sleep_until(started +
-                                      std::chrono::seconds(elapsed + options.sampleSeconds));
+    for (unsigned next = 0;;) {
+        auto elapsed = static_cast<unsigned>(
+            std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started).count());
+        if (elapsed >= next) {
+            placement = placementOf(server.pid(), pages);
+            if (kernelMode) {
+                auto moved = MigrationCounters::now().since(counters);
+                demoted = moved.demoted;
+                promoted = moved.promoted;
+            }
+            figures.add(
+                "tiers.{} t={}s hot_on_node0={:.1f}% cold_on_node1={:.1f}% demoted={} "
+                "promoted={}",
+                label, elapsed, 100 * placement.hotOnFast, 100 * placement.coldOnSlow, demoted,
+                promoted);
+            next = elapsed + options.sampleSeconds;
+            if (elapsed >= options.seconds) break;
+        }
+        if (etmem)
+            etmem->cycle(demoted, promoted);
+        else
+            std::this_thread::sleep_until(started + std::chrono::seconds(next));
     }
     stop.request_stop();
     reader.join();
     double readSeconds = std::chrono::duration<double>(Clock::now() - started).count();
     std::size_t bad = server.verifyAll(options.items) + client.bad;
-    auto moved = MigrationCounters::now().since(counters);
     figures.add(
-        "tiers.memcached.kernel hot_on_node0={:.1f}% cold_on_node1={:.1f}% "
-        "pages_demoted={} pages_promoted={} keys_read_per_s={:.0f} values_intact={}",
-        100 * placement.hotOnFast, 100 * placement.coldOnSlow, moved.demoted, moved.promoted,
+        "tiers.{} hot_on_node0={:.1f}% cold_on_node1={:.1f}% pages_demoted={} "
+        "pages_promoted={} keys_read_per_s={:.0f} values_intact={}",
+        label, 100 * placement.hotOnFast, 100 * placement.coldOnSlow, demoted, promoted,
         double(client.keys) / readSeconds, bad == 0);
     return bad == 0 && pages.valuesFound >= options.items * 99 / 100;
 }
@@ -316,7 +386,8 @@ std::optional<Options> parse(int argc, char** argv) {
         else
             return std::nullopt;
     }
-    if (argc % 2 == 0 || options.mode != "kernel" || options.hotShare <= 0 || options.hotShare >= 1)
+    if (argc % 2 == 0 || (options.mode != "kernel" && options.mode != "etmem") ||
+        options.hotShare <= 0 || options.hotShare >= 1)
         return std::nullopt;
     return options;
 }
@@ -330,15 +401,16 @@ int main(int argc, char** argv) {
     } catch (const std::exception&) {
     }
     if (!options) {
-        std::fprintf(stderr,
-                     "usage: etmem-tiers-memcached [--mode kernel] [--items N] [--hot-share F]\n"
-                     "          [--reserve MIB] [--seconds S] [--sample S]\n");
+        std::fprintf(
+            stderr,
+            "usage: etmem-tiers-memcached [--mode kernel|etmem] [--items N] [--hot-share F]\n"
+            "          [--reserve MIB] [--seconds S] [--sample S]\n");
         return 2;
     }
     Figures figures("tiers-memcached.txt");
     bool ok = false;
     try {
-        ok = runKernelMode(*options, figures);
+        ok = runMode(*options, figures);
     } catch (const std::exception& error) {
         std::fprintf(stderr, "etmem-tiers-memcached: %s\n", error.what());
     }
