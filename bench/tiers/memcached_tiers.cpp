@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MulanPSL-2.0
 // etmem-tiers-memcached: memory tiers on a real application, run as root in a guest booted
 // with two memory nodes (etmem-vm-run --topology tiered). Debian's memcached holds --items
-// values of 4,000 bytes; a skewed client reads only the first --hot-share of the keys (in
-// multi-gets of 16 random hot keys), the rest are never read after loading.
+// values of 4,000 bytes; a skewed client reads only --hot-share of the keys (every
+// (1/share)-th key, in multi-gets of 16 random hot keys), the rest are never read after loading.
 //
 // Which pages are hot is found, not guessed: every value starts with a marker and its key's
 // number, so after loading, memcached's anonymous memory is searched (/proc/PID/mem) for the
@@ -165,18 +165,28 @@ class Memcached {
     memcached_st* client_ = nullptr;
 };
 
-// The skewed client: multi-gets of 16 random keys among the first `hotItems`, until stopped.
+// The hot keys: every `stride`-th one, so they are spread over the load order and memcached's
+// slabs instead of sitting where the load began (the first pages, first placed on node 0).
+struct HotKeys {
+    std::size_t stride = 10;
+    std::size_t count(std::size_t items) const { return items / stride; }
+    bool contains(std::size_t item) const { return item % stride == 0; }
+    std::size_t nth(std::size_t n) const { return n * stride; }
+};
+
+// The skewed client: multi-gets of 16 random hot keys, until stopped.
 struct ClientCounts {
     std::size_t keys = 0;
     std::size_t bad = 0;
 };
-ClientCounts readHotKeys(Memcached& server, std::size_t hotItems, std::stop_token stop) {
+ClientCounts readHotKeys(Memcached& server, const HotKeys& hotKeys, std::size_t hotItems,
+                         std::stop_token stop) {
     std::mt19937_64 random(5);
     std::uniform_int_distribution<std::size_t> draw(0, hotItems - 1);
     ClientCounts counts;
     std::vector<std::size_t> batch(16);
     while (!stop.stop_requested()) {
-        for (auto& item : batch) item = draw(random);
+        for (auto& item : batch) item = hotKeys.nth(draw(random));
         std::sort(batch.begin(), batch.end());
         batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
         counts.bad += server.fetchAndCompare(batch);
@@ -193,7 +203,7 @@ struct ValuePages {
     std::vector<std::uint64_t> cold;
     std::size_t valuesFound = 0;
 };
-ValuePages findValuePages(pid_t pid, std::size_t hotItems) {
+ValuePages findValuePages(pid_t pid, const HotKeys& hotKeys) {
     std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
     etmem::UniqueFd mem(::open(("/proc/" + std::to_string(pid) + "/mem").c_str(), O_RDONLY));
     if (!mem) throw std::runtime_error("cannot open memcached's /proc/PID/mem");
@@ -223,7 +233,7 @@ ValuePages findValuePages(pid_t pid, std::size_t hotItems) {
                 std::uint64_t item = 0;
                 std::memcpy(&item, hit + 8, sizeof item);
                 std::uint64_t address = at + static_cast<std::uint64_t>(hit - base);
-                bool hot = item < hotItems;
+                bool hot = hotKeys.contains(item);
                 for (std::uint64_t page = address / kPage * kPage; page < address + kValueBytes;
                      page += kPage)
                     pageIsHot[page] = pageIsHot[page] || hot;
@@ -306,7 +316,8 @@ bool runMode(const Options& options, Figures& figures) {
     const std::string label = "memcached." + options.mode;
     ScopedSetting demotion("/sys/kernel/mm/numa/demotion_enabled", kernelMode ? "1" : "0");
     ScopedSetting balancing("/proc/sys/kernel/numa_balancing", kernelMode ? "2" : "0");
-    const std::size_t hotItems = static_cast<std::size_t>(options.items * options.hotShare);
+    const HotKeys hotKeys{static_cast<std::size_t>(1 / options.hotShare + 0.5)};
+    const std::size_t hotItems = hotKeys.count(options.items);
     // A value spans one or two pages: budget two for each hot one.
     const std::size_t hotBytes = hotItems * 2 * kPage;
     const std::size_t keepFree = hotBytes + (options.reserveMib << 20);
@@ -319,13 +330,13 @@ bool runMode(const Options& options, Figures& figures) {
     auto counters = MigrationCounters::now();
     Memcached server;
     server.load(options.items);
-    ValuePages pages = findValuePages(server.pid(), hotItems);
+    ValuePages pages = findValuePages(server.pid(), hotKeys);
     figures.add("tiers.{} values={} found={} hot_pages={} cold_pages={}", label, options.items,
                 pages.valuesFound, pages.hot.size(), pages.cold.size());
 
     std::stop_source stop;
     ClientCounts client;
-    std::thread reader([&] { client = readHotKeys(server, hotItems, stop.get_token()); });
+    std::thread reader([&] { client = readHotKeys(server, hotKeys, hotItems, stop.get_token()); });
     std::optional<EtmemCycles> etmem;
     if (!kernelMode) etmem.emplace(server.pid(), options.reserveMib);
     std::uint64_t demoted = 0, promoted = 0;
