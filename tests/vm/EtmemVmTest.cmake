@@ -6,7 +6,10 @@
 #                     [KERNEL backports|idle]      # force a kernel instead of choosing by FEATURES
 #                     [INIT systemd|minimal]       # default systemd
 #                     [TIMEOUT <seconds>]          # guest timeout, default 300
-#                     [MEM <MiB>]                  # default 1024
+#                     [MEM <MiB>]                  # default 1024 (with TOPOLOGY tiered: node 0's)
+#                     [TOPOLOGY flat|tiered]       # tiered: node 0 = CPUs + MEM, node 1 = no CPU,
+#                                                  # SLOW_MEM (default 2 x MEM), slower by HMAT
+#                     [SLOW_MEM <MiB>]             # node 1's memory with TOPOLOGY tiered
 #                     [LABELS <label>...]          # added to the label "vm"
 #                     COMMAND <command> [<arg>...])  # run as root in the guest; generator
 #                                                    # expressions such as $<TARGET_FILE:t> work
@@ -48,7 +51,7 @@ function(etmem_vm_kernel_fixture kind)
 endfunction()
 
 function(etmem_add_vm_test)
-  cmake_parse_arguments(PARSE_ARGV 0 VM "" "NAME;KERNEL;INIT;TIMEOUT;MEM"
+  cmake_parse_arguments(PARSE_ARGV 0 VM "" "NAME;KERNEL;INIT;TIMEOUT;MEM;TOPOLOGY;SLOW_MEM"
                         "FEATURES;LABELS;COMMAND")
   if(NOT VM_NAME OR NOT VM_COMMAND)
     message(FATAL_ERROR "etmem_add_vm_test: NAME and COMMAND are required")
@@ -66,6 +69,12 @@ function(etmem_add_vm_test)
     set(VM_MEM 1024)
   endif()
   set(runner_args --kernel ${VM_KERNEL} --init ${VM_INIT} --timeout ${VM_TIMEOUT} --mem ${VM_MEM})
+  if(VM_TOPOLOGY)
+    list(APPEND runner_args --topology ${VM_TOPOLOGY})
+  endif()
+  if(VM_SLOW_MEM)
+    list(APPEND runner_args --slow-mem ${VM_SLOW_MEM})
+  endif()
   if(VM_FEATURES)
     list(JOIN VM_FEATURES "," feature_list)
     list(APPEND runner_args --features ${feature_list})
