@@ -63,7 +63,7 @@ const std::array<StatMetric, 10>& statMetrics() {
     return metrics;
 }
 
-// Figures of engines other than slide (Statistics::others), under the figure's name: written
+// Figures of the psi and damon engines (Statistics::others), under the figure's name: written
 // only for the projects and tasks that report them.
 struct FigureMetric {
     std::string_view name;  // after etmem_project_ / etmem_task_, without _total
@@ -84,6 +84,12 @@ constexpr FigureMetric kFigureMetrics[] = {
      "The psi engine's measured memory stall (PSI some) in the last cycle, percent of time."},
     {"reclaim_rate", "reclaim_rate", Kind::Gauge, "",
      "The psi engine's current reclaim rate (share of use above the floor per round)."},
+    {"damos_tried_bytes", "total_damos_sz_tried", Kind::Counter, "bytes",
+     "Bytes of regions the damon engine's DAMOS scheme tried since the project started."},
+    {"damos_applied_bytes", "total_damos_sz_applied", Kind::Counter, "bytes",
+     "Bytes of regions the damon engine's DAMOS scheme acted on since the project started."},
+    {"damos_quota_exceeds", "total_damos_qt_exceeds", Kind::Counter, "",
+     "Times the damon engine's DAMOS scheme reached its quota (max_swap_rate)."},
 };
 
 // The figure's value as a sample, or "" when the statistics do not have it.

@@ -95,10 +95,13 @@ TEST(ConfigEngineKeys, MessagesListATasksKeysInTheirOrder) {
     EXPECT_NE(std::string(scalar.what())
                   .find("expected one task (a section with the keys type, value, max_threads, "
                         "engine, param, scanner, swapper, name, swap_threshold, dram_percent, "
-                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, "
+                        "swap_flag, max_swap_rate, pressure_limit, cold_cycles, mode, "
                         "cold_destination, then_swap_after, node_hot_reserve, "
                         "max_migrate_rate, node_pair, hot_threshold, node_mig_quota, vm_flags, "
-                        "anon_only and ign_host) or a list"),
+                        "anon_only, ign_host, pressure, reclaim_rate_min, reclaim_rate_max, "
+                        "reclaim_rate, reclaim_max_bytes, limit_min_bytes, limit_min_ratio, "
+                        "max_size, min_size, max_acc, min_acc, max_age, min_age and action) or "
+                        "a list"),
               std::string::npos)
         << scalar.what();
     const ConfigError ini = rejectionOf(

@@ -16,7 +16,7 @@ TEST(EngineRegistry, TaskEngineNamesARow) {
     EXPECT_EQ(findEngine(TaskConfig{}.engine), findEngine("slide"));
     EXPECT_EQ(findEngine("thirdparty"), nullptr);
     ASSERT_NE(findEngine("cslide"), nullptr);
-    EXPECT_EQ(engineChoices(), "slide | cslide");
+    EXPECT_EQ(engineChoices(), "slide | cslide | psi | damon");
 }
 
 TEST(EngineRegistry, EveryRowHasAMakerAndKeysOfItsOwn) {

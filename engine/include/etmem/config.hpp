@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "etmem/contract/limits.hpp"  // kMaxConfigBytes: the CLI applies the same bound
-#include "etmem/psi/psi_settings.hpp"
 #include "etmem/engines/damon_settings.hpp"
+#include "etmem/psi/psi_settings.hpp"
 #include "etmem/slide/slide_settings.hpp"
 
 namespace etmem {

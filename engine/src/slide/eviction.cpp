@@ -74,7 +74,8 @@ Eviction::Eviction(EvictionSettings settings, std::shared_ptr<movers::Mover> mov
       tiering_(tiering) {}
 
 bool Eviction::begin(const Target* first) {
-    if (tiering_ && !settings_.observe) {  // the swap mover serves only the chain: tiering checks it
+    if (tiering_ &&
+        !settings_.observe) {  // the swap mover serves only the chain: tiering checks it
         const bool mayMove = tiering_->begin(first);
         pacing_.begin(first);
         return mayMove && noteGate(gates_.forCycle(), LogLevel::Info).swap;

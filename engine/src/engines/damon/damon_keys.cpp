@@ -97,9 +97,9 @@ constexpr std::string_view kSharedSlideKeys[] = {"max_swap_rate", "pressure_limi
 
 // etmem 1.1 gives the scheme in [engine] (and etmem the pacing keys there too): every [task]
 // of the engine in the file that does not give a key itself takes the section's.
-constexpr std::string_view kEngineSectionKeys[] = {
-    "max_size", "min_size", "max_acc",       "min_acc",       "max_age",
-    "min_age",  "action",   "max_swap_rate", "pressure_limit"};
+constexpr std::string_view kEngineSectionKeys[] = {"max_size", "min_size",      "max_acc",
+                                                   "min_acc",  "max_age",       "min_age",
+                                                   "action",   "max_swap_rate", "pressure_limit"};
 
 }  // namespace
 
