@@ -787,9 +787,10 @@ TEST(DamonEngine, APageoutSchemeSwapsTheColdSetKeepsTheHotSetAndStopsAtOnce) {
     EXPECT_EQ(workload.stop(), 0) << "a page's content changed";
 }
 
-// max_swap_rate is the scheme's DAMOS quota: the kernel tries at most that many bytes a
-// second, so what it tries and what leaves in a cycle stay under rate x time, and the
-// quota's cuts show.
+// max_swap_rate is the scheme's DAMOS quota: what leaves in a cycle stays under rate x time,
+// and the quota's cuts show. (The scheme's sz_tried is not bounded so: on Debian's 6.12 it
+// read 230 MB in a 3 s cycle at 2 MiB/s, a region's whole span counted, so it is only
+// printed.)
 TEST(DamonEngine, MaxSwapRateIsTheSchemesQuota) {
     auto probe = probeBackends();
     REQUIRE_FEATURE(probe.has("damon"), "damon_sysfs");
@@ -818,11 +819,10 @@ TEST(DamonEngine, MaxSwapRateIsTheSchemesQuota) {
         static_cast<unsigned long long>(report.extra.count("damos_sz_tried")),
         static_cast<unsigned long long>(report.extra.count("damos_qt_exceeds")));
     EXPECT_EQ(report.error, "");
-    // The quota bounds the bytes tried (regions' spans, resident or not: DAMON may spend it
-    // on the process's idle libraries first), and so what leaves.
+    // The quota bounds what leaves (DAMON may spend it on the process's idle libraries
+    // first, so little of the workload may go).
     const auto bound = static_cast<std::uint64_t>((seconds + 1) * (2 << 20));
     EXPECT_GT(report.extra.count("damos_sz_tried"), 0u);
-    EXPECT_LE(report.extra.count("damos_sz_tried"), bound);
     EXPECT_LE(report.bytesSwapped, bound);
     EXPECT_GE(report.extra.count("damos_qt_exceeds"), 1u);
     EXPECT_TRUE(report.pacing.paced);
