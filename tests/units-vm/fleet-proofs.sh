@@ -47,14 +47,17 @@ if [[ ! -e /etc/dbus-1/system.d/org.openeuler.Etmem.conf ]]; then
     install -m 0644 "$1/dbus-interfaces/org.openeuler.Etmem.conf" /etc/dbus-1/system.d/
     systemctl reload dbus.service
 fi
-sed -e "s#^ExecStart=[^ ]*/etmemd#ExecStart=$build/service/etmemd#" \
-    -e "s#^ExecReload=[^ ]*/etmem #ExecReload=$etmem #" "$build/units/etmemd.service" \
+# Copied out of the build tree: the unit's PrivateTmp= would hide a tree under /tmp.
+install -D -m 0755 "$build/service/etmemd" /usr/local/sbin/etmemd
+install -D -m 0755 "$etmem" /usr/local/bin/etmem
+sed -e "s#^ExecStart=[^ ]*/etmemd#ExecStart=/usr/local/sbin/etmemd#" \
+    -e "s#^ExecReload=[^ ]*/etmem #ExecReload=/usr/local/bin/etmem #" "$build/units/etmemd.service" \
     >/etc/systemd/system/etmemd.service
 systemctl daemon-reload
 systemd-run --quiet --unit=fleet-wl.service sleep infinity
 systemctl start etmemd.service
 expect "etmemd.service is up with an empty projects.d (ConfigurationDirectory= made it)" \
-    wait_until 30 eval '[[ -d /etc/etmem && $(projects) == "" ]]'
+    wait_until 30 eval 'systemctl is-active --quiet etmemd.service && [[ -d /etc/etmem && $(projects) == "" ]]'
 mkdir -p "$dir"
 
 drop alpha.yaml "$(config 1)"
